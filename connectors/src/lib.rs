@@ -1,1 +1,75 @@
-//! placeholder
+//! Connectors: read an agency extract into canonical Arrow batches of the ingest schema
+//! (`p20w_schemas::Entity::ingest_schema`), with every row either accepted or quarantined.
+//!
+//! A connector validates every field against the canonical model: type, required-ness, code
+//! set, CIP format or program catalogue. A row that fails becomes a [`QuarantinedRow`] naming
+//! the file, line, field and rule, and never the offending value, since that value may be an
+//! identifier. Identifiers themselves leave a connector still in the clear; the pipeline
+//! pseudonymizes them before anything is written.
+//!
+//! Formats and locations are separate axes. This crate has the plain-CSV format on local disk
+//! ([`csv_source::CsvSource`]); every format yields the same [`SourceBatch`] stream.
+
+pub mod csv_source;
+mod value;
+
+use arrow_array::RecordBatch;
+
+pub use csv_source::CsvSource;
+pub use value::{Rule, parse_cents};
+
+/// Why a source could not be read at all (as opposed to a bad row, which is quarantined).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: malformed CSV near line {line}: {message}")]
+    Csv {
+        file: String,
+        line: u64,
+        message: String,
+    },
+    #[error("{file}: the header lacks required column(s) {missing:?} of entity {entity}")]
+    MissingColumns {
+        file: String,
+        entity: &'static str,
+        missing: Vec<String>,
+    },
+    #[error("{file}: column {column:?} appears twice in the header")]
+    DuplicateColumn { file: String, column: String },
+    #[error("{file}: {source}")]
+    Arrow {
+        file: String,
+        source: arrow_schema::ArrowError,
+    },
+}
+
+/// A row that failed validation. It carries where and why, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedRow {
+    pub file: String,
+    /// 1-based line in the file (the header is line 1).
+    pub line: u64,
+    /// The failing field, when one field is at fault.
+    pub field: Option<String>,
+    pub rule: Rule,
+    pub message: String,
+}
+
+/// One step of a source: accepted records and the rows quarantined while reading them.
+#[derive(Debug)]
+pub struct SourceBatch {
+    pub records: RecordBatch,
+    pub quarantined: Vec<QuarantinedRow>,
+}
+
+/// What a source read, for the run report; `read == accepted + quarantined` always.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceCounts {
+    pub read: u64,
+    pub accepted: u64,
+    pub quarantined: u64,
+}
