@@ -1,0 +1,510 @@
+//! One synthetic student's life: demographics, high school, CTE, college, work.
+//!
+//! The probabilities are invented but shaped like real state data: outcome rates differ by
+//! group (economic disadvantage, disability, English learners, homelessness) so equity gaps
+//! show in the published tables, and program choice leans by sex so nontraditional
+//! concentrators exist in both directions.
+
+use p20w_schemas::{CteProgramCatalog, Date, YearQuarter};
+
+use crate::SynthConfig;
+use crate::ids::{ssn_for, state_student_id_for};
+use crate::rng::Rng;
+
+const FIRST_F: &[&str] = &[
+    "Avery", "Brianna", "Carmen", "Dana", "Elena", "Fatima", "Grace", "Hana", "Imani", "Jada",
+    "Keiko", "Lena", "Maya", "Nadia", "Olivia", "Priya", "Quinn", "Rosa", "Sofia", "Tamika",
+];
+const FIRST_M: &[&str] = &[
+    "Aaron", "Bashir", "Caleb", "Diego", "Ethan", "Farid", "Gavin", "Hiro", "Isaac", "Jamal",
+    "Kenji", "Luis", "Marcus", "Nolan", "Omar", "Pedro", "Rafael", "Samuel", "Tariq", "Wyatt",
+];
+const LAST: &[&str] = &[
+    "Abara",
+    "Bellweather",
+    "Castellan",
+    "Dunmore",
+    "Estrada-Lin",
+    "Fairbanks",
+    "Gutierrez",
+    "Halvorsen",
+    "Ibarra",
+    "Jorgensen",
+    "Kowalczyk",
+    "Lindqvist",
+    "Mbeki",
+    "Nakamura",
+    "Okafor",
+    "Pellegrino",
+    "Quintero",
+    "Rasmussen",
+    "Szymanski",
+    "Thibodeaux",
+    "Underhill",
+    "Villanueva",
+    "Whitcombe",
+    "Yellowhorse",
+    "Zaragoza",
+];
+
+/// Race/ethnicity groups and their share of students.
+const RACE_GROUPS: &[(&str, f64)] = &[
+    ("HispanicOrLatino", 0.25),
+    ("White", 0.47),
+    ("BlackOrAfricanAmerican", 0.15),
+    ("Asian", 0.05),
+    ("AmericanIndianOrAlaskaNative", 0.015),
+    ("NativeHawaiianOrOtherPacificIslander", 0.005),
+    ("DemographicRaceTwoOrMoreRaces", 0.05),
+    ("RaceAndEthnicityUnknown", 0.01),
+];
+
+#[derive(Debug, Clone)]
+pub struct Student {
+    pub index: u64,
+    pub state_student_id: String,
+    pub ssn: String,
+    pub ssn_in_k12: bool,
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: Date,
+    pub sex: &'static str,
+    /// Hispanic flag then AIAN, Asian, Black, NHPI, White: `Yes`/`No`/`NotSelected`.
+    pub race_flags: [&'static str; 6],
+    pub disability: Option<&'static str>,
+    pub economic_disadvantage: Option<&'static str>,
+    pub single_parent: Option<&'static str>,
+    pub out_of_workforce: Option<&'static str>,
+    pub english_learner: Option<&'static str>,
+    pub homeless: Option<&'static str>,
+    pub foster_care: Option<&'static str>,
+    pub military_connected: Option<&'static str>,
+    pub lea: u32,
+    pub school: u32,
+    pub cohort: i32,
+    pub entry_date: Date,
+    pub exit: Exit,
+    /// CIP code of each completed CTE course, with its school year.
+    pub cte_courses: Vec<(&'static str, i32)>,
+    pub credentials: Vec<(&'static str, &'static str, Date)>,
+    pub wbl: Vec<(&'static str, Date, u32)>,
+    pub college: Option<College>,
+    /// (year-quarter index, employer number, wages in cents)
+    pub wages: Vec<(i32, u32, i64)>,
+    pub workforce: Option<(&'static str, Date, Option<Date>)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Exit {
+    pub date: Date,
+    pub exit_type: &'static str,
+    pub diploma: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct College {
+    pub institution: u32,
+    pub level: &'static str,
+    pub local_id: String,
+    pub carries_state_id: bool,
+    pub carries_ssn: bool,
+    /// (begin, end, enrollment status)
+    pub terms: Vec<(Date, Date, &'static str)>,
+    pub award: Option<(&'static str, &'static str, Date)>,
+}
+
+impl Student {
+    pub fn is_graduate(&self) -> bool {
+        self.exit.exit_type == "01921"
+    }
+}
+
+fn date(y: i32, m: u32, d: u32) -> Date {
+    Date::new(y, m, d).expect("generator dates are valid")
+}
+
+fn maybe(r: &mut Rng, p_yes: f64, p_unreported: f64) -> Option<&'static str> {
+    if r.chance(p_unreported) {
+        None
+    } else if r.chance(p_yes) {
+        Some("Yes")
+    } else {
+        Some("No")
+    }
+}
+
+/// Generates student `index` of the state described by `cfg`.
+pub fn generate(cfg: &SynthConfig, index: u64) -> Student {
+    let mut r = Rng::for_entity(cfg.seed, 1, index);
+    let cohort = cfg.first_cohort + r.below((cfg.last_cohort - cfg.first_cohort + 1) as u64) as i32;
+    let sex = match r.f64() {
+        x if x < 0.49 => "Female",
+        x if x < 0.985 => "Male",
+        _ => "NotSelected",
+    };
+    let group = RACE_GROUPS[r.weighted(&RACE_GROUPS.iter().map(|g| g.1).collect::<Vec<_>>())].0;
+    let race_flags = race_flags_for(&mut r, group);
+    let econ = maybe(
+        &mut r,
+        if group == "White" || group == "Asian" {
+            0.35
+        } else {
+            0.58
+        },
+        0.01,
+    );
+    let disability = maybe(&mut r, 0.13, 0.01);
+    let english_learner = maybe(
+        &mut r,
+        if group == "HispanicOrLatino" || group == "Asian" {
+            0.22
+        } else {
+            0.03
+        },
+        0.01,
+    );
+    let homeless = maybe(&mut r, if econ == Some("Yes") { 0.05 } else { 0.005 }, 0.01);
+    let foster_care = maybe(&mut r, 0.012, 0.02);
+    let single_parent = maybe(&mut r, 0.02, 0.02);
+    let out_of_workforce = if r.chance(0.02) {
+        None
+    } else if r.chance(0.004) {
+        Some("Yes")
+    } else {
+        Some("No")
+    };
+    let military_connected = match r.f64() {
+        x if x < 0.025 => Some("ActiveDuty"),
+        x if x < 0.035 => Some("NationalGuardOrReserve"),
+        x if x < 0.05 => None,
+        _ => Some("NotMilitaryConnected"),
+    };
+    let first_name = match sex {
+        "Female" => *r.pick(FIRST_F),
+        "Male" => *r.pick(FIRST_M),
+        _ => {
+            let names = if r.chance(0.5) { FIRST_F } else { FIRST_M };
+            *r.pick(names)
+        }
+    };
+    let last_name = *r.pick(LAST);
+    let birth_date = date(cohort - 18, 1 + r.below(12) as u32, 1 + r.below(28) as u32);
+    let lea = r.below(cfg.leas() as u64) as u32;
+    let school = lea * 3 + r.below(3) as u32;
+
+    // Risk shifts outcome probabilities; it is what makes equity gaps visible.
+    let mut risk = 0.0;
+    if econ == Some("Yes") {
+        risk += 0.12;
+    }
+    if disability == Some("Yes") {
+        risk += 0.15;
+    }
+    if english_learner == Some("Yes") {
+        risk += 0.08;
+    }
+    if homeless == Some("Yes") {
+        risk += 0.2;
+    }
+    if foster_care == Some("Yes") {
+        risk += 0.2;
+    }
+
+    let entry_date = date(cohort - 4, 8, 20 + r.below(8) as u32);
+    let exit = match r.f64() + risk * 0.4 {
+        x if x < 0.86 => Exit {
+            date: date(cohort, 5, 25 + r.below(7) as u32),
+            exit_type: "01921",
+            diploma: Some(if r.chance(0.2) { "00807" } else { "00806" }),
+        },
+        x if x < 0.90 => Exit {
+            date: date(cohort, 6, 5),
+            exit_type: "01922",
+            diploma: Some("00814"),
+        },
+        _ => Exit {
+            date: date(
+                cohort - r.below(2) as i32,
+                1 + r.below(12) as u32,
+                1 + r.below(28) as u32,
+            ),
+            exit_type: "01927",
+            diploma: None,
+        },
+    };
+
+    let mut s = Student {
+        index,
+        state_student_id: state_student_id_for(index),
+        ssn: ssn_for(index),
+        ssn_in_k12: r.chance(cfg.k12_ssn_share),
+        first_name: first_name.to_string(),
+        last_name: last_name.to_string(),
+        birth_date,
+        sex,
+        race_flags,
+        disability,
+        economic_disadvantage: econ,
+        single_parent,
+        out_of_workforce,
+        english_learner,
+        homeless,
+        foster_care,
+        military_connected,
+        lea,
+        school,
+        cohort,
+        entry_date,
+        exit,
+        cte_courses: Vec::new(),
+        credentials: Vec::new(),
+        wbl: Vec::new(),
+        college: None,
+        wages: Vec::new(),
+        workforce: None,
+    };
+    cte(&mut s, &mut r);
+    college(&mut s, &mut r, cfg, risk);
+    work(&mut s, &mut r, cfg, risk);
+    s
+}
+
+fn race_flags_for(r: &mut Rng, group: &str) -> [&'static str; 6] {
+    let mut f = ["No"; 6];
+    let races = [
+        "AmericanIndianOrAlaskaNative",
+        "Asian",
+        "BlackOrAfricanAmerican",
+        "NativeHawaiianOrOtherPacificIslander",
+        "White",
+    ];
+    match group {
+        "RaceAndEthnicityUnknown" => f = ["NotSelected"; 6],
+        "HispanicOrLatino" => {
+            f[0] = "Yes";
+            f[1 + r.below(5) as usize] = "Yes";
+        }
+        "DemographicRaceTwoOrMoreRaces" => {
+            let a = r.below(5) as usize;
+            let b = (a + 1 + r.below(4) as usize) % 5;
+            f[1 + a] = "Yes";
+            f[1 + b] = "Yes";
+        }
+        one => f[1 + races.iter().position(|x| *x == one).expect("known group")] = "Yes",
+    }
+    f
+}
+
+fn cte(s: &mut Student, r: &mut Rng) {
+    if !r.chance(0.55) {
+        return;
+    }
+    let programs: Vec<_> = CteProgramCatalog::builtin().iter().collect();
+    // Programs lean by sex; the nontraditional ones still draw the other sex sometimes.
+    let weights: Vec<f64> = programs
+        .iter()
+        .map(|p| match p.nontraditional_for.as_deref() {
+            Some(under) if under == s.sex => 0.25,
+            Some(_) => 1.6,
+            None => 1.0,
+        })
+        .collect();
+    let program = programs[r.weighted(&weights)];
+    let cip: &'static str = cip_static(&program.cip_code);
+    let courses = 1 + r.weighted(&[0.3, 0.35, 0.25, 0.1]);
+    let last_year = if s.exit.exit_type == "01927" {
+        s.exit.date.year
+    } else {
+        s.cohort
+    };
+    for k in 0..courses {
+        let year = (s.cohort - 3 + k as i32).min(last_year);
+        s.cte_courses.push((cip, year));
+    }
+    if r.chance(0.15) {
+        let other = programs[r.below(programs.len() as u64) as usize];
+        s.cte_courses
+            .push((cip_static(&other.cip_code), s.cohort - 1));
+    }
+    if courses >= 2 && s.is_graduate() {
+        if r.chance(0.3) {
+            let kind = if r.chance(0.8) {
+                "IndustryCertification"
+            } else {
+                "OccupationalLicense"
+            };
+            s.credentials
+                .push((kind, cip, date(s.cohort, 4, 1 + r.below(28) as u32)));
+        }
+        if r.chance(0.35) {
+            let kind = *r.pick(&[
+                "PaidInternship",
+                "JobShadowing",
+                "CooperativeEducation",
+                "ClinicalWork",
+            ]);
+            s.wbl.push((
+                kind,
+                date(s.cohort - 1, 9, 1 + r.below(28) as u32),
+                20 + r.below(200) as u32,
+            ));
+        }
+    }
+}
+
+/// The catalogue lives for the whole process; this hands out its codes as `&'static str`.
+fn cip_static(code: &str) -> &'static str {
+    CteProgramCatalog::builtin()
+        .get(code)
+        .map(|p| p.cip_code.as_str())
+        .expect("catalogue code")
+}
+
+fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
+    let concentrator_bonus = if s.cte_courses.len() >= 2 { 0.05 } else { 0.0 };
+    let p = if s.is_graduate() {
+        0.62 - risk + concentrator_bonus
+    } else {
+        0.08
+    };
+    if !r.chance(p.clamp(0.02, 0.95)) {
+        return;
+    }
+    let four_year = r.chance(0.5 - risk * 0.5);
+    let institution = r.below(cfg.institutions() as u64) as u32;
+    let level = if four_year { "FourYear" } else { "TwoToFour" };
+    // Most start the fall after exit; some only the next spring.
+    let delayed = r.chance(0.12);
+    let start_year = s.exit.date.year.max(s.cohort);
+    let mut terms = Vec::new();
+    let years = if four_year { 4 } else { 2 };
+    let persist = 0.82 - risk * 0.5;
+    let data_end = Date::new(cfg.data_end_year, 12, 31).expect("valid");
+    for y in 0..years {
+        let fall = (date(start_year + y, 8, 24), date(start_year + y, 12, 15));
+        let spring = (
+            date(start_year + y + 1, 1, 10),
+            date(start_year + y + 1, 5, 10),
+        );
+        for (k, (b, e)) in [fall, spring].into_iter().enumerate() {
+            if y == 0 && k == 0 && delayed {
+                continue;
+            }
+            if e > data_end {
+                break;
+            }
+            let status = if r.chance(0.75) {
+                "01"
+            } else {
+                *r.pick(&["02", "03"])
+            };
+            terms.push((b, e, status));
+        }
+        if !r.chance(persist) {
+            break;
+        }
+    }
+    if terms.is_empty() {
+        return;
+    }
+    let completed_years = terms.len() / 2;
+    let award = match (four_year, completed_years) {
+        (true, 4) if r.chance(0.7) => Some("05"),
+        (false, 2) if r.chance(0.6) => Some("03"),
+        (false, 1) if r.chance(0.25) => Some("01"),
+        _ => None,
+    }
+    .map(|level| {
+        let cip = s.cte_courses.first().map_or("24.0101", |c| c.0);
+        (level, cip, terms.last().expect("non-empty").1)
+    });
+    s.college = Some(College {
+        institution,
+        level,
+        local_id: format!("U{institution:03}-{:07}", s.index),
+        carries_state_id: r.chance(cfg.ps_state_id_share),
+        carries_ssn: r.chance(cfg.ps_ssn_share),
+        terms,
+        award,
+    });
+}
+
+fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
+    let exit_q = YearQuarter::of(s.exit.date).index();
+    let first = YearQuarter {
+        year: s.cohort - 1,
+        quarter: 1,
+    }
+    .index();
+    let last = YearQuarter {
+        year: cfg.data_end_year,
+        quarter: 4,
+    }
+    .index();
+    let in_college = |q: i32, s: &Student| {
+        s.college.as_ref().is_some_and(|c| {
+            c.terms.iter().any(|(b, e, st)| {
+                *st == "01" && YearQuarter::of(*b).index() <= q && q <= YearQuarter::of(*e).index()
+            })
+        })
+    };
+    let attachment = 0.78 - risk * 0.6 + if s.cte_courses.len() >= 2 { 0.06 } else { 0.0 };
+    let base = (7.6 - risk * 0.8 + r.normal() * 0.35).exp(); // quarterly dollars at exit
+    let mut employer = r.below(cfg.employers() as u64) as u32;
+    for q in first..=last {
+        let p = if q <= exit_q {
+            0.3
+        } else if in_college(q, s) {
+            0.45
+        } else {
+            attachment
+        };
+        if !r.chance(p.clamp(0.05, 0.97)) {
+            continue;
+        }
+        if r.chance(0.15) {
+            employer = r.below(cfg.employers() as u64) as u32;
+        }
+        let years_out = ((q - exit_q).max(0) as f64) / 4.0;
+        let scale = if q <= exit_q || in_college(q, s) {
+            0.35
+        } else {
+            1.0
+        };
+        let dollars = base * scale * (1.0 + 0.06 * years_out) * (r.normal() * 0.25).exp();
+        s.wages
+            .push((q, employer, (dollars * 100.0).round().max(100.0) as i64));
+        if r.chance(0.1) {
+            let second = r.below(cfg.employers() as u64) as u32;
+            s.wages.push((
+                q,
+                second,
+                (dollars * 30.0 * r.f64()).round().max(100.0) as i64,
+            ));
+        }
+    }
+    if r.chance(0.05) {
+        let program = *r.pick(&["04", "02", "13", "19"]);
+        let entry = Date::from_days(s.exit.date.to_days() + 90 + r.below(400) as i32);
+        let exit = Date::from_days(entry.to_days() + 60 + r.below(300) as i32);
+        let end = Date::new(cfg.data_end_year, 12, 31).expect("valid");
+        if entry <= end {
+            s.workforce = Some((program, entry, (exit <= end).then_some(exit)));
+        }
+    }
+}
+
+/// A typo of the kind data entry makes: two adjacent characters swapped, or one dropped.
+pub fn typo(r: &mut Rng, s: &str) -> String {
+    let mut chars: Vec<char> = s.chars().collect();
+    if chars.len() < 3 {
+        return s.to_string();
+    }
+    let i = 1 + r.below(chars.len() as u64 - 2) as usize;
+    if r.chance(0.5) {
+        chars.swap(i, i + 1);
+    } else {
+        chars.remove(i);
+    }
+    chars.into_iter().collect()
+}

@@ -1,0 +1,524 @@
+//! Writes the generated state to disk, one CSV per agency extract plus `truth/`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use p20w_schemas::{Date, YearQuarter};
+
+use crate::SynthConfig;
+use crate::ids::{index_of_ssn, ssn_for};
+use crate::rng::Rng;
+use crate::student::{Student, generate, typo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Rows written per file, keyed by the file's path under the output folder.
+#[derive(Debug, Clone, Default)]
+pub struct SynthSummary {
+    pub files: Vec<(String, u64)>,
+}
+
+impl SynthSummary {
+    pub fn rows(&self, file: &str) -> u64 {
+        self.files
+            .iter()
+            .find(|(f, _)| f == file)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+struct Out {
+    path: PathBuf,
+    name: String,
+    w: BufWriter<File>,
+    rows: u64,
+}
+
+impl Out {
+    fn create(root: &Path, name: &str, header: &str) -> Result<Out, SynthError> {
+        let path = root.join(name);
+        let io = |source| SynthError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(path.parent().expect("files sit in folders")).map_err(io)?;
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io)?);
+        writeln!(w, "{header}").map_err(io)?;
+        Ok(Out {
+            path,
+            name: name.to_string(),
+            w,
+            rows: 0,
+        })
+    }
+
+    fn row(&mut self, fields: &[&str]) -> Result<(), SynthError> {
+        let mut first = true;
+        for f in fields {
+            if !first {
+                self.w.write_all(b",").map_err(|e| self.err(e))?;
+            }
+            first = false;
+            if f.contains([',', '"', '\n']) {
+                write!(self.w, "\"{}\"", f.replace('"', "\"\"")).map_err(|e| self.err(e))?;
+            } else {
+                self.w.write_all(f.as_bytes()).map_err(|e| self.err(e))?;
+            }
+        }
+        self.w.write_all(b"\n").map_err(|e| self.err(e))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn err(&self, source: std::io::Error) -> SynthError {
+        SynthError::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn finish(mut self) -> Result<(String, u64), SynthError> {
+        self.w.flush().map_err(|e| self.err(e))?;
+        Ok((self.name, self.rows))
+    }
+}
+
+const NAICS: &[&str] = &[
+    "622110", "611110", "722511", "445110", "236220", "238210", "336111", "541511", "561320",
+    "621111", "811111", "484121", "524113", "452319", "921190", "311612",
+];
+
+fn fein(employer: u32) -> String {
+    format!(
+        "{:09}",
+        100_000_000 + (employer as u64 * 7_919) % 800_000_000
+    )
+}
+
+/// Generates the whole state into `root` (created if missing; existing files are replaced).
+pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, SynthError> {
+    let mut students = Out::create(
+        root,
+        "k12/students.csv",
+        "state_student_id,ssn,first_name,last_name,birth_date,sex,hispanic_or_latino,\
+         race_american_indian_or_alaska_native,race_asian,race_black_or_african_american,\
+         race_native_hawaiian_or_other_pacific_islander,race_white,disability,economic_disadvantage,\
+         single_parent,out_of_workforce,english_learner,homeless,foster_care,military_connected",
+    )?;
+    let mut enrollments = Out::create(
+        root,
+        "k12/enrollments.csv",
+        "state_student_id,lea_id,school_id,entry_date,exit_date,exit_type,diploma_type",
+    )?;
+    let mut courses = Out::create(
+        root,
+        "k12/cte_courses.csv",
+        "state_student_id,school_id,school_year,course_id,cip_code",
+    )?;
+    let mut credentials = Out::create(
+        root,
+        "k12/credentials.csv",
+        "state_student_id,credential_type,credential_name,cip_code,award_date",
+    )?;
+    let mut wbl = Out::create(
+        root,
+        "k12/work_based_learning.csv",
+        "state_student_id,wbl_type,start_date,end_date,hours",
+    )?;
+    const PS_IDS: &str = "institution_id,institution_student_id,state_student_id,ssn,first_name,last_name,birth_date";
+    let mut ps_enrollments = Out::create(
+        root,
+        "postsecondary/enrollments.csv",
+        &format!("{PS_IDS},institution_level,begin_date,end_date,enrollment_status"),
+    )?;
+    let mut ps_awards = Out::create(
+        root,
+        "postsecondary/awards.csv",
+        &format!("{PS_IDS},award_level,cip_code,award_date"),
+    )?;
+    let mut wages = Out::create(
+        root,
+        "workforce/ui_wages.csv",
+        "ssn,first_name,last_name,employer_fein,employer_ui_account,employer_naics,year,quarter,wages",
+    )?;
+    let mut workforce = Out::create(
+        root,
+        "workforce/program_participation.csv",
+        "ssn,program_type,entry_date,exit_date",
+    )?;
+    let mut truth_persons = Out::create(
+        root,
+        "truth/persons.csv",
+        "person_id,state_student_id,ssn,ssn_in_k12,first_name,last_name,birth_date,cohort",
+    )?;
+    let mut truth_ps_enrollments = Out::create(root, "truth/ps_enrollment.csv", "person_id")?;
+    let mut truth_ps_awards = Out::create(root, "truth/ps_award.csv", "person_id")?;
+    let mut truth_wages = Out::create(root, "truth/wage_record.csv", "person_id")?;
+    let mut truth_workforce = Out::create(root, "truth/workforce_participation.csv", "person_id")?;
+
+    let people = cfg.students + cfg.other_workers();
+    for i in 0..cfg.students {
+        let s = generate(cfg, i);
+        let mut r = Rng::for_entity(cfg.seed, 3, i);
+        let pid = format!("P{i}");
+        let id = s.state_student_id.as_str();
+        let bd = s.birth_date.to_string();
+        let opt = |v: Option<&'static str>| v.unwrap_or("");
+        let k12_ssn = if s.ssn_in_k12 { s.ssn.as_str() } else { "" };
+        let f = s.race_flags;
+        students.row(&[
+            id,
+            k12_ssn,
+            &s.first_name,
+            &s.last_name,
+            &bd,
+            s.sex,
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            f[4],
+            f[5],
+            opt(s.disability),
+            opt(s.economic_disadvantage),
+            opt(s.single_parent),
+            opt(s.out_of_workforce),
+            opt(s.english_learner),
+            opt(s.homeless),
+            opt(s.foster_care),
+            opt(s.military_connected),
+        ])?;
+        truth_persons.row(&[
+            &pid,
+            id,
+            &s.ssn,
+            if s.ssn_in_k12 { "1" } else { "0" },
+            &s.first_name,
+            &s.last_name,
+            &bd,
+            &s.cohort.to_string(),
+        ])?;
+        let school = format!("SCH{:04}", s.school);
+        enrollments.row(&[
+            id,
+            &format!("LEA{:03}", s.lea),
+            &school,
+            &s.entry_date.to_string(),
+            &s.exit.date.to_string(),
+            s.exit.exit_type,
+            opt(s.exit.diploma),
+        ])?;
+        for (k, (cip, year)) in s.cte_courses.iter().enumerate() {
+            let course = format!("C{}-{}", cip.replace('.', ""), k + 1);
+            courses.row(&[id, &school, &year.to_string(), &course, cip])?;
+        }
+        for (kind, cip, when) in &s.credentials {
+            credentials.row(&[
+                id,
+                kind,
+                "State-approved credential",
+                cip,
+                &when.to_string(),
+            ])?;
+        }
+        for (kind, start, hours) in &s.wbl {
+            let end = Date::from_days(start.to_days() + 90).to_string();
+            wbl.row(&[id, kind, &start.to_string(), &end, &hours.to_string()])?;
+        }
+        if let Some(c) = &s.college {
+            let inst = format!("{:06}", 100_000 + c.institution * 37);
+            let state_id = if c.carries_state_id { id } else { "" };
+            for (b, e, status) in &c.terms {
+                let (ssn, first, last, birth) = ps_identity(&mut r, &s, c.carries_ssn);
+                ps_enrollments.row(&[
+                    &inst,
+                    &c.local_id,
+                    state_id,
+                    &ssn,
+                    &first,
+                    &last,
+                    &birth,
+                    c.level,
+                    &b.to_string(),
+                    &e.to_string(),
+                    status,
+                ])?;
+                truth_ps_enrollments.row(&[&pid])?;
+            }
+            if let Some((level, cip, when)) = &c.award {
+                let (ssn, first, last, birth) = ps_identity(&mut r, &s, c.carries_ssn);
+                ps_awards.row(&[
+                    &inst,
+                    &c.local_id,
+                    state_id,
+                    &ssn,
+                    &first,
+                    &last,
+                    &birth,
+                    level,
+                    cip,
+                    &when.to_string(),
+                ])?;
+                truth_ps_awards.row(&[&pid])?;
+            }
+        }
+        for (q, employer, cents) in &s.wages {
+            let ssn = wage_ssn(&mut r, &s.ssn, people, cfg.wage_ssn_typo_share);
+            let last = if r.chance(0.05) {
+                typo(&mut r, &s.last_name)
+            } else {
+                s.last_name.clone()
+            };
+            write_wage(
+                &mut wages,
+                &ssn,
+                &s.first_name,
+                &last.to_uppercase(),
+                *q,
+                *employer,
+                *cents,
+            )?;
+            truth_wages.row(&[&pid])?;
+        }
+        if let Some((program, entry, exit)) = &s.workforce {
+            let exit = exit.map(|d| d.to_string()).unwrap_or_default();
+            workforce.row(&[&s.ssn, program, &entry.to_string(), &exit])?;
+            truth_workforce.row(&[&pid])?;
+        }
+    }
+    other_workers(cfg, &mut wages, &mut truth_wages)?;
+
+    let mut summary = SynthSummary::default();
+    for out in [
+        students,
+        enrollments,
+        courses,
+        credentials,
+        wbl,
+        ps_enrollments,
+        ps_awards,
+        wages,
+        workforce,
+        truth_persons,
+        truth_ps_enrollments,
+        truth_ps_awards,
+        truth_wages,
+        truth_workforce,
+    ] {
+        summary.files.push(out.finish()?);
+    }
+    let readme = "Ground truth for tests: who each record really belongs to.\n\
+        persons.csv has one row per student (person_id, true identifiers, cohort).\n\
+        Every other file has one row per data row of the extract of the same entity, in the same\n\
+        order, naming the person_id it belongs to (blank: a worker who was never a student here).\n\
+        K-12 extracts are keyed by state_student_id without error, so persons.csv covers them.\n\
+        The pipeline never reads this folder.\n";
+    std::fs::write(root.join("truth/README.txt"), readme).map_err(|source| SynthError::Io {
+        path: "truth/README.txt".into(),
+        source,
+    })?;
+    Ok(summary)
+}
+
+/// The SSN, names and birth date as a postsecondary clerk keyed them.
+fn ps_identity(r: &mut Rng, s: &Student, carries_ssn: bool) -> (String, String, String, String) {
+    let ssn = if carries_ssn {
+        hyphenate_sometimes(r, &s.ssn)
+    } else {
+        String::new()
+    };
+    let first = if r.chance(0.08) {
+        typo(r, &s.first_name)
+    } else {
+        s.first_name.clone()
+    };
+    let last = if r.chance(0.05) {
+        typo(r, &s.last_name)
+    } else {
+        s.last_name.clone()
+    };
+    let b = s.birth_date;
+    let birth = match Date::new(b.year, b.day, b.month) {
+        Some(swapped) if r.chance(0.03) => swapped,
+        _ => b,
+    };
+    (ssn, first, last, birth.to_string())
+}
+
+fn hyphenate_sometimes(r: &mut Rng, ssn: &str) -> String {
+    if r.chance(0.3) {
+        format!("{}-{}-{}", &ssn[0..3], &ssn[3..5], &ssn[5..9])
+    } else {
+        ssn.to_string()
+    }
+}
+
+/// The SSN on one wage record: usually right; sometimes a transposition that is no one's SSN.
+fn wage_ssn(r: &mut Rng, ssn: &str, people: u64, typo_share: f64) -> String {
+    if r.chance(typo_share) {
+        for _ in 0..8 {
+            let mut d: Vec<u8> = ssn.bytes().collect();
+            let i = r.below(8) as usize;
+            d.swap(i, i + 1);
+            let t = String::from_utf8(d).expect("digits");
+            if t != ssn && index_of_ssn(&t).is_none_or(|owner| owner >= people) {
+                return t;
+            }
+        }
+    }
+    hyphenate_sometimes(r, ssn)
+}
+
+fn write_wage(
+    out: &mut Out,
+    ssn: &str,
+    first: &str,
+    last: &str,
+    q: i32,
+    employer: u32,
+    cents: i64,
+) -> Result<(), SynthError> {
+    let yq = YearQuarter::from_index(q);
+    let naics = NAICS[employer as usize % NAICS.len()];
+    out.row(&[
+        ssn,
+        first,
+        last,
+        &fein(employer),
+        &format!("UI{employer:07}"),
+        naics,
+        &yq.year.to_string(),
+        &yq.quarter.to_string(),
+        &format!("{}.{:02}", cents / 100, cents % 100),
+    ])
+}
+
+/// Workers in the state's wage file who are not in any cohort: most of a real UI file.
+fn other_workers(cfg: &SynthConfig, wages: &mut Out, truth: &mut Out) -> Result<(), SynthError> {
+    let first = YearQuarter {
+        year: cfg.first_cohort - 1,
+        quarter: 1,
+    }
+    .index();
+    let last = YearQuarter {
+        year: cfg.data_end_year,
+        quarter: 4,
+    }
+    .index();
+    for j in 0..cfg.other_workers() {
+        let index = cfg.students + j;
+        let mut r = Rng::for_entity(cfg.seed, 2, index);
+        let ssn = match r.f64() {
+            x if x < 0.002 => "123-45-6789".to_string(),
+            x if x < 0.004 => format!("000{:06}", r.below(1_000_000)),
+            _ => ssn_for(index),
+        };
+        let base = (8.3 + r.normal() * 0.5).exp();
+        let mut employer = r.below(cfg.employers() as u64) as u32;
+        let attachment = 0.6 + r.f64() * 0.38;
+        for q in first..=last {
+            if !r.chance(attachment) {
+                continue;
+            }
+            if r.chance(0.05) {
+                employer = r.below(cfg.employers() as u64) as u32;
+            }
+            let cents = (base * (r.normal() * 0.2).exp() * 100.0).round().max(100.0) as i64;
+            write_wage(wages, &ssn, "", "WORKER", q, employer, cents)?;
+            truth.row(&[""])?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> SynthConfig {
+        SynthConfig {
+            students: 300,
+            other_workers_per_student: 0.5,
+            ..SynthConfig::default()
+        }
+    }
+
+    fn lines(path: &Path) -> u64 {
+        std::fs::read_to_string(path).unwrap().lines().count() as u64 - 1
+    }
+
+    #[test]
+    fn same_seed_same_bytes_and_truth_aligned() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let sa = generate_state(&small(), a.path()).unwrap();
+        generate_state(&small(), b.path()).unwrap();
+        for (file, rows) in &sa.files {
+            let (x, y) = (
+                std::fs::read(a.path().join(file)).unwrap(),
+                std::fs::read(b.path().join(file)).unwrap(),
+            );
+            assert_eq!(x, y, "{file} differs between runs");
+            assert_eq!(lines(&a.path().join(file)), *rows, "{file}");
+        }
+        for (extract, truth) in [
+            ("postsecondary/enrollments.csv", "truth/ps_enrollment.csv"),
+            ("postsecondary/awards.csv", "truth/ps_award.csv"),
+            ("workforce/ui_wages.csv", "truth/wage_record.csv"),
+            (
+                "workforce/program_participation.csv",
+                "truth/workforce_participation.csv",
+            ),
+        ] {
+            assert_eq!(sa.rows(extract), sa.rows(truth), "{extract}");
+        }
+        assert_eq!(sa.rows("k12/students.csv"), 300);
+        assert!(sa.rows("workforce/ui_wages.csv") > 3_000);
+    }
+
+    #[test]
+    fn k12_ssn_share_is_respected_and_wage_typos_belong_to_no_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SynthConfig {
+            wage_ssn_typo_share: 0.2,
+            ..small()
+        };
+        generate_state(&cfg, dir.path()).unwrap();
+        let mut k12 = csv::Reader::from_path(dir.path().join("k12/students.csv")).unwrap();
+        let with_ssn = k12
+            .records()
+            .filter(|r| !r.as_ref().unwrap()[1].is_empty())
+            .count();
+        assert!(
+            (120..=240).contains(&with_ssn),
+            "{with_ssn} of 300 carry an SSN"
+        );
+        let mut wages = csv::Reader::from_path(dir.path().join("workforce/ui_wages.csv")).unwrap();
+        let mut truth = csv::Reader::from_path(dir.path().join("truth/wage_record.csv")).unwrap();
+        let people = cfg.students + cfg.other_workers();
+        let mut typos = 0;
+        for (w, t) in wages.records().zip(truth.records()) {
+            let (w, t) = (w.unwrap(), t.unwrap());
+            let Some(person) = t[0].strip_prefix('P') else {
+                continue;
+            };
+            let ssn = w[0].replace('-', "");
+            let true_ssn = ssn_for(person.parse().unwrap());
+            if ssn != true_ssn {
+                typos += 1;
+                assert!(
+                    index_of_ssn(&ssn).is_none_or(|o| o >= people),
+                    "typo hits a real person"
+                );
+            }
+        }
+        assert!(typos > 50, "{typos}");
+    }
+}
