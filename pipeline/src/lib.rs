@@ -1,1 +1,68 @@
-//! placeholder
+//! The p20w run: ingest → pseudonymize → link → measure → disaggregate → protect → publish,
+//! and the `p20w` command line built on it.
+//!
+//! [`run::run_job`] takes a validated [`config::JobConfig`] through every stage in one
+//! DataFusion session with a memory cap, keeping pseudonymized intermediate data in a private
+//! work folder that is removed at the end. [`query::query_release`] lets researchers run SQL
+//! over a published release.
+
+pub mod config;
+pub mod demo;
+pub mod ingest;
+pub mod link;
+pub mod measure;
+pub mod protect;
+pub mod publish;
+pub mod query;
+pub mod report;
+pub mod run;
+pub mod session;
+mod sql;
+pub mod udf;
+
+use std::path::Path;
+
+/// Everything that can stop a run, in the operator's words.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Key(#[from] p20w_privacy::KeyError),
+    #[error(transparent)]
+    Connector(#[from] p20w_connectors::ConnectorError),
+    #[error("source {source_name}: {message}")]
+    Source {
+        source_name: String,
+        message: String,
+    },
+    #[error("query engine: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("arrow: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("parquet: {0}")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "release {0} already exists; releases are never overwritten (set release_id or remove it)"
+    )]
+    ReleaseExists(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl RunError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> RunError {
+        RunError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+    pub(crate) fn internal(what: &str) -> RunError {
+        RunError::Internal(what.to_string())
+    }
+}

@@ -1,0 +1,256 @@
+//! The job file (`job.toml`): what to read, under which agreement and key, what to measure and
+//! where to publish. Unknown keys are errors; relative paths are relative to the job file.
+
+use std::path::{Path, PathBuf};
+
+use p20w_privacy::MasterKey;
+use p20w_schemas::Entity;
+use serde::Deserialize;
+
+use crate::measure::MeasureFamily;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read job file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("job file {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error(transparent)]
+    Key(#[from] p20w_privacy::KeyError),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobFile {
+    agreement_id: String,
+    key_file: Option<PathBuf>,
+    key_env: Option<String>,
+    output: PathBuf,
+    work_dir: Option<PathBuf>,
+    cohorts: Vec<i32>,
+    measures: Vec<String>,
+    #[serde(default = "default_min_cell")]
+    min_cell_size: u64,
+    memory_limit_mib: Option<usize>,
+    release_id: Option<String>,
+    sources: Vec<SourceFile>,
+}
+
+fn default_min_cell() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceFile {
+    name: String,
+    entity: String,
+    #[serde(default = "default_format")]
+    format: String,
+    path: PathBuf,
+}
+
+fn default_format() -> String {
+    "csv".into()
+}
+
+/// Where the master key comes from. The key itself is never part of the configuration.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    File(PathBuf),
+    Env(String),
+}
+
+impl KeySource {
+    pub fn load(&self) -> Result<MasterKey, p20w_privacy::KeyError> {
+        match self {
+            KeySource::File(p) => MasterKey::from_file(p),
+            KeySource::Env(v) => MasterKey::from_env(v),
+        }
+    }
+}
+
+/// One input, resolved.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub entity: Entity,
+    pub path: PathBuf,
+}
+
+/// A validated job.
+#[derive(Debug, Clone)]
+pub struct JobConfig {
+    pub job_path: PathBuf,
+    pub agreement_id: String,
+    pub key: KeySource,
+    pub output: PathBuf,
+    pub work_dir: Option<PathBuf>,
+    pub cohorts: Vec<i32>,
+    pub measures: Vec<MeasureFamily>,
+    pub min_cell_size: u64,
+    pub memory_limit_bytes: usize,
+    pub release_id: Option<String>,
+    pub sources: Vec<SourceConfig>,
+}
+
+impl JobConfig {
+    pub fn load(path: &Path) -> Result<JobConfig, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        JobConfig::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<JobConfig, ConfigError> {
+        let shown = path.display().to_string();
+        let invalid = |message: String| ConfigError::Invalid {
+            path: shown.clone(),
+            message,
+        };
+        let raw: JobFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+
+        let valid_id = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        };
+        if !valid_id(&raw.agreement_id) {
+            return Err(invalid(
+                "agreement_id must be letters, digits, '-', '_' or '.'".into(),
+            ));
+        }
+        let key = match (raw.key_file, raw.key_env) {
+            (Some(f), None) => KeySource::File(resolve(&f)),
+            (None, Some(v)) => KeySource::Env(v),
+            _ => return Err(invalid("set exactly one of key_file and key_env".into())),
+        };
+        if raw.cohorts.is_empty() {
+            return Err(invalid("cohorts must name at least one exit year".into()));
+        }
+        if raw.min_cell_size == 0 {
+            return Err(invalid("min_cell_size must be at least 1".into()));
+        }
+        let mut measures = Vec::new();
+        for m in &raw.measures {
+            let family = MeasureFamily::from_name(m).ok_or_else(|| {
+                invalid(format!(
+                    "unknown measure {m:?}; known: {}",
+                    MeasureFamily::names().join(", ")
+                ))
+            })?;
+            measures.push(family);
+        }
+        if measures.is_empty() {
+            return Err(invalid(
+                "measures must name at least one measure family".into(),
+            ));
+        }
+        let mut sources = Vec::new();
+        for s in raw.sources {
+            let entity = Entity::from_name(&s.entity).ok_or_else(|| {
+                invalid(format!("source {}: unknown entity {:?}", s.name, s.entity))
+            })?;
+            if s.format != "csv" {
+                return Err(invalid(format!(
+                    "source {}: format {:?} is not supported yet (csv is)",
+                    s.name, s.format
+                )));
+            }
+            if !valid_id(&s.name) || sources.iter().any(|o: &SourceConfig| o.name == s.name) {
+                return Err(invalid(format!(
+                    "source name {:?} must be unique and simple",
+                    s.name
+                )));
+            }
+            sources.push(SourceConfig {
+                name: s.name,
+                entity,
+                path: resolve(&s.path),
+            });
+        }
+        for needed in [
+            Entity::Person,
+            Entity::K12Enrollment,
+            Entity::CteCourseCompletion,
+        ] {
+            if !sources.iter().any(|s| s.entity == needed) {
+                return Err(invalid(format!(
+                    "a source of entity {} is required",
+                    needed.name()
+                )));
+            }
+        }
+        if let Some(id) = &raw.release_id
+            && !valid_id(id)
+        {
+            return Err(invalid(
+                "release_id must be letters, digits, '-', '_' or '.'".into(),
+            ));
+        }
+        Ok(JobConfig {
+            job_path: path.to_path_buf(),
+            agreement_id: raw.agreement_id,
+            key,
+            output: resolve(&raw.output),
+            work_dir: raw.work_dir.map(|w| resolve(&w)),
+            cohorts: raw.cohorts,
+            measures,
+            min_cell_size: raw.min_cell_size,
+            memory_limit_bytes: raw.memory_limit_mib.unwrap_or(4096) << 20,
+            release_id: raw.release_id,
+            sources,
+        })
+    }
+
+    pub fn sources_of(&self, entity: Entity) -> impl Iterator<Item = &SourceConfig> {
+        self.sources.iter().filter(move |s| s.entity == entity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../demo/job.toml");
+
+    #[test]
+    fn the_bundled_demo_job_parses() {
+        let job = JobConfig::parse(DEMO, Path::new("/x/job.toml")).unwrap();
+        assert_eq!(job.agreement_id, "demo-mou-2026");
+        assert_eq!(job.sources.len(), 9);
+        assert_eq!(job.output, Path::new("/x/releases"));
+        assert!(matches!(job.key, KeySource::File(ref p) if p == Path::new("/x/p20w.key")));
+        assert_eq!(job.min_cell_size, 10);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let text = format!("{DEMO}\nmin_cel_size = 5\n");
+        let err = JobConfig::parse(&text, Path::new("job.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("min_cel_size"), "{err}");
+    }
+
+    #[test]
+    fn unknown_measures_and_entities_are_rejected() {
+        let text = DEMO.replace("\"employment_earnings\"", "\"employment\"");
+        assert!(JobConfig::parse(&text, Path::new("j.toml")).is_err());
+        let text = DEMO.replace("entity = \"ps_award\"", "entity = \"award\"");
+        assert!(JobConfig::parse(&text, Path::new("j.toml")).is_err());
+    }
+}

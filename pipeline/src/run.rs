@@ -1,0 +1,235 @@
+//! One run of a job, front to back.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use p20w_connectors::QuarantinedRow;
+use p20w_privacy::SuppressionRule;
+use p20w_schemas::{Entity, SSN_STATUS};
+use sha2::{Digest, Sha256};
+
+use crate::config::JobConfig;
+use crate::ingest::{SourceReport, ingest_source};
+use crate::measure::{MeasureFamily, aggregate_sql, person_outcomes};
+use crate::protect::protect;
+use crate::publish::{Manifest, StagedRelease};
+use crate::report::{RunReport, concentrators_by_cohort, linkage_by_group, ssn_status_counts};
+use crate::session::new_session;
+use crate::sql::{collect, exec};
+use crate::udf::register_pseudonym_functions;
+use crate::{RunError, link};
+
+/// What a finished run hands back to its caller.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub release_dir: PathBuf,
+    pub report: RunReport,
+}
+
+/// Removes the private work folder however the run ends: it holds person-level data.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn stage(name: &str, started: Instant) {
+    eprintln!(
+        "p20w: {name} done ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
+    let key = job.key.load()?;
+    let key_id = key.key_id();
+    let rule = SuppressionRule {
+        min_cell_size: job.min_cell_size,
+    };
+    let work_root = job
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| job.output.join(".work"));
+    let work = WorkDir(work_root.join(format!("run-{}", std::process::id())));
+    std::fs::create_dir_all(&work.0).map_err(|e| RunError::io(&work.0, e))?;
+    let ctx = new_session(job.memory_limit_bytes, &work.0.join("spill"))?;
+    register_pseudonym_functions(&ctx, &key, &job.agreement_id);
+
+    // 1–2. Ingest and pseudonymize.
+    let mut sources = Vec::new();
+    let mut quarantine: Vec<(String, QuarantinedRow)> = Vec::new();
+    let mut ssn_status = std::collections::BTreeMap::new();
+    for s in &job.sources {
+        let t = Instant::now();
+        let (report, dir) =
+            ingest_source(&ctx, &s.name, s.entity, &s.path, &work.0, &mut quarantine).await?;
+        let table = format!("src_{}", s.name);
+        ctx.register_parquet(
+            table.as_str(),
+            &format!("{}/", dir.display()),
+            ParquetReadOptions::default(),
+        )
+        .await?;
+        if s.entity
+            .canonical_schema()
+            .field_with_name(SSN_STATUS)
+            .is_ok()
+        {
+            ssn_status.insert(s.name.clone(), ssn_status_counts(&ctx, &table).await?);
+        }
+        stage(&format!("ingest {} ({} rows)", s.name, report.read), t);
+        sources.push(report);
+    }
+    register_entities(&ctx, job).await?;
+
+    // 3. Link.
+    let t = Instant::now();
+    let link_rates = link::link(&ctx, &work.0).await?;
+    stage("link", t);
+
+    // 4–6. Measure, disaggregate, protect.
+    let t = Instant::now();
+    person_outcomes(&ctx, &work.0, &job.cohorts).await?;
+    let mut tables: Vec<(MeasureFamily, RecordBatch)> = Vec::new();
+    let mut suppressed_cells = std::collections::BTreeMap::new();
+    let mut published_cells = std::collections::BTreeMap::new();
+    for family in &job.measures {
+        let aggregates = collect(&ctx, &aggregate_sql(*family)).await?;
+        let (table, suppressed) = protect(*family, &aggregates, rule)?;
+        suppressed_cells.insert(family.name().to_string(), suppressed);
+        published_cells.insert(
+            family.name().to_string(),
+            table.num_rows() as u64 - suppressed,
+        );
+        tables.push((*family, table));
+    }
+    stage("measure and protect", t);
+
+    let release_id = job
+        .release_id
+        .clone()
+        .unwrap_or_else(|| derive_release_id(job, &key_id, &sources));
+    let report = RunReport {
+        release_id: release_id.clone(),
+        agreement_id: job.agreement_id.clone(),
+        sources,
+        ssn_status,
+        link_rates,
+        linkage_by_group: linkage_by_group(&ctx, rule).await?,
+        concentrators_by_cohort: concentrators_by_cohort(&ctx, rule).await?,
+        suppressed_cells,
+        published_cells,
+    };
+    report.check_reconciliation()?;
+
+    // 7. Publish.
+    let t = Instant::now();
+    let mut release = StagedRelease::begin(&job.output, &job.agreement_id, &release_id)?;
+    for (family, table) in &tables {
+        release.write_parquet(family.name(), table)?;
+    }
+    let report_json =
+        serde_json::to_string_pretty(&report).map_err(|e| RunError::internal(&e.to_string()))?;
+    release.write_text("run_report.json", &(report_json + "\n"), 0)?;
+    release.write_text(
+        "quarantine.csv",
+        &quarantine_csv(&quarantine),
+        quarantine.len() as u64,
+    )?;
+    release.write_text("dictionary.md", &crate::measure::dictionary_markdown(), 0)?;
+    let manifest = Manifest {
+        format: "p20w-release/1",
+        tool: "p20w",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        release_id,
+        agreement_id: job.agreement_id.clone(),
+        key_id,
+        cohorts: job.cohorts.clone(),
+        min_cell_size: job.min_cell_size,
+        protection: vec![format!(
+            "primary suppression: a rate is suppressed when its denominator, numerator or \
+             denominator minus numerator is below {}; a denominator below {} is withheld",
+            job.min_cell_size, job.min_cell_size
+        )],
+        inputs: Manifest::inputs_from(&report.sources),
+        files: Vec::new(),
+    };
+    let release_dir = release.commit(manifest)?;
+    stage("publish", t);
+    Ok(RunOutcome {
+        release_dir,
+        report,
+    })
+}
+
+/// Registers one table per entity over its sources' pseudonymized Parquet; an entity with no
+/// source is an empty table of its canonical schema, so the SQL of later stages always binds.
+async fn register_entities(ctx: &SessionContext, job: &JobConfig) -> Result<(), RunError> {
+    for entity in Entity::ALL {
+        let names: Vec<String> = job
+            .sources_of(entity)
+            .map(|s| format!("\"src_{}\"", s.name))
+            .collect();
+        if names.is_empty() {
+            let empty = RecordBatch::new_empty(entity.canonical_schema());
+            ctx.register_batch(entity.name(), empty)?;
+            continue;
+        }
+        let union = names
+            .iter()
+            .map(|n| format!("SELECT * FROM {n}"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        exec(ctx, &format!("CREATE VIEW {} AS {union}", entity.name())).await?;
+    }
+    Ok(())
+}
+
+/// Same inputs, key, job and tool version give the same release id.
+fn derive_release_id(job: &JobConfig, key_id: &str, sources: &[SourceReport]) -> String {
+    let mut sha = Sha256::new();
+    sha.update(env!("CARGO_PKG_VERSION"));
+    sha.update(key_id);
+    sha.update(&job.agreement_id);
+    sha.update(format!(
+        "{:?}{:?}{}",
+        job.cohorts, job.measures, job.min_cell_size
+    ));
+    for s in sources {
+        sha.update(format!("{}\0{}\0{}\0", s.name, s.entity, s.sha256));
+    }
+    let last = job.cohorts.iter().max().copied().unwrap_or_default();
+    format!("cohort{last}-{}", &hex::encode(sha.finalize())[..12])
+}
+
+fn quarantine_csv(rows: &[(String, QuarantinedRow)]) -> String {
+    let mut w = String::new();
+    w.push_str("source,file,line,field,rule,message\n");
+    for (source, q) in rows {
+        let field = q.field.clone().unwrap_or_default();
+        let cells = [
+            source.as_str(),
+            &q.file,
+            &q.line.to_string(),
+            &field,
+            q.rule.as_str(),
+            &q.message,
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        w.push_str(&line.join(","));
+        w.push('\n');
+    }
+    w
+}
+
+fn csv_cell(v: &str) -> String {
+    if v.contains([',', '"', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}

@@ -1,0 +1,105 @@
+//! No clear identifier from any input may appear anywhere in the release.
+
+use std::collections::HashSet;
+
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use crate::common::{read_csv, release_tables, state, walk};
+
+/// Every SSN, state or institution id, name and birth date in the inputs, in the forms they
+/// were written and in canonical form.
+fn input_identifiers(dir: &std::path::Path) -> HashSet<String> {
+    let mut ids = HashSet::new();
+    for file in walk(dir) {
+        let rel = file.strip_prefix(dir).unwrap().display().to_string();
+        if !rel.ends_with(".csv") || rel.starts_with("releases") {
+            continue;
+        }
+        for row in read_csv(&file) {
+            for col in [
+                "ssn",
+                "state_student_id",
+                "institution_student_id",
+                "first_name",
+                "last_name",
+                "birth_date",
+            ] {
+                if let Some(v) = row.get(col).filter(|v| !v.is_empty()) {
+                    ids.insert(v.to_lowercase());
+                    ids.insert(v.replace('-', "").to_lowercase());
+                }
+            }
+        }
+    }
+    ids.remove("worker"); // the placeholder surname of non-student workers
+    ids
+}
+
+fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .filter(|t| !t.is_empty())
+        .flat_map(|t| {
+            let t = t.to_lowercase();
+            [t.replace('-', ""), t]
+        })
+}
+
+#[test]
+fn no_input_identifier_appears_in_the_decoded_release() {
+    let s = state();
+    let ids = input_identifiers(&s.dir);
+    assert!(
+        ids.len() > 10_000,
+        "the scan must cover the inputs' identifiers ({} found)",
+        ids.len()
+    );
+    let mut cells = 0usize;
+    for (path, batches) in release_tables(&s.release) {
+        for b in &batches {
+            for col in b.columns() {
+                let f = ArrayFormatter::try_new(col.as_ref(), &FormatOptions::default()).unwrap();
+                for i in 0..col.len() {
+                    let v = f.value(i).to_string();
+                    cells += 1;
+                    for t in tokens(&v) {
+                        assert!(
+                            !ids.contains(&t),
+                            "{path}: a cell holds an input identifier"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(cells > 1_000);
+    for file in walk(&s.release) {
+        if file.extension().is_some_and(|e| e == "parquet") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for t in tokens(&text) {
+            assert!(
+                !ids.contains(&t),
+                "{}: holds an input identifier",
+                file.display()
+            );
+        }
+    }
+    // The pipeline's stdout is seen by operators and logs: it must be clean too.
+    for t in tokens(&s.stdout) {
+        assert!(!ids.contains(&t), "stdout holds an input identifier");
+    }
+}
+
+/// The work folder with person-level pseudonymized data is removed after the run.
+#[test]
+fn no_person_level_work_data_is_left_behind() {
+    let s = state();
+    let work = s.dir.join("releases/.work");
+    let left: Vec<_> = if work.exists() {
+        walk(&work)
+    } else {
+        Vec::new()
+    };
+    assert!(left.is_empty(), "{left:?}");
+}

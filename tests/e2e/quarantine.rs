@@ -1,0 +1,101 @@
+//! Bad rows are quarantined with a reason, counts reconcile, and the run completes.
+
+use std::io::Write;
+
+use crate::common::{read_csv, run, scratch, synthesize};
+
+#[test]
+fn malformed_rows_are_quarantined_and_the_run_completes() {
+    let dir = scratch("quarantine");
+    synthesize(&dir, "600");
+    let wages = dir.join("workforce/ui_wages.csv");
+    let wage_lines = std::fs::read_to_string(&wages).unwrap().lines().count() as u64;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&wages)
+        .unwrap();
+    // Quarter 7 does not exist; a short row; a bad amount.
+    writeln!(f, "219457880,,,123456789,UI0000001,622110,2023,7,100.00").unwrap();
+    writeln!(f, "219457881,,,123456789,UI0000001").unwrap();
+    writeln!(f, "219457882,,,123456789,UI0000001,622110,2023,2,12,000.00").unwrap();
+    let students = dir.join("k12/students.csv");
+    let student_lines = std::fs::read_to_string(&students).unwrap().lines().count() as u64;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&students)
+        .unwrap();
+    writeln!(
+        f,
+        "S999999999,,Zed,Q,2004-02-30,Female,No,No,No,No,No,Yes,,,,,,,,"
+    )
+    .unwrap();
+
+    let (release, stdout) = run(&dir.join("job.toml"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(release.join("run_report.json")).unwrap())
+            .unwrap();
+    for s in report["sources"].as_array().unwrap() {
+        let (read, acc, q) = (
+            s["read"].as_u64().unwrap(),
+            s["accepted"].as_u64().unwrap(),
+            s["quarantined"].as_u64().unwrap(),
+        );
+        assert_eq!(read, acc + q, "{}", s["name"]);
+        let file = std::path::Path::new(s["file"].as_str().unwrap());
+        let data_lines = std::fs::read_to_string(file).unwrap().lines().count() as u64 - 1;
+        assert_eq!(read, data_lines, "{}: every data line is read", s["name"]);
+        let expected_q = match s["name"].as_str().unwrap() {
+            "ui_wages" => 3,
+            "k12_students" => 1,
+            _ => 0,
+        };
+        assert_eq!(q, expected_q, "{}", s["name"]);
+    }
+    let rows = read_csv(&release.join("quarantine.csv"));
+    let got: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["source"].clone(),
+                r["line"].clone(),
+                r["field"].clone(),
+                r["rule"].clone(),
+            )
+        })
+        .collect();
+    let w = |n: u64| (n + 1).to_string();
+    assert_eq!(
+        got,
+        [
+            (
+                "k12_students".into(),
+                w(student_lines),
+                "birth_date".into(),
+                "date".into()
+            ),
+            (
+                "ui_wages".into(),
+                w(wage_lines),
+                "quarter".into(),
+                "range".into()
+            ),
+            (
+                "ui_wages".into(),
+                w(wage_lines + 1),
+                "".into(),
+                "field_count".into()
+            ),
+            (
+                "ui_wages".into(),
+                w(wage_lines + 2),
+                "".into(),
+                "field_count".into()
+            ),
+        ]
+    );
+    let text = std::fs::read_to_string(release.join("quarantine.csv")).unwrap();
+    for value in ["219457880", "S999999999", "Zed", "2004-02-30"] {
+        assert!(!text.contains(value), "quarantine must not carry values");
+    }
+    assert!(stdout.contains("quarantined"));
+}

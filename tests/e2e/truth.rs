@@ -1,0 +1,453 @@
+//! Published figures against an independent computation from the generator's ground truth,
+//! restricted to what a deterministic link on SSN and state student id can find.
+//!
+//! Nothing here calls the pipeline's code: the rules (exit cohorts, concentrators, the federal
+//! race/ethnicity view, quarter arithmetic, suppression) are written again from the README's
+//! definitions, so a mistake on either side shows as a difference.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Float64Type, Int32Type, Int64Type};
+
+use crate::common::{read_csv, release_tables, state};
+
+const MIN_CELL: u64 = 10;
+const EXITS: [&str; 8] = [
+    "01921", "01922", "03509", "01925", "01926", "01927", "01928", "01931",
+];
+const DIMS: [&str; 13] = [
+    "sex",
+    "race_ethnicity",
+    "disability",
+    "economic_disadvantage",
+    "nontraditional",
+    "single_parent",
+    "out_of_workforce",
+    "english_learner",
+    "homeless",
+    "foster_care",
+    "military_connected",
+    "program",
+    "career_cluster",
+];
+
+fn date(s: &str) -> (i32, u32, u32) {
+    (
+        s[0..4].parse().unwrap(),
+        s[5..7].parse().unwrap(),
+        s[8..10].parse().unwrap(),
+    )
+}
+
+fn quarter_index((y, m, _): (i32, u32, u32)) -> i32 {
+    y * 4 + ((m - 1) / 3) as i32
+}
+
+struct Concentrator {
+    cohort: i32,
+    dims: HashMap<&'static str, String>,
+    ps_enrolled: bool,
+    observable: bool,
+    earnings_cents: i64,
+}
+
+fn race_ethnicity(r: &HashMap<String, String>) -> String {
+    if r["hispanic_or_latino"] == "Yes" {
+        return "HispanicOrLatino".into();
+    }
+    let races = [
+        (
+            "race_american_indian_or_alaska_native",
+            "AmericanIndianOrAlaskaNative",
+        ),
+        ("race_asian", "Asian"),
+        ("race_black_or_african_american", "BlackOrAfricanAmerican"),
+        (
+            "race_native_hawaiian_or_other_pacific_islander",
+            "NativeHawaiianOrOtherPacificIslander",
+        ),
+        ("race_white", "White"),
+    ];
+    let yes: Vec<&str> = races
+        .iter()
+        .filter(|(c, _)| r[*c] == "Yes")
+        .map(|(_, code)| *code)
+        .collect();
+    match yes.len() {
+        0 => "RaceAndEthnicityUnknown".into(),
+        1 => yes[0].into(),
+        _ => "DemographicRaceTwoOrMoreRaces".into(),
+    }
+}
+
+fn concentrators() -> Vec<Concentrator> {
+    let dir = &state().dir;
+    let persons = read_csv(&dir.join("truth/persons.csv"));
+    let person_of_state_id: HashMap<String, String> = persons
+        .iter()
+        .map(|p| (p["state_student_id"].clone(), p["person_id"].clone()))
+        .collect();
+    let true_ssn: HashMap<String, String> = persons
+        .iter()
+        .map(|p| (p["person_id"].clone(), p["ssn"].clone()))
+        .collect();
+
+    // Which persons' SSNs a deterministic link can learn: from K-12, or from postsecondary
+    // records that carry both the state id and the SSN.
+    let mut known_ssn: HashSet<String> = HashSet::new();
+    for s in read_csv(&dir.join("k12/students.csv")) {
+        if !s["ssn"].is_empty() {
+            known_ssn.insert(person_of_state_id[&s["state_student_id"]].clone());
+        }
+    }
+    let ps = read_csv(&dir.join("postsecondary/enrollments.csv"));
+    let ps_truth = read_csv(&dir.join("truth/ps_enrollment.csv"));
+    let awards = read_csv(&dir.join("postsecondary/awards.csv"));
+    let award_truth = read_csv(&dir.join("truth/ps_award.csv"));
+    for (rows, truth) in [(&ps, &ps_truth), (&awards, &award_truth)] {
+        for (r, t) in rows.iter().zip(truth.iter()) {
+            if !r["state_student_id"].is_empty() && !r["ssn"].is_empty() {
+                known_ssn.insert(t["person_id"].clone());
+            }
+        }
+    }
+
+    // Exits and cohorts.
+    let mut exit: HashMap<String, ((i32, u32, u32), i32)> = HashMap::new();
+    for e in read_csv(&dir.join("k12/enrollments.csv")) {
+        if e["exit_date"].is_empty() || !EXITS.contains(&e["exit_type"].as_str()) {
+            continue;
+        }
+        let d = date(&e["exit_date"]);
+        let cohort = if d.1 >= 7 { d.0 + 1 } else { d.0 };
+        exit.insert(
+            person_of_state_id[&e["state_student_id"]].clone(),
+            (d, cohort),
+        );
+    }
+    // Concentrators and their primary program.
+    let mut courses: HashMap<String, BTreeMap<String, u32>> = HashMap::new();
+    for c in read_csv(&dir.join("k12/cte_courses.csv")) {
+        let p = &person_of_state_id[&c["state_student_id"]];
+        let Some((_, cohort)) = exit.get(p) else {
+            continue;
+        };
+        if c["school_year"].parse::<i32>().unwrap() <= *cohort {
+            *courses
+                .entry(p.clone())
+                .or_default()
+                .entry(c["cip_code"].clone())
+                .or_default() += 1;
+        }
+    }
+    let catalog: HashMap<String, (String, String)> = read_csv(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/data/cte_programs.csv"),
+    )
+    .into_iter()
+    .map(|p| {
+        (
+            p["cip_code"].clone(),
+            (p["career_cluster"].clone(), p["nontraditional_for"].clone()),
+        )
+    })
+    .collect();
+
+    // Linked postsecondary spells and wages, by true person.
+    let mut spells: HashMap<String, Vec<((i32, u32, u32), (i32, u32, u32))>> = HashMap::new();
+    for (r, t) in ps.iter().zip(ps_truth.iter()) {
+        let p = &t["person_id"];
+        let by_state_id = !r["state_student_id"].is_empty();
+        let by_ssn = !r["ssn"].is_empty() && known_ssn.contains(p);
+        if by_state_id || by_ssn {
+            spells
+                .entry(p.clone())
+                .or_default()
+                .push((date(&r["begin_date"]), date(&r["end_date"])));
+        }
+    }
+    let wages = read_csv(&dir.join("workforce/ui_wages.csv"));
+    let wage_truth = read_csv(&dir.join("truth/wage_record.csv"));
+    let mut earnings: HashMap<(String, i32), i64> = HashMap::new();
+    let mut last_q = i32::MIN;
+    for (w, t) in wages.iter().zip(wage_truth.iter()) {
+        let q = w["year"].parse::<i32>().unwrap() * 4 + w["quarter"].parse::<i32>().unwrap() - 1;
+        last_q = last_q.max(q);
+        let p = &t["person_id"];
+        if p.is_empty() || !known_ssn.contains(p) || w["ssn"].replace('-', "") != true_ssn[p] {
+            continue;
+        }
+        let (dollars, cents) = w["wages"].split_once('.').unwrap();
+        let c = dollars.parse::<i64>().unwrap() * 100 + cents.parse::<i64>().unwrap();
+        *earnings.entry((p.clone(), q)).or_default() += c;
+    }
+
+    let mut out = Vec::new();
+    for s in read_csv(&dir.join("k12/students.csv")) {
+        let p = person_of_state_id[&s["state_student_id"]].clone();
+        let (Some(&(exit_date, cohort)), Some(programs)) = (exit.get(&p), courses.get(&p)) else {
+            continue;
+        };
+        let Some((program, _)) = programs
+            .iter()
+            .filter(|(_, n)| **n >= 2)
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        else {
+            continue;
+        };
+        if !(2019..=2022).contains(&cohort) {
+            continue;
+        }
+        let (cluster, nontrad_for) = &catalog[program];
+        let or = |col: &str, missing: &str| {
+            if s[col].is_empty() {
+                missing.to_string()
+            } else {
+                s[col].clone()
+            }
+        };
+        let nontraditional = match s["sex"].as_str() {
+            "NotSelected" => "NotReported",
+            sex if sex == nontrad_for => "Underrepresented",
+            _ => "NotUnderrepresented",
+        };
+        let dims: HashMap<&'static str, String> = [
+            ("sex", s["sex"].clone()),
+            ("race_ethnicity", race_ethnicity(&s)),
+            ("disability", or("disability", "NotReported")),
+            (
+                "economic_disadvantage",
+                or("economic_disadvantage", "NotReported"),
+            ),
+            ("nontraditional", nontraditional.to_string()),
+            ("single_parent", or("single_parent", "NotReported")),
+            ("out_of_workforce", or("out_of_workforce", "Unknown")),
+            ("english_learner", or("english_learner", "NotReported")),
+            ("homeless", or("homeless", "NotReported")),
+            ("foster_care", or("foster_care", "NotReported")),
+            ("military_connected", or("military_connected", "Unknown")),
+            ("program", program.clone()),
+            ("career_cluster", cluster.clone()),
+        ]
+        .into_iter()
+        .collect();
+        let census = if (exit_date.1, exit_date.2) <= (10, 1) {
+            (exit_date.0, 10, 1)
+        } else {
+            (exit_date.0 + 1, 10, 1)
+        };
+        let ps_enrolled = spells
+            .get(&p)
+            .is_some_and(|v| v.iter().any(|(b, e)| *b <= census && census <= *e));
+        let target = quarter_index(exit_date) + 2;
+        out.push(Concentrator {
+            cohort,
+            dims,
+            ps_enrolled,
+            observable: target <= last_q,
+            earnings_cents: earnings.get(&(p.clone(), target)).copied().unwrap_or(0),
+        });
+    }
+    out
+}
+
+#[derive(Default, Debug)]
+struct Cell {
+    denominator: u64,
+    numerator: u64,
+    earnings: Vec<i64>,
+}
+
+/// Group key: cohort plus each dimension's code or "All".
+type Key = (i32, Vec<String>);
+
+fn expected(family: &str, people: &[Concentrator]) -> BTreeMap<Key, Cell> {
+    let mut sets: Vec<Vec<&str>> = vec![vec![]];
+    sets.extend(DIMS.iter().map(|d| vec![*d]));
+    sets.push(vec!["race_ethnicity", "sex"]);
+    let mut cells: BTreeMap<Key, Cell> = BTreeMap::new();
+    for c in people {
+        if family == "employment_earnings" && !c.observable {
+            continue;
+        }
+        for set in &sets {
+            let dims = DIMS
+                .iter()
+                .map(|d| {
+                    if set.contains(d) {
+                        c.dims[d].clone()
+                    } else {
+                        "All".into()
+                    }
+                })
+                .collect();
+            let cell = cells.entry((c.cohort, dims)).or_default();
+            cell.denominator += 1;
+            let hit = if family == "employment_earnings" {
+                c.earnings_cents > 0
+            } else {
+                c.ps_enrolled
+            };
+            if hit {
+                cell.numerator += 1;
+                cell.earnings.push(c.earnings_cents);
+            }
+        }
+    }
+    cells
+}
+
+fn median_dollars(v: &mut [i64]) -> f64 {
+    v.sort();
+    let n = v.len();
+    let cents = if n % 2 == 1 {
+        v[n / 2] as f64
+    } else {
+        (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
+    };
+    cents / 100.0
+}
+
+fn published(
+    family: &str,
+) -> BTreeMap<Key, (Option<i64>, Option<i64>, Option<f64>, Option<f64>, String)> {
+    let tables = release_tables(&state().release);
+    let (_, batches) = tables
+        .iter()
+        .find(|(p, _)| p.starts_with(family))
+        .expect("family published");
+    let mut out = BTreeMap::new();
+    for b in batches {
+        let col = |n: &str| b.column_by_name(n).unwrap_or_else(|| panic!("column {n}"));
+        let s = |n: &str, i: usize| col(n).as_string::<i32>().value(i).to_string();
+        let int = |n: &str, i: usize| {
+            let a = col(n).as_primitive::<Int64Type>();
+            a.is_valid(i).then(|| a.value(i))
+        };
+        let float = |b: &RecordBatch, n: &str, i: usize| {
+            b.column_by_name(n).and_then(|c| {
+                let a = c.as_primitive::<Float64Type>();
+                a.is_valid(i).then(|| a.value(i))
+            })
+        };
+        for i in 0..b.num_rows() {
+            let key = (
+                col("cohort").as_primitive::<Int32Type>().value(i),
+                DIMS.iter().map(|d| s(d, i)).collect::<Vec<_>>(),
+            );
+            let row = (
+                int("denominator", i),
+                int("numerator", i),
+                float(b, "rate", i),
+                float(b, "median_earnings", i),
+                s("status", i),
+            );
+            assert!(out.insert(key, row).is_none(), "duplicate group row");
+        }
+    }
+    out
+}
+
+fn check_family(family: &str) {
+    let people = concentrators();
+    assert!(
+        people.len() > 800,
+        "too few concentrators to test ({})",
+        people.len()
+    );
+    let mut want = expected(family, &people);
+    let got = published(family);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{family}: the published groups differ from the groups in the truth"
+    );
+    let mut compared = 0;
+    let mut suppressed = 0;
+    for (key, cell) in want.iter_mut() {
+        let (den, num, rate, median, status) = &got[key];
+        let small = |n: u64| n < MIN_CELL;
+        let should_suppress = small(cell.denominator)
+            || small(cell.numerator)
+            || small(cell.denominator - cell.numerator);
+        assert_eq!(
+            status == "suppressed",
+            should_suppress,
+            "{family} {key:?}: status"
+        );
+        assert_eq!(
+            *den,
+            (!small(cell.denominator)).then_some(cell.denominator as i64),
+            "{family} {key:?}: denominator"
+        );
+        if should_suppress {
+            suppressed += 1;
+            assert!(
+                num.is_none() && rate.is_none() && median.is_none(),
+                "{family} {key:?}: suppressed values must be null"
+            );
+            continue;
+        }
+        compared += 1;
+        assert_eq!(
+            *num,
+            Some(cell.numerator as i64),
+            "{family} {key:?}: numerator"
+        );
+        assert_eq!(
+            *rate,
+            Some(cell.numerator as f64 / cell.denominator as f64),
+            "{family} {key:?}: rate"
+        );
+        if family == "employment_earnings" {
+            assert_eq!(
+                *median,
+                Some(median_dollars(&mut cell.earnings)),
+                "{family} {key:?}: median"
+            );
+        }
+    }
+    assert!(
+        compared > 50,
+        "{family}: only {compared} published cells compared"
+    );
+    assert!(
+        suppressed > 10,
+        "{family}: the fixture must exercise suppression ({suppressed})"
+    );
+}
+
+#[test]
+fn postsecondary_enrollment_matches_ground_truth() {
+    check_family("postsecondary_enrollment");
+}
+
+#[test]
+fn employment_and_median_earnings_match_ground_truth() {
+    check_family("employment_earnings");
+}
+
+/// Equity gaps must be visible: the generator makes economically disadvantaged students less
+/// likely to enroll, and the release must show it.
+#[test]
+fn gaps_between_groups_are_visible() {
+    let got = published("postsecondary_enrollment");
+    let rate_of = |econ: &str| {
+        got.iter()
+            .find(|((cohort, dims), _)| {
+                *cohort == 2021
+                    && dims
+                        .iter()
+                        .enumerate()
+                        .all(|(i, v)| if i == 3 { v == econ } else { v == "All" })
+            })
+            .and_then(|(_, row)| row.2)
+            .expect("published rate")
+    };
+    assert!(
+        rate_of("Yes") + 0.05 < rate_of("No"),
+        "{} vs {}",
+        rate_of("Yes"),
+        rate_of("No")
+    );
+}
