@@ -22,6 +22,12 @@ use serde::Serialize;
 use crate::RunError;
 use crate::udf::pseudonym_function;
 
+/// Pseudonymized Parquet written by ingest, with the schema it was written with.
+pub struct WrittenTable {
+    pub dir: PathBuf,
+    pub schema: datafusion::arrow::datatypes::Schema,
+}
+
 /// What ingest did with one source, for the run report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceReport {
@@ -154,7 +160,7 @@ pub async fn ingest_source(
     path: &Path,
     work_dir: &Path,
     quarantine: &mut Vec<(String, QuarantinedRow)>,
-) -> Result<(SourceReport, PathBuf), RunError> {
+) -> Result<(SourceReport, WrittenTable), RunError> {
     let reader = CsvSource::new(path, entity).open()?;
     let progress = Arc::new(Mutex::new(Progress::default()));
     let partition = ConnectorPartition {
@@ -171,6 +177,7 @@ pub async fn ingest_source(
             pseudonymize_projection(entity)
         ))
         .await?;
+    let schema = df.schema().as_arrow().clone();
     let out = work_dir.join(name);
     let result = df
         .write_parquet(
@@ -201,6 +208,6 @@ pub async fn ingest_source(
             quarantined: counts.quarantined,
             ignored_columns: p.ignored.clone(),
         },
-        out,
+        WrittenTable { dir: out, schema },
     ))
 }

@@ -213,22 +213,16 @@ fn print_headlines(outcome: &RunOutcome) -> anyhow::Result<()> {
         let den = b.column(2).as_primitive::<Int64Type>();
         let rate = b.column(4).as_primitive::<Float64Type>();
         for i in 0..b.num_rows() {
-            let shown = if rate.is_null(i) {
-                "suppressed".to_string()
-            } else {
-                format!("{:.1}%", rate.value(i) * 100.0)
-            };
-            let n = if den.is_null(i) {
-                "<min".to_string()
-            } else {
-                den.value(i).to_string()
+            let shown = match (rate.is_null(i), den.is_null(i)) {
+                (false, _) => format!("{:.1}% of {}", rate.value(i) * 100.0, den.value(i)),
+                (true, false) => format!("suppressed (of {})", den.value(i)),
+                (true, true) => "suppressed (group below the minimum cell size)".to_string(),
             };
             println!(
-                "  {} cohort {}: {} of {}",
+                "  {} cohort {}: {}",
                 measure.as_string::<i32>().value(i),
                 cohort.as_primitive::<Int64Type>().value(i),
-                shown,
-                n
+                shown
             );
         }
     }

@@ -192,3 +192,66 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), RunError> {
     }
     Ok((hex::encode(sha.finalize()), bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            format: "p20w-release/1",
+            tool: "p20w",
+            tool_version: "test",
+            release_id: "r1".into(),
+            agreement_id: "a".into(),
+            key_id: "k".into(),
+            cohorts: vec![2022],
+            min_cell_size: 10,
+            protection: vec![],
+            inputs: vec![],
+            files: vec![],
+        }
+    }
+
+    /// A process killed before commit (no destructor runs) leaves only a staging folder,
+    /// never a folder under the release's name.
+    #[test]
+    fn a_crash_before_commit_leaves_no_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
+        staged.write_text("run_report.json", "{}", 0).unwrap();
+        let final_dir = staged.final_dir().to_path_buf();
+        std::mem::forget(staged);
+        assert!(!final_dir.exists());
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names.len(), 1);
+        assert!(names[0].starts_with(".staging-r1-"), "{names:?}");
+    }
+
+    #[test]
+    fn an_abandoned_release_is_cleaned_up_and_a_committed_one_is_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
+            staged.write_text("quarantine.csv", "source\n", 0).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 0);
+        let mut staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
+        staged.write_text("quarantine.csv", "source\n", 0).unwrap();
+        let released = staged.commit(manifest()).unwrap();
+        let text = std::fs::read_to_string(released.join(MANIFEST)).unwrap();
+        let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(m["files"][0]["path"], "quarantine.csv");
+        assert_eq!(
+            m["files"][0]["sha256"],
+            hex::encode(Sha256::digest(b"source\n"))
+        );
+        assert!(matches!(
+            StagedRelease::begin(dir.path(), "a", "r1"),
+            Err(RunError::ReleaseExists(_))
+        ));
+    }
+}

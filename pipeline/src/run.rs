@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::prelude::SessionContext;
 use p20w_connectors::QuarantinedRow;
 use p20w_privacy::SuppressionRule;
 use p20w_schemas::{Entity, SSN_STATUS};
@@ -17,7 +17,7 @@ use crate::protect::protect;
 use crate::publish::{Manifest, StagedRelease};
 use crate::report::{RunReport, concentrators_by_cohort, linkage_by_group, ssn_status_counts};
 use crate::session::new_session;
-use crate::sql::{collect, exec};
+use crate::sql::{collect, exec, register_written};
 use crate::udf::register_pseudonym_functions;
 use crate::{RunError, link};
 
@@ -65,15 +65,10 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
     let mut ssn_status = std::collections::BTreeMap::new();
     for s in &job.sources {
         let t = Instant::now();
-        let (report, dir) =
+        let (report, written) =
             ingest_source(&ctx, &s.name, s.entity, &s.path, &work.0, &mut quarantine).await?;
         let table = format!("src_{}", s.name);
-        ctx.register_parquet(
-            table.as_str(),
-            &format!("{}/", dir.display()),
-            ParquetReadOptions::default(),
-        )
-        .await?;
+        register_written(&ctx, &table, &written.dir, &written.schema).await?;
         if s.entity
             .canonical_schema()
             .field_with_name(SSN_STATUS)

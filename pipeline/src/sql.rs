@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Int64Type, Schema};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
@@ -36,13 +36,26 @@ pub async fn materialize(
     sql: &str,
 ) -> Result<(), RunError> {
     let dir = work.join(format!("derived_{name}"));
+    let df = ctx.sql(sql).await?;
+    let schema = df.schema().as_arrow().clone();
     let path = format!("{}/", dir.display());
-    ctx.sql(sql)
-        .await?
-        .write_parquet(&path, DataFrameWriteOptions::new(), None)
+    df.write_parquet(&path, DataFrameWriteOptions::new(), None)
         .await?;
-    ctx.register_parquet(name, &path, ParquetReadOptions::default())
-        .await?;
+    register_written(ctx, name, &dir, &schema).await
+}
+
+/// Registers Parquet this run wrote under `dir` with the schema it was written with: an empty
+/// result writes no file, and the table must still bind.
+pub async fn register_written(
+    ctx: &SessionContext,
+    name: &str,
+    dir: &Path,
+    schema: &Schema,
+) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
+    let path = format!("{}/", dir.display());
+    let options = ParquetReadOptions::default().schema(schema);
+    ctx.register_parquet(name, &path, options).await?;
     Ok(())
 }
 

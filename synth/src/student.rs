@@ -431,16 +431,7 @@ fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
 
 fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
     let exit_q = YearQuarter::of(s.exit.date).index();
-    let first = YearQuarter {
-        year: s.cohort - 1,
-        quarter: 1,
-    }
-    .index();
-    let last = YearQuarter {
-        year: cfg.data_end_year,
-        quarter: 4,
-    }
-    .index();
+    let (first, last) = quarter_span(s.cohort - 1, cfg.data_end_year);
     let in_college = |q: i32, s: &Student| {
         s.college.as_ref().is_some_and(|c| {
             c.terms.iter().any(|(b, e, st)| {
@@ -492,6 +483,12 @@ fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
             s.workforce = Some((program, entry, (exit <= end).then_some(exit)));
         }
     }
+}
+
+/// Quarter indexes from the first quarter of `first_year` to the last of `last_year`.
+pub fn quarter_span(first_year: i32, last_year: i32) -> (i32, i32) {
+    let q = |year, quarter| YearQuarter { year, quarter }.index();
+    (q(first_year, 1), q(last_year, 4))
 }
 
 /// A typo of the kind data entry makes: two adjacent characters swapped, or one dropped.

@@ -4,12 +4,12 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use p20w_schemas::{Date, YearQuarter};
+use p20w_schemas::{Date, Entity, YearQuarter};
 
 use crate::SynthConfig;
 use crate::ids::{index_of_ssn, ssn_for};
 use crate::rng::Rng;
-use crate::student::{Student, generate, typo};
+use crate::student::{Student, generate, quarter_span, typo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -60,6 +60,12 @@ impl Out {
         })
     }
 
+    /// An agency extract whose header is `entity`'s columns in model order.
+    fn extract(root: &Path, name: &str, entity: Entity) -> Result<Out, SynthError> {
+        let header: Vec<&str> = entity.fields().iter().map(|f| f.name).collect();
+        Out::create(root, name, &header.join(","))
+    }
+
     fn row(&mut self, fields: &[&str]) -> Result<(), SynthError> {
         let mut first = true;
         for f in fields {
@@ -105,54 +111,24 @@ fn fein(employer: u32) -> String {
 
 /// Generates the whole state into `root` (created if missing; existing files are replaced).
 pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, SynthError> {
-    let mut students = Out::create(
-        root,
-        "k12/students.csv",
-        "state_student_id,ssn,first_name,last_name,birth_date,sex,hispanic_or_latino,\
-         race_american_indian_or_alaska_native,race_asian,race_black_or_african_american,\
-         race_native_hawaiian_or_other_pacific_islander,race_white,disability,economic_disadvantage,\
-         single_parent,out_of_workforce,english_learner,homeless,foster_care,military_connected",
-    )?;
-    let mut enrollments = Out::create(
-        root,
-        "k12/enrollments.csv",
-        "state_student_id,lea_id,school_id,entry_date,exit_date,exit_type,diploma_type",
-    )?;
-    let mut courses = Out::create(
-        root,
-        "k12/cte_courses.csv",
-        "state_student_id,school_id,school_year,course_id,cip_code",
-    )?;
-    let mut credentials = Out::create(
-        root,
-        "k12/credentials.csv",
-        "state_student_id,credential_type,credential_name,cip_code,award_date",
-    )?;
-    let mut wbl = Out::create(
+    // Extract headers come from the canonical model, so the generator cannot drift from it.
+    let mut students = Out::extract(root, "k12/students.csv", Entity::Person)?;
+    let mut enrollments = Out::extract(root, "k12/enrollments.csv", Entity::K12Enrollment)?;
+    let mut courses = Out::extract(root, "k12/cte_courses.csv", Entity::CteCourseCompletion)?;
+    let mut credentials = Out::extract(root, "k12/credentials.csv", Entity::IndustryCredential)?;
+    let mut wbl = Out::extract(
         root,
         "k12/work_based_learning.csv",
-        "state_student_id,wbl_type,start_date,end_date,hours",
+        Entity::WorkBasedLearning,
     )?;
-    const PS_IDS: &str = "institution_id,institution_student_id,state_student_id,ssn,first_name,last_name,birth_date";
-    let mut ps_enrollments = Out::create(
-        root,
-        "postsecondary/enrollments.csv",
-        &format!("{PS_IDS},institution_level,begin_date,end_date,enrollment_status"),
-    )?;
-    let mut ps_awards = Out::create(
-        root,
-        "postsecondary/awards.csv",
-        &format!("{PS_IDS},award_level,cip_code,award_date"),
-    )?;
-    let mut wages = Out::create(
-        root,
-        "workforce/ui_wages.csv",
-        "ssn,first_name,last_name,employer_fein,employer_ui_account,employer_naics,year,quarter,wages",
-    )?;
-    let mut workforce = Out::create(
+    let mut ps_enrollments =
+        Out::extract(root, "postsecondary/enrollments.csv", Entity::PsEnrollment)?;
+    let mut ps_awards = Out::extract(root, "postsecondary/awards.csv", Entity::PsAward)?;
+    let mut wages = Out::extract(root, "workforce/ui_wages.csv", Entity::WageRecord)?;
+    let mut workforce = Out::extract(
         root,
         "workforce/program_participation.csv",
-        "ssn,program_type,entry_date,exit_date",
+        Entity::WorkforceParticipation,
     )?;
     let mut truth_persons = Out::create(
         root,
@@ -403,16 +379,7 @@ fn write_wage(
 
 /// Workers in the state's wage file who are not in any cohort: most of a real UI file.
 fn other_workers(cfg: &SynthConfig, wages: &mut Out, truth: &mut Out) -> Result<(), SynthError> {
-    let first = YearQuarter {
-        year: cfg.first_cohort - 1,
-        quarter: 1,
-    }
-    .index();
-    let last = YearQuarter {
-        year: cfg.data_end_year,
-        quarter: 4,
-    }
-    .index();
+    let (first, last) = quarter_span(cfg.first_cohort - 1, cfg.data_end_year);
     for j in 0..cfg.other_workers() {
         let index = cfg.students + j;
         let mut r = Rng::for_entity(cfg.seed, 2, index);

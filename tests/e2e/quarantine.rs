@@ -99,3 +99,38 @@ fn malformed_rows_are_quarantined_and_the_run_completes() {
     }
     assert!(stdout.contains("quarantined"));
 }
+
+/// A state too small to publish anything, with an empty source, still produces a complete
+/// release in which every cell is suppressed.
+#[test]
+fn a_tiny_state_with_an_empty_source_publishes_only_suppressed_cells() {
+    let dir = scratch("tiny");
+    synthesize(&dir, "20");
+    let programs = dir.join("workforce/program_participation.csv");
+    let header = std::fs::read_to_string(&programs)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&programs, header + "\n").unwrap();
+    let (release, _) = run(&dir.join("job.toml"));
+    for family in ["postsecondary_enrollment", "employment_earnings"] {
+        let out = crate::common::p20w(&[
+            "query",
+            release.to_str().unwrap(),
+            &format!(
+                "SELECT status, count(*) AS n, count(numerator) AS shown FROM {family} GROUP BY status"
+            ),
+            "--format",
+            "csv",
+        ]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let rows: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(rows.len(), 1, "{family}: {text}");
+        assert!(
+            rows[0].starts_with("suppressed,") && rows[0].ends_with(",0"),
+            "{family}: {text}"
+        );
+    }
+}
