@@ -152,6 +152,15 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             format,
             out,
         } => {
+            if matches!(format, Format::Parquet) && out.is_none() {
+                use clap::CommandFactory;
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::MissingRequiredArgument,
+                        "--format parquet needs --out FILE",
+                    )
+                    .exit();
+            }
             let batches = query_release(&release, &sql).await?;
             let format = match format {
                 Format::Table => OutputFormat::Table,
