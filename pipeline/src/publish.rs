@@ -85,6 +85,7 @@ impl StagedRelease {
         if final_dir.exists() {
             return Err(RunError::ReleaseExists(final_dir.display().to_string()));
         }
+        remove_dead_staging(&parent, release_id)?;
         let staging = parent.join(format!(".staging-{release_id}-{}", std::process::id()));
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(|e| RunError::io(&staging, e))?;
@@ -170,6 +171,29 @@ impl Drop for StagedRelease {
     }
 }
 
+/// Staging folders of this release left by runs that were killed; a live run's is kept.
+fn remove_dead_staging(parent: &Path, release_id: &str) -> Result<(), RunError> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Ok(());
+    };
+    let prefix = format!(".staging-{release_id}-");
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(pid) = name
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // Where /proc is missing we cannot tell; leave the folder rather than guess.
+        let proc = Path::new("/proc");
+        if proc.exists() && !proc.join(pid.to_string()).exists() {
+            std::fs::remove_dir_all(entry.path()).map_err(|e| RunError::io(&entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
 fn sync_dir(dir: &Path) -> Result<(), RunError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -229,6 +253,23 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 1);
         assert!(names[0].starts_with(".staging-r1-"), "{names:?}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_killed_run_s_staging_folder_is_removed_by_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join("a/.staging-r1-4294967295");
+        std::fs::create_dir_all(&dead).unwrap();
+        let live = dir
+            .path()
+            .join(format!("a/.staging-r1-{}", std::process::id()));
+        let _staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
+        assert!(!dead.exists());
+        assert!(
+            live.exists(),
+            "the running process's own staging folder stays"
+        );
     }
 
     #[test]
