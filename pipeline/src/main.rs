@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use p20w_pipeline::config::JobConfig;
+use p20w_pipeline::measure::{MeasureFamily, dimension_columns};
 use p20w_pipeline::query::{OutputFormat, query_release, write_results};
 use p20w_pipeline::run::{RunOutcome, run_job};
 use p20w_pipeline::{RunError, demo};
@@ -109,7 +110,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             let outcome = demo::run_demo(&dir, &cfg)
                 .await
                 .context("demo run failed")?;
-            print_outcome(&outcome);
+            print_outcome(&outcome).await;
         }
         Command::Synth {
             out,
@@ -144,7 +145,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             let outcome = run_job(&config)
                 .await
                 .with_context(|| format!("job {}", job.display()))?;
-            print_outcome(&outcome);
+            print_outcome(&outcome).await;
         }
         Command::Query {
             release,
@@ -174,7 +175,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_outcome(outcome: &RunOutcome) {
+async fn print_outcome(outcome: &RunOutcome) {
     let r = &outcome.report;
     println!("release: {}", outcome.release_dir.display());
     for s in &r.sources {
@@ -183,32 +184,33 @@ fn print_outcome(outcome: &RunOutcome) {
             s.name, s.read, s.accepted, s.quarantined
         );
     }
-    if let Err(e) = print_headlines(outcome) {
+    if let Err(e) = print_headlines(outcome).await {
         eprintln!("p20w: could not read headline figures: {e}");
     }
 }
 
 /// The cohort totals of each measure, read back from the published release.
-fn print_headlines(outcome: &RunOutcome) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Handle::current();
-    let dir = outcome.release_dir.clone();
-    let batches = tokio::task::block_in_place(|| {
-        runtime.block_on(query_release(
-            &dir,
-            "SELECT cohort, measure, denominator, numerator, rate FROM postsecondary_enrollment \
-             WHERE sex = 'All' AND race_ethnicity = 'All' AND program = 'All' AND career_cluster = 'All' \
-               AND disability = 'All' AND economic_disadvantage = 'All' AND english_learner = 'All' \
-               AND homeless = 'All' AND foster_care = 'All' AND military_connected = 'All' \
-               AND nontraditional = 'All' AND single_parent = 'All' AND out_of_workforce = 'All' \
-             UNION ALL \
-             SELECT cohort, measure, denominator, numerator, rate FROM employment_earnings \
-             WHERE sex = 'All' AND race_ethnicity = 'All' AND program = 'All' AND career_cluster = 'All' \
-               AND disability = 'All' AND economic_disadvantage = 'All' AND english_learner = 'All' \
-               AND homeless = 'All' AND foster_care = 'All' AND military_connected = 'All' \
-               AND nontraditional = 'All' AND single_parent = 'All' AND out_of_workforce = 'All' \
-             ORDER BY measure, cohort",
-        ))
-    })?;
+async fn print_headlines(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let totals = dimension_columns()
+        .iter()
+        .map(|d| format!("{d} = 'All'"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let sql = MeasureFamily::ALL
+        .iter()
+        .map(|f| {
+            format!(
+                "SELECT cohort, measure, denominator, numerator, rate FROM {} WHERE {totals}",
+                f.name()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let batches = query_release(
+        &outcome.release_dir,
+        &format!("{sql} ORDER BY measure, cohort"),
+    )
+    .await?;
     println!("headline figures (all CTE concentrators):");
     for b in &batches {
         let cohort = datafusion::arrow::compute::cast(

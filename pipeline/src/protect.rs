@@ -70,25 +70,26 @@ pub fn protect(
             true => Some(cast(column(b, "median_earnings")?, &DataType::Float64)?),
             false => None,
         };
+        let (cohort, den, num) = (
+            cohort.as_primitive::<Int32Type>(),
+            den.as_primitive::<Int64Type>(),
+            num.as_primitive::<Int64Type>(),
+        );
+        let measure = measure.as_string::<i32>();
+        let dim_cols: Vec<_> = dim_cols.iter().map(|c| c.as_string::<i32>()).collect();
+        let median = median.as_ref().map(|m| m.as_primitive::<Float64Type>());
         for i in 0..b.num_rows() {
-            let numerator = num.as_primitive::<Int64Type>();
             rows.push(Row {
-                cohort: cohort.as_primitive::<Int32Type>().value(i),
-                dims: dim_cols
-                    .iter()
-                    .map(|c| c.as_string::<i32>().value(i).to_string())
-                    .collect(),
-                measure: measure.as_string::<i32>().value(i).to_string(),
-                denominator: den.as_primitive::<Int64Type>().value(i) as u64,
-                numerator: if numerator.is_null(i) {
+                cohort: cohort.value(i),
+                dims: dim_cols.iter().map(|c| c.value(i).to_string()).collect(),
+                measure: measure.value(i).to_string(),
+                denominator: den.value(i) as u64,
+                numerator: if num.is_null(i) {
                     0
                 } else {
-                    numerator.value(i) as u64
+                    num.value(i) as u64
                 },
-                median: median.as_ref().and_then(|m| {
-                    let m = m.as_primitive::<Float64Type>();
-                    m.is_valid(i).then(|| m.value(i))
-                }),
+                median: median.and_then(|m| m.is_valid(i).then(|| m.value(i))),
             });
         }
     }

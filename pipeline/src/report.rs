@@ -3,9 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::prelude::SessionContext;
 use p20w_privacy::{CellStatus, SuppressionRule};
 use serde::Serialize;
@@ -13,7 +10,7 @@ use serde::Serialize;
 use crate::RunError;
 use crate::ingest::SourceReport;
 use crate::link::LinkRate;
-use crate::sql::collect;
+use crate::sql::{collect, string_column, u64_column};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -57,29 +54,6 @@ impl RunReport {
     }
 }
 
-fn i64_at(
-    b: &datafusion::arrow::array::RecordBatch,
-    col: usize,
-    row: usize,
-) -> Result<u64, RunError> {
-    let a = cast(b.column(col), &DataType::Int64)?;
-    let a = a.as_primitive::<Int64Type>();
-    Ok(if a.is_null(row) {
-        0
-    } else {
-        a.value(row) as u64
-    })
-}
-
-fn str_at(
-    b: &datafusion::arrow::array::RecordBatch,
-    col: usize,
-    row: usize,
-) -> Result<String, RunError> {
-    let a = cast(b.column(col), &DataType::Utf8)?;
-    Ok(a.as_string::<i32>().value(row).to_string())
-}
-
 /// Counts of `ssn_status` values in one registered table.
 pub async fn ssn_status_counts(
     ctx: &SessionContext,
@@ -92,9 +66,7 @@ pub async fn ssn_status_counts(
     )
     .await?
     {
-        for i in 0..b.num_rows() {
-            out.insert(str_at(&b, 0, i)?, i64_at(&b, 1, i)?);
-        }
+        out.extend(string_column(&b, 0)?.into_iter().zip(u64_column(&b, 1)?));
     }
     Ok(out)
 }
@@ -117,14 +89,17 @@ pub async fn linkage_by_group(
               GROUP BY c.{dim} ORDER BY c.{dim}"
         );
         for b in collect(ctx, &sql).await? {
+            let groups = string_column(&b, 0)?;
+            let (persons_col, ssn_col, ps_col) =
+                (u64_column(&b, 1)?, u64_column(&b, 2)?, u64_column(&b, 3)?);
             for i in 0..b.num_rows() {
-                let (persons, ssn, ps) = (i64_at(&b, 1, i)?, i64_at(&b, 2, i)?, i64_at(&b, 3, i)?);
+                let (persons, ssn, ps) = (persons_col[i], ssn_col[i], ps_col[i]);
                 let shown =
                     |k: u64| (rule.rate_cell(persons, k) == CellStatus::Published).then_some(k);
                 let (ssn_shown, ps_shown) = (shown(ssn), shown(ps));
                 out.push(GroupLinkage {
                     dimension: dim.to_string(),
-                    group: str_at(&b, 0, i)?,
+                    group: groups[i].clone(),
                     persons: (rule.statistic_cell(persons) == CellStatus::Published)
                         .then_some(persons),
                     with_ssn_link: ssn_shown,
@@ -145,12 +120,9 @@ pub async fn concentrators_by_cohort(
 ) -> Result<BTreeMap<i32, Option<u64>>, RunError> {
     let mut out = BTreeMap::new();
     for b in collect(ctx, "SELECT cohort, count(*) FROM cohort GROUP BY cohort").await? {
-        for i in 0..b.num_rows() {
-            let n = i64_at(&b, 1, i)?;
-            out.insert(
-                i64_at(&b, 0, i)? as i32,
-                (rule.statistic_cell(n) == CellStatus::Published).then_some(n),
-            );
+        for (cohort, n) in u64_column(&b, 0)?.into_iter().zip(u64_column(&b, 1)?) {
+            let shown = (rule.statistic_cell(n) == CellStatus::Published).then_some(n);
+            out.insert(cohort as i32, shown);
         }
     }
     Ok(out)

@@ -22,9 +22,23 @@ pub async fn count(ctx: &SessionContext, sql: &str) -> Result<u64, RunError> {
         .iter()
         .find(|b| b.num_rows() > 0)
         .ok_or_else(|| RunError::internal(sql))?;
-    let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Int64)?;
-    let v = col.as_primitive::<Int64Type>();
-    Ok(if v.is_null(0) { 0 } else { v.value(0) as u64 })
+    Ok(u64_column(b, 0)?[0])
+}
+
+/// Column `col` of `b` as counts (NULL as 0), cast once.
+pub fn u64_column(b: &RecordBatch, col: usize) -> Result<Vec<u64>, RunError> {
+    let a = datafusion::arrow::compute::cast(b.column(col), &DataType::Int64)?;
+    let a = a.as_primitive::<Int64Type>();
+    Ok((0..a.len())
+        .map(|i| if a.is_null(i) { 0 } else { a.value(i) as u64 })
+        .collect())
+}
+
+/// Column `col` of `b` as strings, cast once.
+pub fn string_column(b: &RecordBatch, col: usize) -> Result<Vec<String>, RunError> {
+    let a = datafusion::arrow::compute::cast(b.column(col), &DataType::Utf8)?;
+    let a = a.as_string::<i32>();
+    Ok((0..a.len()).map(|i| a.value(i).to_string()).collect())
 }
 
 /// Writes a query's result as Parquet under the work folder and registers it as `name`, so
