@@ -264,11 +264,11 @@ pub fn dictionary_markdown() -> String {
         "| program | CIP 2020 code of the primary CTE program (most completed courses) |\n\
          | career_cluster | career cluster (CEDS 001288, 01–16) of that program |\n\
          | measure | which outcome the row measures |\n\
-         | denominator | concentrators in the group (for employment: whose second quarter after exit is in the wage data); null when below the minimum cell size |\n\
+         | denominator | concentrators in the group (for employment: whose second quarter after exit is in the wage data); null when below the minimum cell size or hidden to protect another cell |\n\
          | numerator | concentrators with the outcome; null when suppressed |\n\
          | rate | numerator / denominator; null when suppressed |\n\
          | median_earnings | (employment only) median total UI wages in dollars in the second quarter after exit, over the employed; null when suppressed |\n\
-         | status | `published`, or `suppressed` when the denominator, the numerator or their difference is below the minimum cell size |\n\n\
+         | status | `published`, or `suppressed`: the denominator, the numerator or their difference is below the minimum cell size, or the cell is hidden so that another suppressed cell cannot be recovered by subtraction |\n\n\
          Measures:\n\n\
          - `cte_concentrator_ps_enrollment_fall_after_exit`: enrolled in postsecondary education on October 1 of the first fall on or after the exit date.\n\
          - `cte_concentrator_employment_q2_after_exit`: UI wages above zero in the second calendar quarter after the exit quarter.\n",

@@ -11,7 +11,9 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef,
 };
-use p20w_privacy::{CellStatus, SuppressionRule};
+use p20w_privacy::{CellStatus, SuppressionRule, complete_pattern};
+use p20w_schemas::{ALL, DIMENSIONS};
+use std::collections::{BTreeMap, HashMap};
 
 use crate::RunError;
 use crate::measure::{MeasureFamily, dimension_columns};
@@ -54,7 +56,7 @@ pub fn protect(
     family: MeasureFamily,
     aggregates: &[RecordBatch],
     rule: SuppressionRule,
-) -> Result<(RecordBatch, u64), RunError> {
+) -> Result<(RecordBatch, SuppressionCounts), RunError> {
     let dims = dimension_columns();
     let mut rows = Vec::new();
     for b in aggregates {
@@ -108,30 +110,25 @@ pub fn protect(
         Float64Builder::with_capacity(n),
     );
     let mut status = StringBuilder::new();
-    let mut suppressed = 0;
-    for r in &rows {
+    let pattern = SuppressionPattern::for_rows(&rows, rule);
+    for (i, r) in rows.iter().enumerate() {
         cohort.append_value(r.cohort);
         for (b, v) in dim_builders.iter_mut().zip(&r.dims) {
             b.append_value(v);
         }
         measure.append_value(&r.measure);
-        let rate_status = rule.rate_cell(r.denominator, r.numerator);
-        // The denominator alone is a count of people: publish it only when it is large enough.
-        den.append_option(
-            (rule.statistic_cell(r.denominator) == CellStatus::Published)
-                .then_some(r.denominator as i64),
-        );
-        if rate_status == CellStatus::Published {
-            num.append_value(r.numerator as i64);
-            rate.append_value(r.numerator as f64 / r.denominator as f64);
-            median.append_option(r.median);
-        } else {
-            suppressed += 1;
+        den.append_option((!pattern.denominator[i]).then_some(r.denominator as i64));
+        if pattern.numerator[i] {
             num.append_null();
             rate.append_null();
             median.append_null();
+            status.append_value(CellStatus::Suppressed.as_str());
+        } else {
+            num.append_value(r.numerator as i64);
+            rate.append_value(r.numerator as f64 / r.denominator as f64);
+            median.append_option(r.median);
+            status.append_value(CellStatus::Published.as_str());
         }
-        status.append_value(rate_status.as_str());
     }
     let mut arrays: Vec<ArrayRef> = vec![Arc::new(cohort.finish())];
     arrays.extend(
@@ -147,8 +144,151 @@ pub fn protect(
         arrays.push(Arc::new(median.finish()));
     }
     arrays.push(Arc::new(status.finish()));
+    let counts = SuppressionCounts {
+        primary: pattern.primary,
+        complementary: pattern.numerator.iter().filter(|h| **h).count() as u64 - pattern.primary,
+    };
     Ok((
         RecordBatch::try_new(published_schema(family), arrays)?,
-        suppressed,
+        counts,
     ))
+}
+
+/// How many rate cells of a table were suppressed, and why.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct SuppressionCounts {
+    /// Below the minimum cell size themselves.
+    pub primary: u64,
+    /// Hidden so that no primary cell can be recovered by subtraction.
+    pub complementary: u64,
+}
+
+/// Which numerators (with their rates and medians) and which denominators stay hidden.
+struct SuppressionPattern {
+    numerator: Vec<bool>,
+    denominator: Vec<bool>,
+    primary: u64,
+}
+
+impl SuppressionPattern {
+    /// Primary suppression by the rule, then complementary suppression over the table's
+    /// additive relations. A hidden denominator hides its rate too (numerator ÷ rate would
+    /// give it back), so the two patterns are completed until they agree.
+    fn for_rows(rows: &[Row], rule: SuppressionRule) -> SuppressionPattern {
+        let mut numerator: Vec<bool> = rows
+            .iter()
+            .map(|r| rule.rate_cell(r.denominator, r.numerator) == CellStatus::Suppressed)
+            .collect();
+        let primary = numerator.iter().filter(|h| **h).count() as u64;
+        let mut denominator: Vec<bool> = rows
+            .iter()
+            .map(|r| rule.statistic_cell(r.denominator) == CellStatus::Suppressed)
+            .collect();
+        let weight: Vec<(u8, u64)> = rows
+            .iter()
+            .map(|r| (cost_class(r), r.denominator))
+            .collect();
+        let relations = additive_relations(rows);
+        loop {
+            complete_pattern(&mut numerator, &weight, &relations);
+            complete_pattern(&mut denominator, &weight, &relations);
+            let mut changed = false;
+            for (n, d) in numerator.iter_mut().zip(&denominator) {
+                if *d && !*n {
+                    *n = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return SuppressionPattern {
+                    numerator,
+                    denominator,
+                    primary,
+                };
+            }
+        }
+    }
+}
+
+/// Which cells to give up first when a partner must be hidden: "not reported" groups and the
+/// non-members of a special population (0), then any other group (1), the cohort total last
+/// (2). Within a class the smallest denominator goes first.
+fn cost_class(r: &Row) -> u8 {
+    let mut grouped = r
+        .dims
+        .iter()
+        .zip(dimension_columns())
+        .filter(|(v, _)| *v != ALL)
+        .peekable();
+    if grouped.peek().is_none() {
+        return 2;
+    }
+    let low_value = grouped.any(|(v, name)| {
+        DIMENSIONS
+            .iter()
+            .find(|d| d.name == name)
+            .is_some_and(|d| v == d.not_reported || Some(v.as_str()) == d.non_member)
+    });
+    if low_value { 0 } else { 1 }
+}
+
+/// The additive relations among a table's rows, cohort by cohort: each dimension's groups add
+/// up to the cohort total, and the race × sex cells add up to each race row and each sex row.
+fn additive_relations(rows: &[Row]) -> Vec<Vec<usize>> {
+    let dims = dimension_columns();
+    let pos = |name: &str| {
+        dims.iter()
+            .position(|d| *d == name)
+            .expect("known dimension")
+    };
+    let (race, sex) = (pos("race_ethnicity"), pos("sex"));
+    let index: HashMap<(i32, &[String]), usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.cohort, r.dims.as_slice()), i))
+        .collect();
+    // A row's dimensions other than `All`, by position.
+    let grouped = |r: &Row| -> Vec<usize> {
+        r.dims
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| *v != ALL)
+            .map(|(k, _)| k)
+            .collect()
+    };
+    let parent = |r: &Row, keep: usize| {
+        let mut dims = r.dims.clone();
+        for (k, v) in dims.iter_mut().enumerate() {
+            if k != keep {
+                *v = ALL.to_string();
+            }
+        }
+        index.get(&(r.cohort, dims.as_slice())).copied()
+    };
+    let mut relations: BTreeMap<(i32, usize, Option<usize>), Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        match grouped(r).as_slice() {
+            [k] => {
+                let total = index
+                    .get(&(r.cohort, vec![ALL.to_string(); dims.len()].as_slice()))
+                    .copied();
+                relations
+                    .entry((r.cohort, *k, None))
+                    .or_insert_with(|| total.into_iter().collect())
+                    .push(i);
+            }
+            [a, b] if (*a, *b) == (race.min(sex), race.max(sex)) => {
+                for keep in [race, sex] {
+                    if let Some(margin) = parent(r, keep) {
+                        relations
+                            .entry((r.cohort, keep, Some(margin)))
+                            .or_insert_with(|| vec![margin])
+                            .push(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    relations.into_values().collect()
 }

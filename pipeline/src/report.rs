@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use datafusion::prelude::SessionContext;
-use p20w_privacy::{CellStatus, SuppressionRule};
+use p20w_privacy::{CellStatus, SuppressionRule, complete_pattern};
 use serde::Serialize;
 
 use crate::RunError;
@@ -20,10 +20,11 @@ pub struct RunReport {
     /// Per source with an SSN column: how many records had each validation outcome.
     pub ssn_status: BTreeMap<String, BTreeMap<String, u64>>,
     pub link_rates: Vec<LinkRate>,
-    /// Share of cohort concentrators whose records could reach wage and postsecondary data.
+    /// Share of concentrators whose records could reach wage and postsecondary data, pooled
+    /// over the cohorts whose total is published.
     pub linkage_by_group: Vec<GroupLinkage>,
     pub concentrators_by_cohort: BTreeMap<i32, Option<u64>>,
-    pub suppressed_cells: BTreeMap<String, u64>,
+    pub suppressed_cells: BTreeMap<String, crate::protect::SuppressionCounts>,
     pub published_cells: BTreeMap<String, u64>,
 }
 
@@ -71,7 +72,9 @@ pub async fn ssn_status_counts(
     Ok(out)
 }
 
-/// Linkage of the cohort's concentrators by sex and by race/ethnicity.
+/// Linkage of the cohorts' concentrators by sex and by race/ethnicity, pooled over the
+/// cohorts whose total is published (a pooled figure that included a withheld cohort total
+/// would give it back by subtraction).
 pub async fn linkage_by_group(
     ctx: &SessionContext,
     rule: SuppressionRule,
@@ -86,28 +89,58 @@ pub async fn linkage_by_group(
                LEFT JOIN (SELECT DISTINCT student_pid FROM ssn_link) s ON s.student_pid = c.student_pid
                LEFT JOIN (SELECT DISTINCT student_pid FROM ps_enrollment_linked
                            WHERE student_pid IS NOT NULL) p ON p.student_pid = c.student_pid
-              GROUP BY c.{dim} ORDER BY c.{dim}"
+              WHERE c.cohort IN (SELECT cohort FROM cohort GROUP BY cohort HAVING count(*) >= {min})
+              GROUP BY c.{dim} ORDER BY c.{dim}",
+            min = rule.min_cell_size
         );
+        let (mut groups, mut persons, mut ssn, mut ps) = (vec![], vec![], vec![], vec![]);
         for b in collect(ctx, &sql).await? {
-            let groups = string_column(&b, 0)?;
-            let (persons_col, ssn_col, ps_col) =
-                (u64_column(&b, 1)?, u64_column(&b, 2)?, u64_column(&b, 3)?);
-            for i in 0..b.num_rows() {
-                let (persons, ssn, ps) = (persons_col[i], ssn_col[i], ps_col[i]);
-                let shown =
-                    |k: u64| (rule.rate_cell(persons, k) == CellStatus::Published).then_some(k);
-                let (ssn_shown, ps_shown) = (shown(ssn), shown(ps));
-                out.push(GroupLinkage {
-                    dimension: dim.to_string(),
-                    group: groups[i].clone(),
-                    persons: (rule.statistic_cell(persons) == CellStatus::Published)
-                        .then_some(persons),
-                    with_ssn_link: ssn_shown,
-                    ssn_link_rate: ssn_shown.map(|k| k as f64 / persons as f64),
-                    with_postsecondary_record: ps_shown,
-                    postsecondary_link_rate: ps_shown.map(|k| k as f64 / persons as f64),
-                });
-            }
+            groups.extend(string_column(&b, 0)?);
+            persons.extend(u64_column(&b, 1)?);
+            ssn.extend(u64_column(&b, 2)?);
+            ps.extend(u64_column(&b, 3)?);
+        }
+        // The groups add up to the concentrators of all cohorts, which the report publishes:
+        // complete each count's pattern against that known total (the last, never-hidden cell).
+        let n = groups.len();
+        let relation = vec![(0..=n).collect::<Vec<_>>()];
+        let mut weight = persons.clone();
+        weight.push(u64::MAX);
+        let complete = |mut hidden: Vec<bool>| {
+            hidden.push(false);
+            complete_pattern(&mut hidden, &weight, &relation);
+            hidden.truncate(n);
+            hidden
+        };
+        let persons_hidden = complete(
+            persons
+                .iter()
+                .map(|p| rule.statistic_cell(*p) == CellStatus::Suppressed)
+                .collect(),
+        );
+        let count_hidden = |counts: &[u64]| {
+            complete(
+                (0..n)
+                    .map(|i| {
+                        persons_hidden[i]
+                            || rule.rate_cell(persons[i], counts[i]) == CellStatus::Suppressed
+                    })
+                    .collect(),
+            )
+        };
+        let (ssn_hidden, ps_hidden) = (count_hidden(&ssn), count_hidden(&ps));
+        for i in 0..n {
+            let shown = |k: u64, hidden: bool| (!hidden).then_some(k);
+            let (ssn_shown, ps_shown) = (shown(ssn[i], ssn_hidden[i]), shown(ps[i], ps_hidden[i]));
+            out.push(GroupLinkage {
+                dimension: dim.to_string(),
+                group: groups[i].clone(),
+                persons: shown(persons[i], persons_hidden[i]),
+                with_ssn_link: ssn_shown,
+                ssn_link_rate: ssn_shown.map(|k| k as f64 / persons[i] as f64),
+                with_postsecondary_record: ps_shown,
+                postsecondary_link_rate: ps_shown.map(|k| k as f64 / persons[i] as f64),
+            });
         }
     }
     Ok(out)

@@ -98,7 +98,7 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         suppressed_cells.insert(family.name().to_string(), suppressed);
         published_cells.insert(
             family.name().to_string(),
-            table.num_rows() as u64 - suppressed,
+            table.num_rows() as u64 - suppressed.primary - suppressed.complementary,
         );
         tables.push((*family, table));
     }
@@ -147,8 +147,12 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         min_cell_size: job.min_cell_size,
         protection: vec![format!(
             "primary suppression: a rate is suppressed when its denominator, numerator or \
-             denominator minus numerator is below {}; a denominator below {} is withheld",
-            job.min_cell_size, job.min_cell_size
+             denominator minus numerator is below {0}; a denominator below {0} is withheld. \
+             Complementary suppression: further rates and denominators are hidden until no \
+             additive relation of a table (a dimension's groups and the cohort total; race x sex \
+             cells and their margins) has exactly one hidden cell. Not yet LP-audited across \
+             relations, tables or releases",
+            job.min_cell_size
         )],
         inputs: Manifest::inputs_from(&report.sources),
         files: Vec::new(),

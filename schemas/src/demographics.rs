@@ -14,31 +14,50 @@ pub struct Dimension {
     pub not_reported: &'static str,
     /// Perkins V §3(48) special population letter, where it is one.
     pub special_population: Option<char>,
+    /// For a special population, the code of those outside it. Reports compare members with
+    /// all concentrators, so this group is the one to give up first when a cell must go.
+    pub non_member: Option<&'static str>,
 }
 
-const fn dim(name: &'static str, not_reported: &'static str, sp: Option<char>) -> Dimension {
+const fn dim(name: &'static str, not_reported: &'static str) -> Dimension {
     Dimension {
         name,
         code_set: name,
         not_reported,
-        special_population: sp,
+        special_population: None,
+        non_member: None,
+    }
+}
+
+const fn special(
+    name: &'static str,
+    not_reported: &'static str,
+    letter: char,
+    non_member: &'static str,
+) -> Dimension {
+    Dimension {
+        name,
+        code_set: name,
+        not_reported,
+        special_population: Some(letter),
+        non_member: Some(non_member),
     }
 }
 
 /// Sex, race/ethnicity and the nine Perkins special populations. The program dimensions
 /// (CIP code, career cluster) come from the CTE program catalogue.
 pub const DIMENSIONS: &[Dimension] = &[
-    dim("sex", "NotSelected", None),
-    dim("race_ethnicity", "RaceAndEthnicityUnknown", None),
-    dim("disability", "NotReported", Some('A')),
-    dim("economic_disadvantage", "NotReported", Some('B')),
-    dim("nontraditional", "NotReported", Some('C')),
-    dim("single_parent", "NotReported", Some('D')),
-    dim("out_of_workforce", "Unknown", Some('E')),
-    dim("english_learner", "NotReported", Some('F')),
-    dim("homeless", "NotReported", Some('G')),
-    dim("foster_care", "NotReported", Some('H')),
-    dim("military_connected", "Unknown", Some('I')),
+    dim("sex", "NotSelected"),
+    dim("race_ethnicity", "RaceAndEthnicityUnknown"),
+    special("disability", "NotReported", 'A', "No"),
+    special("economic_disadvantage", "NotReported", 'B', "No"),
+    special("nontraditional", "NotReported", 'C', "NotUnderrepresented"),
+    special("single_parent", "NotReported", 'D', "No"),
+    special("out_of_workforce", "Unknown", 'E', "No"),
+    special("english_learner", "NotReported", 'F', "No"),
+    special("homeless", "NotReported", 'G', "No"),
+    special("foster_care", "NotReported", 'H', "No"),
+    special("military_connected", "Unknown", 'I', "NotMilitaryConnected"),
 ];
 
 /// The raw CEDS race and ethnicity flags of one person (`Yes`/`No`/`NotSelected`).

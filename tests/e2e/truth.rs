@@ -261,6 +261,9 @@ struct Cell {
 /// Group key: cohort plus each dimension's code or "All".
 type Key = (i32, Vec<String>);
 
+/// A published row: denominator, numerator, rate, median earnings, status.
+type Row = (Option<i64>, Option<i64>, Option<f64>, Option<f64>, String);
+
 fn expected(family: &str, people: &[Concentrator]) -> BTreeMap<Key, Cell> {
     let mut sets: Vec<Vec<&str>> = vec![vec![]];
     sets.extend(DIMS.iter().map(|d| vec![*d]));
@@ -308,9 +311,7 @@ fn median_dollars(v: &mut [i64]) -> f64 {
     cents / 100.0
 }
 
-fn published(
-    family: &str,
-) -> BTreeMap<Key, (Option<i64>, Option<i64>, Option<f64>, Option<f64>, String)> {
+fn published(family: &str) -> BTreeMap<Key, Row> {
     let tables = release_tables(&state().release);
     let (_, batches) = tables
         .iter()
@@ -363,31 +364,43 @@ fn check_family(family: &str) {
         "{family}: the published groups differ from the groups in the truth"
     );
     let mut compared = 0;
-    let mut suppressed = 0;
+    let mut primary = 0;
+    let mut hidden = 0;
     for (key, cell) in want.iter_mut() {
         let (den, num, rate, median, status) = &got[key];
         let small = |n: u64| n < MIN_CELL;
-        let should_suppress = small(cell.denominator)
+        let primary_cell = small(cell.denominator)
             || small(cell.numerator)
             || small(cell.denominator - cell.numerator);
-        assert_eq!(
-            status == "suppressed",
-            should_suppress,
-            "{family} {key:?}: status"
-        );
-        assert_eq!(
-            *den,
-            (!small(cell.denominator)).then_some(cell.denominator as i64),
-            "{family} {key:?}: denominator"
-        );
-        if should_suppress {
-            suppressed += 1;
+        if primary_cell {
+            primary += 1;
+            assert_eq!(
+                status, "suppressed",
+                "{family} {key:?}: a small cell is published"
+            );
+        }
+        if small(cell.denominator) {
+            assert_eq!(
+                *den, None,
+                "{family} {key:?}: a small denominator is published"
+            );
+        }
+        if let Some(d) = den {
+            assert_eq!(*d, cell.denominator as i64, "{family} {key:?}: denominator");
+        }
+        if status == "suppressed" {
+            hidden += 1;
             assert!(
                 num.is_none() && rate.is_none() && median.is_none(),
                 "{family} {key:?}: suppressed values must be null"
             );
             continue;
         }
+        assert_eq!(status, "published");
+        assert!(
+            den.is_some(),
+            "{family} {key:?}: a published rate needs its denominator"
+        );
         compared += 1;
         assert_eq!(
             *num,
@@ -412,8 +425,66 @@ fn check_family(family: &str) {
         "{family}: only {compared} published cells compared"
     );
     assert!(
-        suppressed > 10,
-        "{family}: the fixture must exercise suppression ({suppressed})"
+        primary > 10,
+        "{family}: the fixture must exercise suppression ({primary})"
+    );
+    assert!(
+        hidden > primary,
+        "{family}: the fixture must exercise complementary suppression"
+    );
+    assert_no_single_hidden_cell(family, &got);
+}
+
+/// Subtraction: in every additive relation of a table (each dimension's groups and the cohort
+/// total; race x sex cells and their race and sex rows), no numerator or denominator may be
+/// the only one hidden, or the others would give it back.
+fn assert_no_single_hidden_cell(family: &str, got: &BTreeMap<Key, Row>) {
+    let all = || vec!["All".to_string(); DIMS.len()];
+    let (race, sex) = (1, 0);
+    let mut relations: BTreeMap<String, Vec<&Key>> = BTreeMap::new();
+    for key in got.keys() {
+        let (cohort, dims) = key;
+        let grouped: Vec<usize> = (0..DIMS.len()).filter(|&k| dims[k] != "All").collect();
+        match grouped.as_slice() {
+            [k] => relations
+                .entry(format!("{cohort}/{}", DIMS[*k]))
+                .or_default()
+                .push(key),
+            [a, b] if (*a, *b) == (sex, race) => {
+                for keep in [race, sex] {
+                    let name = format!("{cohort}/{}={}/x", DIMS[keep], dims[keep]);
+                    relations.entry(name).or_default().push(key);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut checked = 0;
+    for (name, mut members) in relations {
+        let (cohort, rest) = name.split_once('/').unwrap();
+        let cohort: i32 = cohort.parse().unwrap();
+        let mut parent = all();
+        if let Some((dim, value)) = rest.strip_suffix("/x").and_then(|r| r.split_once('=')) {
+            parent[DIMS.iter().position(|d| *d == dim).unwrap()] = value.to_string();
+        }
+        let parent_key = (cohort, parent);
+        members.push(&parent_key);
+        let hidden_num = members.iter().filter(|k| got[**k].1.is_none()).count();
+        let hidden_den = members.iter().filter(|k| got[**k].0.is_none()).count();
+        assert_ne!(
+            hidden_num, 1,
+            "{family} {name}: one numerator can be recovered by subtraction"
+        );
+        assert_ne!(
+            hidden_den, 1,
+            "{family} {name}: one denominator can be recovered by subtraction"
+        );
+        checked += 1;
+    }
+    // Four cohorts of one-way relations, plus the race x sex margins.
+    assert!(
+        checked > 4 * DIMS.len(),
+        "{family}: only {checked} relations checked"
     );
 }
 
@@ -428,26 +499,63 @@ fn employment_and_median_earnings_match_ground_truth() {
 }
 
 /// Equity gaps must be visible: the generator makes economically disadvantaged students less
-/// likely to enroll, and the release must show it.
+/// likely to enroll, and the release must show their gap to all concentrators (the Perkins V
+/// comparison), pooled over the cohorts where both rates are published.
 #[test]
 fn gaps_between_groups_are_visible() {
     let got = published("postsecondary_enrollment");
-    let rate_of = |econ: &str| {
-        got.iter()
-            .find(|((cohort, dims), _)| {
-                *cohort == 2021
-                    && dims
-                        .iter()
-                        .enumerate()
-                        .all(|(i, v)| if i == 3 { v == econ } else { v == "All" })
-            })
-            .and_then(|(_, row)| row.2)
-            .expect("published rate")
+    let pooled = |econ: &str| {
+        let (mut num, mut den, mut cohorts) = (0, 0, 0);
+        for cohort in 2019..=2022 {
+            let row = |code: &str| {
+                got.iter()
+                    .find(|((c, dims), _)| {
+                        *c == cohort
+                            && dims
+                                .iter()
+                                .enumerate()
+                                .all(|(i, v)| if i == 3 { v == code } else { v == "All" })
+                    })
+                    .map(|(_, row)| row)
+            };
+            if let (Some(member), Some(total)) = (row(econ), row("All"))
+                && member.1.is_some()
+                && total.1.is_some()
+            {
+                let r = if econ == "All" { total } else { member };
+                num += r.1.unwrap();
+                den += r.0.unwrap();
+                cohorts += 1;
+            }
+        }
+        assert!(cohorts >= 2, "too few cohorts with published rates");
+        num as f64 / den as f64
     };
-    assert!(
-        rate_of("Yes") + 0.05 < rate_of("No"),
-        "{} vs {}",
-        rate_of("Yes"),
-        rate_of("No")
-    );
+    let (disadvantaged, all) = (pooled("Yes"), pooled("All"));
+    assert!(disadvantaged + 0.02 < all, "{disadvantaged} vs {all}");
+}
+
+/// The run report's linkage figures by group add up to a published total too: within a
+/// dimension, no count may be the only one withheld.
+#[test]
+fn report_group_counts_cannot_be_recovered_by_subtraction() {
+    let text = std::fs::read_to_string(state().release.join("run_report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let groups = report["linkage_by_group"].as_array().unwrap();
+    for dim in ["sex", "race_ethnicity"] {
+        let rows: Vec<_> = groups.iter().filter(|g| g["dimension"] == dim).collect();
+        assert!(rows.len() >= 3, "{dim}");
+        for field in ["persons", "with_ssn_link", "with_postsecondary_record"] {
+            let withheld = rows.iter().filter(|g| g[field].is_null()).count();
+            assert_ne!(
+                withheld, 1,
+                "{dim}.{field}: one withheld count can be recovered"
+            );
+        }
+        for g in &rows {
+            if let Some(p) = g["persons"].as_u64() {
+                assert!(p >= MIN_CELL, "{dim}: a small group is published");
+            }
+        }
+    }
 }
