@@ -18,6 +18,7 @@ pub mod report;
 pub mod run;
 pub mod session;
 mod sql;
+pub mod tables;
 pub mod udf;
 
 use std::path::Path;

@@ -17,7 +17,7 @@
 //!   two middle values for an even count), in dollars.
 
 use datafusion::prelude::SessionContext;
-use p20w_schemas::{ALL, DIMENSIONS};
+use p20w_schemas::DIMENSIONS;
 
 use crate::RunError;
 use crate::sql::{exec, materialize};
@@ -69,18 +69,6 @@ impl MeasureFamily {
 pub const SECONDARY_EXIT_TYPES: &[&str] = &[
     "01921", "01922", "03509", "01925", "01926", "01927", "01928", "01931",
 ];
-
-/// The program dimensions beside [`DIMENSIONS`].
-pub const PROGRAM_DIMENSIONS: &[&str] = &["program", "career_cluster"];
-
-/// Every dimension column of the published tables, in order.
-pub fn dimension_columns() -> Vec<&'static str> {
-    DIMENSIONS
-        .iter()
-        .map(|d| d.name)
-        .chain(PROGRAM_DIMENSIONS.iter().copied())
-        .collect()
-}
 
 /// Builds the person-level table `outcomes` (one row per concentrator in the cohorts).
 pub async fn person_outcomes(
@@ -209,69 +197,4 @@ pub async fn person_outcomes(
     )
     .await?;
     Ok(())
-}
-
-/// The aggregate query of one family: every grouping set of the release, by cohort.
-pub fn aggregate_sql(family: MeasureFamily) -> String {
-    let dims = dimension_columns();
-    let mut sets: Vec<String> = vec!["(cohort)".into()];
-    sets.extend(dims.iter().map(|d| format!("(cohort, {d})")));
-    sets.push("(cohort, race_ethnicity, sex)".into());
-    let dim_select: Vec<String> = dims
-        .iter()
-        .map(|d| format!("CASE WHEN grouping({d}) = 1 THEN '{ALL}' ELSE {d} END AS {d}"))
-        .collect();
-    let (filter, numerator, extra) = match family {
-        MeasureFamily::PostsecondaryEnrollment => ("TRUE", "ps_enrolled", String::new()),
-        MeasureFamily::EmploymentEarnings => (
-            "wage_observable",
-            "employed_q2",
-            ", median(CAST(earnings_q2_cents AS DOUBLE)) / 100.0 AS median_earnings".to_string(),
-        ),
-    };
-    format!(
-        "SELECT cohort, {dims_sel}, '{measure}' AS measure,
-                count(*) AS denominator, sum(CASE WHEN {numerator} THEN 1 ELSE 0 END) AS numerator{extra}
-           FROM outcomes WHERE {filter}
-          GROUP BY GROUPING SETS ({sets})",
-        dims_sel = dim_select.join(", "),
-        measure = family.measure(),
-        sets = sets.join(", "),
-    )
-}
-
-/// The data dictionary shipped in every release.
-pub fn dictionary_markdown() -> String {
-    let mut s = String::from(
-        "# Data dictionary\n\n\
-         Each dataset folder holds one long-form Parquet table. A row is one group of CTE \
-         concentrators in one exit cohort. Dimension columns hold the group's code, or `All` \
-         where the row totals over that dimension; a row with every dimension `All` is the \
-         cohort total. Codes are CEDS option-set codes (see `code_sets.csv` in the p20w \
-         source); `NotReported`, `NotSelected`, `Unknown` and `RaceAndEthnicityUnknown` mark \
-         characteristics the source did not report, so groups add up to the total.\n\n\
-         | column | meaning |\n| --- | --- |\n\
-         | cohort | exit cohort: left secondary school between July 1 of the year before and June 30 of this year |\n",
-    );
-    for d in DIMENSIONS {
-        let sp = d
-            .special_population
-            .map(|c| format!(" (Perkins V special population {c})"))
-            .unwrap_or_default();
-        s.push_str(&format!("| {} | code set `{}`{sp} |\n", d.name, d.code_set));
-    }
-    s.push_str(
-        "| program | CIP 2020 code of the primary CTE program (most completed courses) |\n\
-         | career_cluster | career cluster (CEDS 001288, 01–16) of that program |\n\
-         | measure | which outcome the row measures |\n\
-         | denominator | concentrators in the group (for employment: whose second quarter after exit is in the wage data); null when below the minimum cell size or hidden to protect another cell |\n\
-         | numerator | concentrators with the outcome; null when suppressed |\n\
-         | rate | numerator / denominator; null when suppressed |\n\
-         | median_earnings | (employment only) median total UI wages in dollars in the second quarter after exit, over the employed; null when suppressed |\n\
-         | status | `published`, or `suppressed`: the denominator, the numerator or their difference is below the minimum cell size, or the cell is hidden so that another suppressed cell cannot be recovered by subtraction |\n\n\
-         Measures:\n\n\
-         - `cte_concentrator_ps_enrollment_fall_after_exit`: enrolled in postsecondary education on October 1 of the first fall on or after the exit date.\n\
-         - `cte_concentrator_employment_q2_after_exit`: UI wages above zero in the second calendar quarter after the exit quarter.\n",
-    );
-    s
 }

@@ -1,6 +1,15 @@
-//! Stage 6: apply the release's suppression rule to every aggregate row and give the
-//! published tables their final, sorted shape.
+//! Stage 6: disclosure control over every figure of the release together.
+//!
+//! The aggregate rows of every [`CellTable`] — outcome tables and run-report figures alike —
+//! become cells of one [`CellModel`]. Its relations are generated from the tables'
+//! descriptions: each grouping's cells add up to the grouping with one dimension fewer,
+//! children of a hierarchy add up to their parent, and a figure pooled over cohorts is the sum
+//! of the per-cohort figures of the same people. Cells that count the same people anywhere in
+//! the release (one-program clusters, `nontraditional = NotReported` and `sex = NotSelected`,
+//! the two families' denominators where every exiter is observable) are tied by their
+//! fingerprints. Primary suppression, then complementary suppression over that model.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -11,39 +20,27 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef,
 };
-use p20w_privacy::{CellStatus, SuppressionRule, complete_pattern};
+use p20w_privacy::{Cell, CellModel, CellStatus, RelationKind, SuppressionRule};
 use p20w_schemas::{ALL, DIMENSIONS};
-use std::collections::{BTreeMap, HashMap};
 
 use crate::RunError;
-use crate::measure::{MeasureFamily, dimension_columns};
+use crate::tables::{CellTable, HIERARCHIES, fingerprint_column, parent_value};
 
-/// The schema of a published dataset of `family`.
-pub fn published_schema(family: MeasureFamily) -> SchemaRef {
-    let mut fields = vec![Field::new("cohort", DataType::Int32, false)];
-    fields.extend(
-        dimension_columns()
-            .into_iter()
-            .map(|d| Field::new(d, DataType::Utf8, false)),
-    );
-    fields.push(Field::new("measure", DataType::Utf8, false));
-    fields.push(Field::new("denominator", DataType::Int64, true));
-    fields.push(Field::new("numerator", DataType::Int64, true));
-    fields.push(Field::new("rate", DataType::Float64, true));
-    if family.has_earnings() {
-        fields.push(Field::new("median_earnings", DataType::Float64, true));
-    }
-    fields.push(Field::new("status", DataType::Utf8, false));
-    Arc::new(Schema::new(fields))
+/// One aggregate row of a table: a group, its counts and their fingerprints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateRow {
+    pub cohort: Option<i32>,
+    pub dims: Vec<String>,
+    pub counts: Vec<u64>,
+    pub fingerprints: Vec<u64>,
+    pub median: Option<f64>,
 }
 
-struct Row {
-    cohort: i32,
-    dims: Vec<String>,
-    measure: String,
-    denominator: u64,
-    numerator: u64,
-    median: Option<f64>,
+/// A table's aggregate rows, sorted by cohort and group.
+#[derive(Debug, Clone)]
+pub struct TableRows {
+    pub table: CellTable,
+    pub rows: Vec<AggregateRow>,
 }
 
 fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, RunError> {
@@ -51,173 +48,302 @@ fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, RunError> 
         .ok_or_else(|| RunError::internal(&format!("aggregate lacks {name}")))
 }
 
-/// Suppresses and sorts the aggregate rows of one family.
-pub fn protect(
-    family: MeasureFamily,
-    aggregates: &[RecordBatch],
-    rule: SuppressionRule,
-) -> Result<(RecordBatch, SuppressionCounts), RunError> {
-    let dims = dimension_columns();
-    let mut rows = Vec::new();
-    for b in aggregates {
-        let cohort = cast(column(b, "cohort")?, &DataType::Int32)?;
-        let den = cast(column(b, "denominator")?, &DataType::Int64)?;
-        let num = cast(column(b, "numerator")?, &DataType::Int64)?;
-        let measure = cast(column(b, "measure")?, &DataType::Utf8)?;
-        let dim_cols: Vec<ArrayRef> = dims
-            .iter()
-            .map(|d| cast(column(b, d)?, &DataType::Utf8).map_err(RunError::from))
-            .collect::<Result<_, _>>()?;
-        let median = match family.has_earnings() {
-            true => Some(cast(column(b, "median_earnings")?, &DataType::Float64)?),
-            false => None,
-        };
-        let (cohort, den, num) = (
-            cohort.as_primitive::<Int32Type>(),
-            den.as_primitive::<Int64Type>(),
-            num.as_primitive::<Int64Type>(),
-        );
-        let measure = measure.as_string::<i32>();
-        let dim_cols: Vec<_> = dim_cols.iter().map(|c| c.as_string::<i32>()).collect();
-        let median = median.as_ref().map(|m| m.as_primitive::<Float64Type>());
-        for i in 0..b.num_rows() {
-            rows.push(Row {
-                cohort: cohort.value(i),
-                dims: dim_cols.iter().map(|c| c.value(i).to_string()).collect(),
-                measure: measure.value(i).to_string(),
-                denominator: den.value(i) as u64,
-                numerator: if num.is_null(i) {
-                    0
-                } else {
-                    num.value(i) as u64
-                },
-                median: median.and_then(|m| m.is_valid(i).then(|| m.value(i))),
-            });
+impl TableRows {
+    /// Reads the batches of [`CellTable::sql`].
+    pub fn from_batches(table: CellTable, batches: &[RecordBatch]) -> Result<TableRows, RunError> {
+        let mut rows = Vec::new();
+        for b in batches {
+            let cohort = match table.by_cohort {
+                true => Some(cast(column(b, "cohort")?, &DataType::Int32)?),
+                false => None,
+            };
+            let cohort = cohort.as_ref().map(|c| c.as_primitive::<Int32Type>());
+            let dims: Vec<ArrayRef> = table
+                .dimensions
+                .iter()
+                .map(|d| cast(column(b, d)?, &DataType::Utf8).map_err(RunError::from))
+                .collect::<Result<_, _>>()?;
+            let dims: Vec<_> = dims.iter().map(|c| c.as_string::<i32>()).collect();
+            let mut counts = Vec::new();
+            let mut fingerprints = Vec::new();
+            for c in &table.counts {
+                counts.push(cast(column(b, c.name)?, &DataType::Int64)?);
+                fingerprints.push(cast(
+                    column(b, &fingerprint_column(c.name))?,
+                    &DataType::Int64,
+                )?);
+            }
+            let counts: Vec<_> = counts
+                .iter()
+                .map(|a| a.as_primitive::<Int64Type>())
+                .collect();
+            let fingerprints: Vec<_> = fingerprints
+                .iter()
+                .map(|a| a.as_primitive::<Int64Type>())
+                .collect();
+            let median = match table.median {
+                Some((name, _)) => Some(cast(column(b, name)?, &DataType::Float64)?),
+                None => None,
+            };
+            let median = median.as_ref().map(|m| m.as_primitive::<Float64Type>());
+            let value = |a: &datafusion::arrow::array::Int64Array, i: usize| {
+                if a.is_null(i) { 0 } else { a.value(i) as u64 }
+            };
+            for i in 0..b.num_rows() {
+                rows.push(AggregateRow {
+                    cohort: cohort.map(|c| c.value(i)),
+                    dims: dims.iter().map(|c| c.value(i).to_string()).collect(),
+                    counts: counts.iter().map(|a| value(a, i)).collect(),
+                    fingerprints: fingerprints.iter().map(|a| value(a, i)).collect(),
+                    median: median.and_then(|m| m.is_valid(i).then(|| m.value(i))),
+                });
+            }
         }
+        rows.sort_by(|a, b| (a.cohort, &a.dims).cmp(&(b.cohort, &b.dims)));
+        Ok(TableRows { table, rows })
     }
-    rows.sort_by(|a, b| (a.cohort, &a.dims).cmp(&(b.cohort, &b.dims)));
-
-    let n = rows.len();
-    let mut cohort = Int32Builder::with_capacity(n);
-    let mut dim_builders: Vec<StringBuilder> = dims.iter().map(|_| StringBuilder::new()).collect();
-    let mut measure = StringBuilder::new();
-    let (mut den, mut num) = (
-        Int64Builder::with_capacity(n),
-        Int64Builder::with_capacity(n),
-    );
-    let (mut rate, mut median) = (
-        Float64Builder::with_capacity(n),
-        Float64Builder::with_capacity(n),
-    );
-    let mut status = StringBuilder::new();
-    let pattern = SuppressionPattern::for_rows(&rows, rule);
-    for (i, r) in rows.iter().enumerate() {
-        cohort.append_value(r.cohort);
-        for (b, v) in dim_builders.iter_mut().zip(&r.dims) {
-            b.append_value(v);
-        }
-        measure.append_value(&r.measure);
-        den.append_option((!pattern.denominator[i]).then_some(r.denominator as i64));
-        if pattern.numerator[i] {
-            num.append_null();
-            rate.append_null();
-            median.append_null();
-            status.append_value(CellStatus::Suppressed.as_str());
-        } else {
-            num.append_value(r.numerator as i64);
-            rate.append_value(r.numerator as f64 / r.denominator as f64);
-            median.append_option(r.median);
-            status.append_value(CellStatus::Published.as_str());
-        }
-    }
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(cohort.finish())];
-    arrays.extend(
-        dim_builders
-            .into_iter()
-            .map(|mut b| Arc::new(b.finish()) as ArrayRef),
-    );
-    arrays.push(Arc::new(measure.finish()));
-    arrays.push(Arc::new(den.finish()));
-    arrays.push(Arc::new(num.finish()));
-    arrays.push(Arc::new(rate.finish()));
-    if family.has_earnings() {
-        arrays.push(Arc::new(median.finish()));
-    }
-    arrays.push(Arc::new(status.finish()));
-    let counts = SuppressionCounts {
-        primary: pattern.primary,
-        complementary: pattern.numerator.iter().filter(|h| **h).count() as u64 - pattern.primary,
-    };
-    Ok((
-        RecordBatch::try_new(published_schema(family), arrays)?,
-        counts,
-    ))
 }
 
-/// How many rate cells of a table were suppressed, and why.
+/// How many rows of a table had their rate (or, without a rate, their count) suppressed.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct SuppressionCounts {
     /// Below the minimum cell size themselves.
     pub primary: u64,
-    /// Hidden so that no primary cell can be recovered by subtraction.
+    /// Hidden so that no other cell can be recovered by subtraction.
     pub complementary: u64,
 }
 
-/// Which numerators (with their rates and medians) and which denominators stay hidden.
-struct SuppressionPattern {
-    numerator: Vec<bool>,
-    denominator: Vec<bool>,
-    primary: u64,
+/// A table after disclosure control: `hidden[row][count]`.
+#[derive(Debug, Clone)]
+pub struct ProtectedTable {
+    pub table: CellTable,
+    pub rows: Vec<AggregateRow>,
+    pub hidden: Vec<Vec<bool>>,
+    pub suppressed: SuppressionCounts,
 }
 
-impl SuppressionPattern {
-    /// Primary suppression by the rule, then complementary suppression over the table's
-    /// additive relations. A hidden denominator hides its rate too (numerator ÷ rate would
-    /// give it back), so the two patterns are completed until they agree.
-    fn for_rows(rows: &[Row], rule: SuppressionRule) -> SuppressionPattern {
-        let mut numerator: Vec<bool> = rows
-            .iter()
-            .map(|r| rule.rate_cell(r.denominator, r.numerator) == CellStatus::Suppressed)
-            .collect();
-        let primary = numerator.iter().filter(|h| **h).count() as u64;
-        let mut denominator: Vec<bool> = rows
-            .iter()
-            .map(|r| rule.statistic_cell(r.denominator) == CellStatus::Suppressed)
-            .collect();
-        let weight: Vec<(u8, u64)> = rows
-            .iter()
-            .map(|r| (cost_class(r), r.denominator))
-            .collect();
-        let relations = additive_relations(rows);
-        loop {
-            complete_pattern(&mut numerator, &weight, &relations);
-            complete_pattern(&mut denominator, &weight, &relations);
-            let mut changed = false;
-            for (n, d) in numerator.iter_mut().zip(&denominator) {
-                if *d && !*n {
-                    *n = true;
-                    changed = true;
+/// The cells of the release and, per table, row and count, the index of its cell.
+pub struct ReleaseCells {
+    pub model: CellModel,
+    pub index: Vec<Vec<Vec<usize>>>,
+}
+
+/// Which count of a row stands for the row in [`SuppressionCounts`] and `status`.
+fn headline_count(table: &CellTable) -> usize {
+    table
+        .counts
+        .iter()
+        .position(|c| c.rate_of.is_some())
+        .unwrap_or(0)
+}
+
+/// Builds the release's cell model: primary rule, costs, and every relation the tables'
+/// descriptions imply.
+pub fn release_cells(tables: &[TableRows], rule: SuppressionRule) -> ReleaseCells {
+    let mut model = CellModel::new();
+    let mut index = Vec::with_capacity(tables.len());
+    for t in tables {
+        let mut rows = Vec::with_capacity(t.rows.len());
+        for r in &t.rows {
+            let class = if t.table.secondary {
+                0
+            } else {
+                cost_class(&t.table, r)
+            };
+            let cells: Vec<usize> = t
+                .table
+                .counts
+                .iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    let status = match c.rate_of {
+                        None => rule.statistic_cell(r.counts[k]),
+                        Some(den) => rule.rate_cell(r.counts[den], r.counts[k]),
+                    };
+                    model.add_cell(Cell {
+                        counts: c.predicate,
+                        count: r.counts[k],
+                        fingerprint: Some(r.fingerprints[k]),
+                        primary: status == CellStatus::Suppressed,
+                        cost: (class, r.counts[0]),
+                    })
+                })
+                .collect();
+            for (k, c) in t.table.counts.iter().enumerate() {
+                if let Some(den) = c.rate_of {
+                    model.add_dependant(cells[den], cells[k]);
                 }
             }
-            if !changed {
-                return SuppressionPattern {
-                    numerator,
-                    denominator,
-                    primary,
+            rows.push(cells);
+        }
+        index.push(rows);
+    }
+    for (ti, t) in tables.iter().enumerate() {
+        add_groupings(&mut model, &index[ti], t);
+    }
+    add_pools(&mut model, &index, tables);
+    model.relate_same_people();
+    ReleaseCells { model, index }
+}
+
+type RowKey<'a> = (Option<i32>, Vec<&'a str>);
+
+fn row_index(t: &TableRows) -> HashMap<RowKey<'_>, usize> {
+    t.rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.cohort, r.dims.iter().map(String::as_str).collect()), i))
+        .collect()
+}
+
+/// Margins and hierarchies within one table, for each count.
+fn add_groupings(model: &mut CellModel, cells: &[Vec<usize>], t: &TableRows) {
+    let dims = &t.table.dimensions;
+    let is_set = |grouped: &[&str]| {
+        t.table
+            .grouping_sets
+            .iter()
+            .any(|s| s.len() == grouped.len() && s.iter().all(|d| grouped.contains(d)))
+    };
+    let index = row_index(t);
+    // (kind, parent row, dimension) -> child rows
+    let mut sums: BTreeMap<(RelationKind, usize, usize), Vec<usize>> = BTreeMap::new();
+    for (i, r) in t.rows.iter().enumerate() {
+        let grouped: Vec<&str> = dims
+            .iter()
+            .zip(&r.dims)
+            .filter(|(_, v)| *v != ALL)
+            .map(|(d, _)| *d)
+            .collect();
+        let key: Vec<&str> = r.dims.iter().map(String::as_str).collect();
+        for (k, d) in dims.iter().enumerate() {
+            if r.dims[k] == ALL {
+                continue;
+            }
+            let fewer: Vec<&str> = grouped.iter().copied().filter(|g| g != d).collect();
+            if is_set(&fewer) {
+                let mut parent = key.clone();
+                parent[k] = ALL;
+                if let Some(&p) = index.get(&(r.cohort, parent)) {
+                    sums.entry((RelationKind::Margin, p, k))
+                        .or_default()
+                        .push(i);
+                }
+            }
+            for (child, up) in HIERARCHIES {
+                let Some(u) = dims.iter().position(|x| x == up) else {
+                    continue;
                 };
+                if child != d || r.dims[u] != ALL {
+                    continue;
+                }
+                let mut lifted: Vec<&str> = fewer.clone();
+                lifted.push(up);
+                let Some(parent_code) = parent_value(child, &r.dims[k]) else {
+                    continue;
+                };
+                if is_set(&lifted) {
+                    let mut parent = key.clone();
+                    parent[k] = ALL;
+                    parent[u] = parent_code.as_str();
+                    if let Some(&p) = index.get(&(r.cohort, parent)) {
+                        sums.entry((RelationKind::Hierarchy, p, k))
+                            .or_default()
+                            .push(i);
+                    }
+                }
+            }
+        }
+    }
+    for ((kind, parent, _), children) in sums {
+        for c in 0..t.table.counts.len() {
+            let kids: Vec<usize> = children.iter().map(|&ch| cells[ch][c]).collect();
+            model.add_sum(kind, cells[parent][c], &kids);
+        }
+    }
+}
+
+/// A pooled table's people counts are the sums over cohorts of a by-cohort table's counts of
+/// the same people and grouping.
+fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRows]) {
+    for (pi, pooled) in tables.iter().enumerate() {
+        if pooled.table.by_cohort {
+            continue;
+        }
+        for (ti, t) in tables.iter().enumerate() {
+            if !t.table.by_cohort || t.table.universe != pooled.table.universe {
+                continue;
+            }
+            // The pooled row's group, spelled in the by-cohort table's dimensions.
+            let mut by_group: HashMap<Vec<&str>, Vec<usize>> = HashMap::new();
+            for (i, r) in t.rows.iter().enumerate() {
+                by_group
+                    .entry(r.dims.iter().map(String::as_str).collect())
+                    .or_default()
+                    .push(i);
+            }
+            for (pr, row) in pooled.rows.iter().enumerate() {
+                let mut group = vec![ALL; t.table.dimensions.len()];
+                let mut representable = true;
+                for (d, v) in pooled.table.dimensions.iter().zip(&row.dims) {
+                    match t.table.dimensions.iter().position(|x| x == d) {
+                        Some(k) => group[k] = v.as_str(),
+                        None => representable &= v == ALL,
+                    }
+                }
+                if !representable {
+                    continue;
+                }
+                let children: Vec<usize> = by_group
+                    .get(&group)
+                    .map(|rows| rows.iter().map(|&r| index[ti][r][0]).collect())
+                    .unwrap_or_default();
+                model.add_sum(RelationKind::Pool, index[pi][pr][0], &children);
             }
         }
     }
 }
 
+/// Primary and complementary suppression over every table of the release together.
+pub fn protect(tables: Vec<TableRows>, rule: SuppressionRule) -> Vec<ProtectedTable> {
+    let cells = release_cells(&tables, rule);
+    let pattern = cells.model.protect();
+    tables
+        .into_iter()
+        .zip(cells.index)
+        .map(|(t, index)| {
+            let headline = headline_count(&t.table);
+            let mut suppressed = SuppressionCounts::default();
+            let hidden: Vec<Vec<bool>> = index
+                .iter()
+                .map(|row| row.iter().map(|&c| pattern.is_hidden(c)).collect())
+                .collect();
+            for row in &index {
+                let c = row[headline];
+                if cells.model.cells()[c].primary {
+                    suppressed.primary += 1;
+                } else if pattern.is_hidden(c) {
+                    suppressed.complementary += 1;
+                }
+            }
+            ProtectedTable {
+                table: t.table,
+                rows: t.rows,
+                hidden,
+                suppressed,
+            }
+        })
+        .collect()
+}
+
 /// Which cells to give up first when a partner must be hidden: "not reported" groups and the
 /// non-members of a special population (0), then any other group (1), the cohort total last
-/// (2). Within a class the smallest denominator goes first.
-fn cost_class(r: &Row) -> u8 {
+/// (2). Within a class the smallest group goes first.
+fn cost_class(table: &CellTable, r: &AggregateRow) -> u8 {
     let mut grouped = r
         .dims
         .iter()
-        .zip(dimension_columns())
+        .zip(&table.dimensions)
         .filter(|(v, _)| *v != ALL)
         .peekable();
     if grouped.peek().is_none() {
@@ -226,69 +352,79 @@ fn cost_class(r: &Row) -> u8 {
     let low_value = grouped.any(|(v, name)| {
         DIMENSIONS
             .iter()
-            .find(|d| d.name == name)
+            .find(|d| d.name == *name)
             .is_some_and(|d| v == d.not_reported || Some(v.as_str()) == d.non_member)
     });
     if low_value { 0 } else { 1 }
 }
 
-/// The additive relations among a table's rows, cohort by cohort: each dimension's groups add
-/// up to the cohort total, and the race × sex cells add up to each race row and each sex row.
-fn additive_relations(rows: &[Row]) -> Vec<Vec<usize>> {
-    let dims = dimension_columns();
-    let pos = |name: &str| {
-        dims.iter()
-            .position(|d| *d == name)
-            .expect("known dimension")
-    };
-    let (race, sex) = (pos("race_ethnicity"), pos("sex"));
-    let index: HashMap<(i32, &[String]), usize> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ((r.cohort, r.dims.as_slice()), i))
-        .collect();
-    // A row's dimensions other than `All`, by position.
-    let grouped = |r: &Row| -> Vec<usize> {
-        r.dims
+/// The schema of a published outcome table.
+pub fn published_schema(table: &CellTable) -> SchemaRef {
+    let mut fields = vec![Field::new("cohort", DataType::Int32, false)];
+    fields.extend(
+        table
+            .dimensions
             .iter()
-            .enumerate()
-            .filter(|(_, v)| *v != ALL)
-            .map(|(k, _)| k)
-            .collect()
-    };
-    let parent = |r: &Row, keep: usize| {
-        let mut dims = r.dims.clone();
-        for (k, v) in dims.iter_mut().enumerate() {
-            if k != keep {
-                *v = ALL.to_string();
-            }
-        }
-        index.get(&(r.cohort, dims.as_slice())).copied()
-    };
-    let mut relations: BTreeMap<(i32, usize, Option<usize>), Vec<usize>> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        match grouped(r).as_slice() {
-            [k] => {
-                let total = index
-                    .get(&(r.cohort, vec![ALL.to_string(); dims.len()].as_slice()))
-                    .copied();
-                relations
-                    .entry((r.cohort, *k, None))
-                    .or_insert_with(|| total.into_iter().collect())
-                    .push(i);
-            }
-            [a, b] if (*a, *b) == (race.min(sex), race.max(sex)) => {
-                for keep in [race, sex] {
-                    if let Some(margin) = parent(r, keep) {
-                        relations
-                            .entry((r.cohort, keep, Some(margin)))
-                            .or_insert_with(|| vec![margin])
-                            .push(i);
-                    }
-                }
-            }
-            _ => {}
-        }
+            .map(|d| Field::new(*d, DataType::Utf8, false)),
+    );
+    fields.push(Field::new("measure", DataType::Utf8, false));
+    for c in &table.counts {
+        fields.push(Field::new(c.name, DataType::Int64, true));
     }
-    relations.into_values().collect()
+    fields.push(Field::new("rate", DataType::Float64, true));
+    if let Some((name, _)) = table.median {
+        fields.push(Field::new(name, DataType::Float64, true));
+    }
+    fields.push(Field::new("status", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+impl ProtectedTable {
+    /// The published form of an outcome table: hidden counts (and the rate and median of a
+    /// hidden numerator) are null, fingerprints are dropped.
+    pub fn record_batch(&self) -> Result<RecordBatch, RunError> {
+        let t = &self.table;
+        let n = self.rows.len();
+        let headline = headline_count(t);
+        let den = t.counts[headline].rate_of.unwrap_or(0);
+        let mut cohort = Int32Builder::with_capacity(n);
+        let mut dims: Vec<StringBuilder> =
+            t.dimensions.iter().map(|_| StringBuilder::new()).collect();
+        let mut measure = StringBuilder::new();
+        let mut counts: Vec<Int64Builder> = t.counts.iter().map(|_| Int64Builder::new()).collect();
+        let (mut rate, mut median) = (Float64Builder::new(), Float64Builder::new());
+        let mut status = StringBuilder::new();
+        for (r, hidden) in self.rows.iter().zip(&self.hidden) {
+            cohort.append_value(r.cohort.unwrap_or_default());
+            for (b, v) in dims.iter_mut().zip(&r.dims) {
+                b.append_value(v);
+            }
+            measure.append_value(t.measure.unwrap_or_default());
+            for (k, b) in counts.iter_mut().enumerate() {
+                b.append_option((!hidden[k]).then_some(r.counts[k] as i64));
+            }
+            let shown = !hidden[headline];
+            rate.append_option(shown.then(|| r.counts[headline] as f64 / r.counts[den] as f64));
+            median.append_option(r.median.filter(|_| shown));
+            status.append_value(match shown {
+                true => CellStatus::Published.as_str(),
+                false => CellStatus::Suppressed.as_str(),
+            });
+        }
+        let mut arrays: Vec<ArrayRef> = vec![Arc::new(cohort.finish())];
+        arrays.extend(dims.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        arrays.push(Arc::new(measure.finish()));
+        arrays.extend(counts.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        arrays.push(Arc::new(rate.finish()));
+        if t.median.is_some() {
+            arrays.push(Arc::new(median.finish()));
+        }
+        arrays.push(Arc::new(status.finish()));
+        Ok(RecordBatch::try_new(published_schema(t), arrays)?)
+    }
+
+    /// A count as published: `None` where hidden.
+    pub fn shown(&self, row: usize, count: usize) -> Option<u64> {
+        (!self.hidden[row][count]).then_some(self.rows[row].counts[count])
+    }
 }

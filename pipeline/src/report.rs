@@ -1,16 +1,18 @@
 //! The run report: what each source gave, what linked, what was suppressed. It is part of the
-//! release, so its group-level figures obey the same small-cell rule as the outcome tables.
+//! release, so its figures that count people are cells of the same disclosure-control model as
+//! the outcome tables ([`crate::tables::CellTable::linkage_by_group`]).
 
 use std::collections::BTreeMap;
 
 use datafusion::prelude::SessionContext;
-use p20w_privacy::{CellStatus, SuppressionRule, complete_pattern};
+use p20w_schemas::ALL;
 use serde::Serialize;
 
 use crate::RunError;
 use crate::ingest::SourceReport;
 use crate::link::LinkRate;
-use crate::sql::{collect, string_column, u64_column};
+use crate::protect::ProtectedTable;
+use crate::sql::{collect, exec, string_column, u64_column};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -21,7 +23,7 @@ pub struct RunReport {
     pub ssn_status: BTreeMap<String, BTreeMap<String, u64>>,
     pub link_rates: Vec<LinkRate>,
     /// Share of concentrators whose records could reach wage and postsecondary data, pooled
-    /// over the cohorts whose total is published.
+    /// over the run's cohorts: in total (`dimension` = `all`), by sex and by race/ethnicity.
     pub linkage_by_group: Vec<GroupLinkage>,
     pub concentrators_by_cohort: BTreeMap<i32, Option<u64>>,
     pub suppressed_cells: BTreeMap<String, crate::protect::SuppressionCounts>,
@@ -72,91 +74,55 @@ pub async fn ssn_status_counts(
     Ok(out)
 }
 
-/// Linkage of the cohorts' concentrators by sex and by race/ethnicity, pooled over the
-/// cohorts whose total is published (a pooled figure that included a withheld cohort total
-/// would give it back by subtraction).
-pub async fn linkage_by_group(
-    ctx: &SessionContext,
-    rule: SuppressionRule,
-) -> Result<Vec<GroupLinkage>, RunError> {
-    let mut out = Vec::new();
-    for dim in ["sex", "race_ethnicity"] {
-        let sql = format!(
-            "SELECT c.{dim}, count(*),
-                    sum(CASE WHEN s.student_pid IS NULL THEN 0 ELSE 1 END),
-                    sum(CASE WHEN p.student_pid IS NULL THEN 0 ELSE 1 END)
-               FROM cohort c
-               LEFT JOIN (SELECT DISTINCT student_pid FROM ssn_link) s ON s.student_pid = c.student_pid
-               LEFT JOIN (SELECT DISTINCT student_pid FROM ps_enrollment_linked
-                           WHERE student_pid IS NOT NULL) p ON p.student_pid = c.student_pid
-              WHERE c.cohort IN (SELECT cohort FROM cohort GROUP BY cohort HAVING count(*) >= {min})
-              GROUP BY c.{dim} ORDER BY c.{dim}",
-            min = rule.min_cell_size
-        );
-        let (mut groups, mut persons, mut ssn, mut ps) = (vec![], vec![], vec![], vec![]);
-        for b in collect(ctx, &sql).await? {
-            groups.extend(string_column(&b, 0)?);
-            persons.extend(u64_column(&b, 1)?);
-            ssn.extend(u64_column(&b, 2)?);
-            ps.extend(u64_column(&b, 3)?);
-        }
-        // The groups add up to the concentrators of all cohorts, which the report publishes:
-        // complete each count's pattern against that known total (the last, never-hidden cell).
-        let n = groups.len();
-        let relation = vec![(0..=n).collect::<Vec<_>>()];
-        let mut weight = persons.clone();
-        weight.push(u64::MAX);
-        let complete = |mut hidden: Vec<bool>| {
-            hidden.push(false);
-            complete_pattern(&mut hidden, &weight, &relation);
-            hidden.truncate(n);
-            hidden
-        };
-        let persons_hidden = complete(
-            persons
-                .iter()
-                .map(|p| rule.statistic_cell(*p) == CellStatus::Suppressed)
-                .collect(),
-        );
-        let count_hidden = |counts: &[u64]| {
-            complete(
-                (0..n)
-                    .map(|i| {
-                        persons_hidden[i]
-                            || rule.rate_cell(persons[i], counts[i]) == CellStatus::Suppressed
-                    })
-                    .collect(),
-            )
-        };
-        let (ssn_hidden, ps_hidden) = (count_hidden(&ssn), count_hidden(&ps));
-        for i in 0..n {
-            let shown = |k: u64, hidden: bool| (!hidden).then_some(k);
-            let (ssn_shown, ps_shown) = (shown(ssn[i], ssn_hidden[i]), shown(ps[i], ps_hidden[i]));
-            out.push(GroupLinkage {
-                dimension: dim.to_string(),
-                group: groups[i].clone(),
-                persons: shown(persons[i], persons_hidden[i]),
-                with_ssn_link: ssn_shown,
-                ssn_link_rate: ssn_shown.map(|k| k as f64 / persons[i] as f64),
-                with_postsecondary_record: ps_shown,
-                postsecondary_link_rate: ps_shown.map(|k| k as f64 / persons[i] as f64),
-            });
-        }
-    }
-    Ok(out)
+/// The person-level rows the report's figures count: every concentrator of the run's cohorts,
+/// with whether their records reach wage and postsecondary data.
+pub async fn linkage_persons(ctx: &SessionContext) -> Result<(), RunError> {
+    exec(
+        ctx,
+        "CREATE VIEW linkage_persons AS
+         SELECT c.student_pid, c.cohort, c.sex, c.race_ethnicity,
+                s.student_pid IS NOT NULL AS ssn_linked,
+                p.student_pid IS NOT NULL AS ps_record
+           FROM cohort c
+           LEFT JOIN (SELECT DISTINCT student_pid FROM ssn_link) s ON s.student_pid = c.student_pid
+           LEFT JOIN (SELECT DISTINCT student_pid FROM ps_enrollment_linked
+                       WHERE student_pid IS NOT NULL) p ON p.student_pid = c.student_pid",
+    )
+    .await
 }
 
-/// Concentrators in each cohort; a cohort below the minimum cell size shows null.
-pub async fn concentrators_by_cohort(
-    ctx: &SessionContext,
-    rule: SuppressionRule,
-) -> Result<BTreeMap<i32, Option<u64>>, RunError> {
-    let mut out = BTreeMap::new();
-    for b in collect(ctx, "SELECT cohort, count(*) FROM cohort GROUP BY cohort").await? {
-        for (cohort, n) in u64_column(&b, 0)?.into_iter().zip(u64_column(&b, 1)?) {
-            let shown = (rule.statistic_cell(n) == CellStatus::Published).then_some(n);
-            out.insert(cohort as i32, shown);
-        }
+/// The report's linkage figures by group, as protected together with the outcome tables.
+pub fn linkage_by_group(table: &ProtectedTable) -> Vec<GroupLinkage> {
+    let mut out = Vec::new();
+    for (i, r) in table.rows.iter().enumerate() {
+        let (dimension, group) = table
+            .table
+            .dimensions
+            .iter()
+            .zip(&r.dims)
+            .find(|(_, v)| *v != ALL)
+            .map_or(("all".to_string(), ALL.to_string()), |(d, v)| {
+                (d.to_string(), v.clone())
+            });
+        let persons = r.counts[0];
+        let rate = |k: Option<u64>| k.map(|k| k as f64 / persons as f64);
+        let (ssn, ps) = (table.shown(i, 1), table.shown(i, 2));
+        out.push(GroupLinkage {
+            dimension,
+            group,
+            persons: table.shown(i, 0),
+            with_ssn_link: ssn,
+            ssn_link_rate: rate(ssn),
+            with_postsecondary_record: ps,
+            postsecondary_link_rate: rate(ps),
+        });
     }
-    Ok(out)
+    out
+}
+
+/// Concentrators in each cohort; null where disclosure control hides the count.
+pub fn concentrators_by_cohort(table: &ProtectedTable) -> BTreeMap<i32, Option<u64>> {
+    (0..table.rows.len())
+        .map(|i| (table.rows[i].cohort.unwrap_or_default(), table.shown(i, 0)))
+        .collect()
 }

@@ -12,12 +12,13 @@ use sha2::{Digest, Sha256};
 
 use crate::config::JobConfig;
 use crate::ingest::{SourceReport, ingest_source};
-use crate::measure::{MeasureFamily, aggregate_sql, person_outcomes};
-use crate::protect::protect;
+use crate::measure::person_outcomes;
+use crate::protect::{TableRows, protect};
 use crate::publish::{Manifest, StagedRelease};
 use crate::report::{RunReport, concentrators_by_cohort, linkage_by_group, ssn_status_counts};
 use crate::session::new_session;
 use crate::sql::{collect, exec, register_written};
+use crate::tables::{CellTable, dictionary_markdown};
 use crate::udf::register_pseudonym_functions;
 use crate::{RunError, link};
 
@@ -86,21 +87,41 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
     let link_rates = link::link(&ctx, &work.0).await?;
     stage("link", t);
 
-    // 4–6. Measure, disaggregate, protect.
+    // 4–6. Measure, disaggregate, protect: every table and report figure together.
     let t = Instant::now();
     person_outcomes(&ctx, &work.0, &job.cohorts).await?;
-    let mut tables: Vec<(MeasureFamily, RecordBatch)> = Vec::new();
+    crate::report::linkage_persons(&ctx).await?;
+    let mut specs: Vec<CellTable> = job
+        .measures
+        .iter()
+        .map(|f| CellTable::outcome(*f))
+        .collect();
+    specs.push(CellTable::linkage_by_group());
+    specs.push(CellTable::concentrators_by_cohort());
+    let mut aggregates = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let batches = collect(&ctx, &spec.sql()).await?;
+        aggregates.push(TableRows::from_batches(spec, &batches)?);
+    }
+    let protected = protect(aggregates, rule);
+    let find = |name: &str| {
+        protected
+            .iter()
+            .find(|p| p.table.name == name)
+            .ok_or_else(|| RunError::internal(name))
+    };
+    let mut tables: Vec<(&str, RecordBatch)> = Vec::new();
     let mut suppressed_cells = std::collections::BTreeMap::new();
     let mut published_cells = std::collections::BTreeMap::new();
     for family in &job.measures {
-        let aggregates = collect(&ctx, &aggregate_sql(*family)).await?;
-        let (table, suppressed) = protect(*family, &aggregates, rule)?;
-        suppressed_cells.insert(family.name().to_string(), suppressed);
+        let p = find(family.name())?;
+        let table = p.record_batch()?;
+        suppressed_cells.insert(family.name().to_string(), p.suppressed);
         published_cells.insert(
             family.name().to_string(),
-            table.num_rows() as u64 - suppressed.primary - suppressed.complementary,
+            table.num_rows() as u64 - p.suppressed.primary - p.suppressed.complementary,
         );
-        tables.push((*family, table));
+        tables.push((family.name(), table));
     }
     stage("measure and protect", t);
 
@@ -114,8 +135,8 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         sources,
         ssn_status,
         link_rates,
-        linkage_by_group: linkage_by_group(&ctx, rule).await?,
-        concentrators_by_cohort: concentrators_by_cohort(&ctx, rule).await?,
+        linkage_by_group: linkage_by_group(find("linkage_by_group")?),
+        concentrators_by_cohort: concentrators_by_cohort(find("concentrators_by_cohort")?),
         suppressed_cells,
         published_cells,
     };
@@ -124,8 +145,8 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
     // 7. Publish.
     let t = Instant::now();
     let mut release = StagedRelease::begin(&job.output, &job.agreement_id, &release_id)?;
-    for (family, table) in &tables {
-        release.write_parquet(family.name(), table)?;
+    for (name, table) in &tables {
+        release.write_parquet(name, table)?;
     }
     let report_json =
         serde_json::to_string_pretty(&report).map_err(|e| RunError::internal(&e.to_string()))?;
@@ -135,7 +156,12 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         &quarantine_csv(&quarantine),
         quarantine.len() as u64,
     )?;
-    release.write_text("dictionary.md", &crate::measure::dictionary_markdown(), 0)?;
+    let outcome_tables: Vec<CellTable> = job
+        .measures
+        .iter()
+        .map(|f| CellTable::outcome(*f))
+        .collect();
+    release.write_text("dictionary.md", &dictionary_markdown(&outcome_tables), 0)?;
     let manifest = Manifest {
         format: "p20w-release/1",
         tool: "p20w",
@@ -148,10 +174,12 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         protection: vec![format!(
             "primary suppression: a rate is suppressed when its denominator, numerator or \
              denominator minus numerator is below {0}; a denominator below {0} is withheld. \
-             Complementary suppression: further rates and denominators are hidden until no \
-             additive relation of a table (a dimension's groups and the cohort total; race x sex \
-             cells and their margins) has exactly one hidden cell. Not yet LP-audited across \
-             relations, tables or releases",
+             Complementary suppression over every table and the run report together: further \
+             counts are hidden until no relation among published figures has exactly one hidden \
+             cell (each grouping's margins, race x sex, programs within their career cluster, \
+             cohorts pooled in the run report, and any two figures counting the same people, \
+             within or across tables). Not yet LP-audited against combinations of relations or \
+             across releases",
             job.min_cell_size
         )],
         inputs: Manifest::inputs_from(&report.sources),

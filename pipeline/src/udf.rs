@@ -7,13 +7,17 @@
 //!   reason code;
 //! - `p20w_race_ethnicity(hispanic, aian, asian, black, nhpi, white)`: the federal view;
 //! - `p20w_nontraditional(cip_code, sex)`, `p20w_career_cluster(cip_code)`;
+//! - `p20w_person_fingerprint(pid)`: a 64-bit hash of a person's pseudonym whose XOR over a
+//!   cell's people tells cells of the same people apart (never published);
 //! - `p20w_quarter_index(date)`: `year * 4 + quarter - 1`; `p20w_fall_census(date)`: the
 //!   October 1 of the first fall on or after the date.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int32Array, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int32Array, Int64Array, StringArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::common::{Result, exec_err};
@@ -157,6 +161,13 @@ fn date_kernel(f: impl Fn(Date) -> i32 + Send + Sync + 'static, to_date: bool) -
     })
 }
 
+/// The first 8 bytes of SHA-256 of the pseudonym: uniform whatever the pseudonym's layout.
+fn person_fingerprint(pid: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(pid.as_bytes());
+    i64::from_le_bytes(digest[..8].try_into().expect("32-byte digest"))
+}
+
 /// Registers every function that needs no key.
 pub fn register_model_functions(ctx: &SessionContext) {
     ctx.register_udf(udf(
@@ -210,6 +221,23 @@ pub fn register_model_functions(ctx: &SessionContext) {
         map_strings(|v| {
             v[0].and_then(|c| CteProgramCatalog::builtin().get(c))
                 .map(|p| p.career_cluster.clone())
+        }),
+    ));
+    ctx.register_udf(udf(
+        "p20w_person_fingerprint",
+        strings(1),
+        DataType::Int64,
+        Arc::new(|arrays: &[ArrayRef]| {
+            let [pids] = arrays else {
+                return exec_err!("p20w_person_fingerprint takes one argument");
+            };
+            let pids = as_utf8(pids)?;
+            let out: Int64Array = pids
+                .as_string::<i32>()
+                .iter()
+                .map(|p| p.map(person_fingerprint))
+                .collect();
+            Ok(Arc::new(out) as ArrayRef)
         }),
     ));
     let one_date = || Signature::exact(vec![DataType::Date32], Volatility::Immutable);

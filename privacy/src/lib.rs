@@ -14,12 +14,14 @@
 //! agreement from linking to another's. This crate has no DataFusion dependency; the pipeline
 //! wraps [`Pseudonymizer::pseudonymize_array`] as a scalar UDF.
 
+mod cell_model;
 mod complementary;
 mod key;
 mod pseudonym;
 mod ssn;
 mod suppression;
 
+pub use cell_model::{Cell, CellModel, Relation, RelationKind, SuppressionPattern};
 pub use complementary::complete_pattern;
 pub use key::{KeyError, MIN_KEY_BYTES, MasterKey};
 pub use pseudonym::{Pseudonymizer, canonical_id};

@@ -1,8 +1,11 @@
 //! End-to-end tests: they run the `p20w` binary on synthetic states and check the release
 //! against the generator's ground truth, never against numbers copied from the program.
 
+mod attack;
 mod common;
+mod disclosure;
 mod identifiers;
 mod quarantine;
 mod release;
+mod subtraction;
 mod truth;

@@ -1,0 +1,335 @@
+//! The release's published figures, described once.
+//!
+//! A [`CellTable`] names the people it counts, the groupings it publishes them by and the
+//! counts of each row. From that one description come the aggregate SQL ([`CellTable::sql`]),
+//! the relations disclosure control must respect ([`crate::protect`]: margins between
+//! groupings, program ⊂ career cluster, cohorts pooled into the run report) and the data
+//! dictionary ([`dictionary_markdown`]). Nothing lists a table's relations a second time.
+
+use p20w_schemas::{ALL, CteProgramCatalog, DIMENSIONS};
+
+use crate::measure::MeasureFamily;
+
+/// The program dimensions beside [`DIMENSIONS`].
+pub const PROGRAM_DIMENSIONS: &[&str] = &["program", "career_cluster"];
+
+/// Every dimension column of the outcome tables, in order.
+pub fn dimension_columns() -> Vec<&'static str> {
+    DIMENSIONS
+        .iter()
+        .map(|d| d.name)
+        .chain(PROGRAM_DIMENSIONS.iter().copied())
+        .collect()
+}
+
+/// Hierarchies among dimensions: each child value belongs to exactly one parent value, so a
+/// parent's cell is the sum of its children's.
+pub const HIERARCHIES: &[(&str, &str)] = &[("program", "career_cluster")];
+
+/// The parent value of `value` of dimension `child` in its hierarchy.
+pub fn parent_value(child: &str, value: &str) -> Option<String> {
+    match child {
+        "program" => CteProgramCatalog::builtin()
+            .get(value)
+            .map(|p| p.career_cluster.clone()),
+        _ => None,
+    }
+}
+
+/// One count of a row: how many of the row's people satisfy `predicate`.
+#[derive(Debug, Clone)]
+pub struct Count {
+    pub name: &'static str,
+    /// A SQL boolean over the table's source; `TRUE` counts everyone in the row.
+    pub predicate: &'static str,
+    /// For a count that is the numerator of a rate: the index of its denominator. Hiding the
+    /// denominator hides the numerator (the published rate would give it back).
+    pub rate_of: Option<usize>,
+    pub doc: &'static str,
+}
+
+/// One published table of counts of people.
+#[derive(Debug, Clone)]
+pub struct CellTable {
+    pub name: &'static str,
+    /// The person-level relation (one row per person and cohort) the table counts.
+    pub source: &'static str,
+    /// Which people of `source` are counted, as SQL.
+    pub population: &'static str,
+    /// The people counted, named so tables counting the same people can be related (a
+    /// figure pooled over cohorts is the sum of the per-cohort figures of the same people).
+    pub universe: &'static str,
+    /// Rows per cohort (`cohort` column) or pooled over every cohort of the run.
+    pub by_cohort: bool,
+    pub dimensions: Vec<&'static str>,
+    /// The groupings published, as sets of `dimensions` (the empty set is the total).
+    pub grouping_sets: Vec<Vec<&'static str>>,
+    /// `counts[0]` is the number of people in the row.
+    pub counts: Vec<Count>,
+    /// A median over the people of `counts[1]`: (result column, cents column).
+    pub median: Option<(&'static str, &'static str)>,
+    /// The `measure` value on the rows of an outcome table.
+    pub measure: Option<&'static str>,
+    /// Figures of the run report: the first to give up when a partner must be hidden, since
+    /// the outcome tables carry the figures users need.
+    pub secondary: bool,
+}
+
+/// The column holding each count's fingerprint (see [`p20w_privacy::CellModel`]).
+pub fn fingerprint_column(count: &str) -> String {
+    format!("{count}_fingerprint")
+}
+
+impl CellTable {
+    /// An outcome table of one measure family: by cohort, every dimension alone, and race × sex.
+    pub fn outcome(family: MeasureFamily) -> CellTable {
+        let dims = dimension_columns();
+        let mut sets: Vec<Vec<&'static str>> = vec![vec![]];
+        sets.extend(dims.iter().map(|d| vec![*d]));
+        sets.push(vec!["race_ethnicity", "sex"]);
+        let (population, universe, numerator, numerator_doc, median) = match family {
+            MeasureFamily::PostsecondaryEnrollment => (
+                "TRUE",
+                "concentrators",
+                "ps_enrolled",
+                "concentrators enrolled in postsecondary education on October 1 of the first \
+                 fall on or after exit",
+                None,
+            ),
+            MeasureFamily::EmploymentEarnings => (
+                "wage_observable",
+                "wage_observable_concentrators",
+                "employed_q2",
+                "concentrators with UI wages above zero in the second quarter after the exit \
+                 quarter",
+                Some(("median_earnings", "earnings_q2_cents")),
+            ),
+        };
+        CellTable {
+            name: family.name(),
+            source: "outcomes",
+            population,
+            universe,
+            by_cohort: true,
+            dimensions: dims,
+            grouping_sets: sets,
+            counts: vec![
+                Count {
+                    name: "denominator",
+                    predicate: "TRUE",
+                    rate_of: None,
+                    doc: match family {
+                        MeasureFamily::PostsecondaryEnrollment => "concentrators in the group",
+                        MeasureFamily::EmploymentEarnings => {
+                            "concentrators in the group whose second quarter after exit is \
+                             covered by the wage data"
+                        }
+                    },
+                },
+                Count {
+                    name: "numerator",
+                    predicate: numerator,
+                    rate_of: Some(0),
+                    doc: numerator_doc,
+                },
+            ],
+            median,
+            measure: Some(family.measure()),
+            secondary: false,
+        }
+    }
+
+    /// The run report's linkage figures: concentrators of every cohort of the run pooled, in
+    /// total, by sex and by race/ethnicity.
+    pub fn linkage_by_group() -> CellTable {
+        CellTable {
+            name: "linkage_by_group",
+            source: "linkage_persons",
+            population: "TRUE",
+            universe: "concentrators",
+            by_cohort: false,
+            dimensions: vec!["sex", "race_ethnicity"],
+            grouping_sets: vec![vec![], vec!["sex"], vec!["race_ethnicity"]],
+            counts: vec![
+                Count {
+                    name: "persons",
+                    predicate: "TRUE",
+                    rate_of: None,
+                    doc: "concentrators of all cohorts of the run",
+                },
+                Count {
+                    name: "with_ssn_link",
+                    predicate: "ssn_linked",
+                    rate_of: Some(0),
+                    doc: "of those, linked to an SSN (so to wage records)",
+                },
+                Count {
+                    name: "with_postsecondary_record",
+                    predicate: "ps_record",
+                    rate_of: Some(0),
+                    doc: "of those, with a linked postsecondary enrollment record",
+                },
+            ],
+            median: None,
+            measure: None,
+            secondary: true,
+        }
+    }
+
+    /// The run report's concentrators per cohort.
+    pub fn concentrators_by_cohort() -> CellTable {
+        CellTable {
+            name: "concentrators_by_cohort",
+            source: "linkage_persons",
+            population: "TRUE",
+            universe: "concentrators",
+            by_cohort: true,
+            dimensions: vec![],
+            grouping_sets: vec![vec![]],
+            counts: vec![Count {
+                name: "persons",
+                predicate: "TRUE",
+                rate_of: None,
+                doc: "concentrators in the cohort",
+            }],
+            median: None,
+            measure: None,
+            secondary: true,
+        }
+    }
+
+    /// The aggregate query: one row per group of every grouping set, with each count and its
+    /// fingerprint, dimension columns holding `All` where a row totals over them.
+    pub fn sql(&self) -> String {
+        let mut select: Vec<String> = Vec::new();
+        let cohort = self.by_cohort.then_some("cohort");
+        select.extend(cohort.map(String::from));
+        for d in &self.dimensions {
+            select.push(format!(
+                "CASE WHEN grouping({d}) = 1 THEN '{ALL}' ELSE {d} END AS {d}"
+            ));
+        }
+        if let Some(m) = self.measure {
+            select.push(format!("'{m}' AS measure"));
+        }
+        for c in &self.counts {
+            let (count, fp) = if c.predicate == "TRUE" {
+                ("count(*)".to_string(), "bit_xor(p20w_fp)".to_string())
+            } else {
+                (
+                    format!("sum(CASE WHEN {} THEN 1 ELSE 0 END)", c.predicate),
+                    format!("bit_xor(CASE WHEN {} THEN p20w_fp END)", c.predicate),
+                )
+            };
+            select.push(format!("{count} AS {}", c.name));
+            select.push(format!("{fp} AS {}", fingerprint_column(c.name)));
+        }
+        if let Some((column, cents)) = self.median {
+            select.push(format!(
+                "median(CAST({cents} AS DOUBLE)) / 100.0 AS {column}"
+            ));
+        }
+        // Every dimension appears in some grouping set so `grouping()` binds; a set is written
+        // with the cohort, and a pooled total groups by a constant.
+        let sets: Vec<String> = self
+            .grouping_sets
+            .iter()
+            .map(|set| {
+                let cols: Vec<&str> = cohort.into_iter().chain(set.iter().copied()).collect();
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        let group_by = if self.dimensions.is_empty() {
+            cohort.map(|c| format!("GROUP BY {c}")).unwrap_or_default()
+        } else {
+            format!("GROUP BY GROUPING SETS ({})", sets.join(", "))
+        };
+        format!(
+            "SELECT {} FROM (SELECT *, p20w_person_fingerprint(student_pid) AS p20w_fp
+                               FROM {} WHERE {}) {group_by}",
+            select.join(", "),
+            self.source,
+            self.population,
+        )
+    }
+}
+
+/// The data dictionary shipped in every release, generated from its outcome tables.
+pub fn dictionary_markdown(tables: &[CellTable]) -> String {
+    let mut s = String::from(
+        "# Data dictionary\n\n\
+         Each dataset folder holds one long-form Parquet table. A row is one group of CTE \
+         concentrators in one exit cohort. Dimension columns hold the group's code, or `All` \
+         where the row totals over that dimension; a row with every dimension `All` is the \
+         cohort total. Codes are CEDS option-set codes (see `code_sets.csv` in the p20w \
+         source); `NotReported`, `NotSelected`, `Unknown` and `RaceAndEthnicityUnknown` mark \
+         characteristics the source did not report, so groups add up to the total.\n",
+    );
+    for t in tables {
+        s.push_str(&format!("\n## {}\n\n", t.name));
+        if let Some(m) = t.measure {
+            s.push_str(&format!("Measure `{m}`.\n\n"));
+        }
+        let sets: Vec<String> = t
+            .grouping_sets
+            .iter()
+            .map(|set| match set.as_slice() {
+                [] => "the cohort total".to_string(),
+                dims => dims.join(" × "),
+            })
+            .collect();
+        s.push_str(&format!(
+            "Rows: by cohort, for {}.\n\n| column | meaning |\n| --- | --- |\n\
+             | cohort | exit cohort: left secondary school between July 1 of the year before \
+             and June 30 of this year |\n",
+            sets.join("; ")
+        ));
+        for d in &t.dimensions {
+            s.push_str(&format!("| {d} | {} |\n", dimension_doc(d)));
+        }
+        s.push_str("| measure | which outcome the row measures |\n");
+        for c in &t.counts {
+            let hidden = match c.rate_of {
+                None => "null when below the minimum cell size or hidden to protect another cell",
+                Some(_) => "null when suppressed",
+            };
+            s.push_str(&format!("| {} | {}; {hidden} |\n", c.name, c.doc));
+        }
+        if let Some(num) = t.counts.iter().find(|c| c.rate_of.is_some()) {
+            let den = &t.counts[num.rate_of.unwrap_or(0)];
+            s.push_str(&format!(
+                "| rate | {} / {}; null when suppressed |\n",
+                num.name, den.name
+            ));
+        }
+        if let Some((column, _)) = t.median {
+            s.push_str(&format!(
+                "| {column} | median total UI wages in dollars in the second quarter after \
+                 exit, over the employed; null when suppressed |\n"
+            ));
+        }
+        s.push_str(
+            "| status | `published`, or `suppressed`: the denominator, the numerator or their \
+             difference is below the minimum cell size, or the cell is hidden so that no \
+             suppressed cell can be recovered by subtraction from any other published figure \
+             (margins, career clusters from their programs, groups holding the same people, \
+             other tables and the run report) |\n",
+        );
+    }
+    s
+}
+
+fn dimension_doc(name: &str) -> String {
+    if let Some(d) = DIMENSIONS.iter().find(|d| d.name == name) {
+        let sp = d
+            .special_population
+            .map(|c| format!(" (Perkins V special population {c})"))
+            .unwrap_or_default();
+        return format!("code set `{}`{sp}", d.code_set);
+    }
+    match name {
+        "program" => "CIP 2020 code of the primary CTE program (most completed courses)".into(),
+        "career_cluster" => "career cluster (CEDS 001288, 01–16) of that program".into(),
+        other => other.to_string(),
+    }
+}
