@@ -11,6 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::common::DIMS;
+
 /// One published row: its table, cohort (None when pooled), group and counts (None = hidden).
 #[derive(Debug, Clone)]
 pub struct PubRow {
@@ -255,7 +257,7 @@ pub fn recoverable(rows: &[PubRow]) -> Vec<Recovered> {
             // The report's concentrators per cohort are the postsecondary cohort totals.
             "concentrators_by_cohort" => {
                 let mut total = BTreeMap::new();
-                for d in crate::attack::DIMS {
+                for d in DIMS {
                     total.insert(d.to_string(), "All".to_string());
                 }
                 if let Some(t) = lookup("postsecondary_enrollment", r.cohort, &total) {
@@ -314,20 +316,3 @@ pub fn recoverable(rows: &[PubRow]) -> Vec<Recovered> {
     }
     sys.recoverable()
 }
-
-/// The outcome tables' dimension columns, in the attacker's words.
-pub const DIMS: [&str; 13] = [
-    "sex",
-    "race_ethnicity",
-    "disability",
-    "economic_disadvantage",
-    "nontraditional",
-    "single_parent",
-    "out_of_workforce",
-    "english_learner",
-    "homeless",
-    "foster_care",
-    "military_connected",
-    "program",
-    "career_cluster",
-];

@@ -124,3 +124,20 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The outcome tables' dimension columns, as the data dictionary lists them.
+pub const DIMS: [&str; 13] = [
+    "sex",
+    "race_ethnicity",
+    "disability",
+    "economic_disadvantage",
+    "nontraditional",
+    "single_parent",
+    "out_of_workforce",
+    "english_learner",
+    "homeless",
+    "foster_care",
+    "military_connected",
+    "program",
+    "career_cluster",
+];

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Int32Type, Int64Type};
 
-use crate::attack::{DIMS, PubRow, recoverable};
-use crate::common::{release_tables, state};
+use crate::attack::{PubRow, recoverable};
+use crate::common::{DIMS, release_tables, state};
 
 const MIN_CELL: u64 = 10;
 

@@ -16,7 +16,8 @@ use p20w_pipeline::tables::CellTable;
 use p20w_privacy::{CellStatus, SuppressionRule, complete_pattern};
 use p20w_schemas::DIMENSIONS;
 
-use crate::attack::{DIMS, PubRow, Recovered, catalogue, recoverable};
+use crate::attack::{PubRow, Recovered, catalogue, recoverable};
+use crate::common::DIMS;
 
 const RULE: SuppressionRule = SuppressionRule { min_cell_size: 10 };
 

@@ -10,26 +10,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Float64Type, Int32Type, Int64Type};
 
-use crate::common::{read_csv, release_tables, state};
+use crate::common::{DIMS, read_csv, release_tables, state};
 
 const MIN_CELL: u64 = 10;
 const EXITS: [&str; 8] = [
     "01921", "01922", "03509", "01925", "01926", "01927", "01928", "01931",
-];
-const DIMS: [&str; 13] = [
-    "sex",
-    "race_ethnicity",
-    "disability",
-    "economic_disadvantage",
-    "nontraditional",
-    "single_parent",
-    "out_of_workforce",
-    "english_learner",
-    "homeless",
-    "foster_care",
-    "military_connected",
-    "program",
-    "career_cluster",
 ];
 
 fn date(s: &str) -> (i32, u32, u32) {
