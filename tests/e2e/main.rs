@@ -2,6 +2,7 @@
 //! against the generator's ground truth, never against numbers copied from the program.
 
 mod common;
+mod definitions;
 mod identifiers;
 mod quarantine;
 mod release;
