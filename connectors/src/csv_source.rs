@@ -8,9 +8,10 @@ use std::sync::Arc;
 use arrow_array::builder::{Date32Builder, Int32Builder, Int64Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::DataType;
-use p20w_schemas::{Entity, FieldSpec};
+use p20w_schemas::{Entity, FieldSpec, YearQuarter};
 use sha2::{Digest, Sha256};
 
+use crate::plausible::{check_row, current_quarter};
 use crate::value::{Value, parse};
 use crate::{ConnectorError, QuarantinedRow, Rule, SourceBatch, SourceCounts};
 
@@ -23,6 +24,9 @@ pub struct CsvSource {
     pub entity: Entity,
     /// Rows per emitted batch: bounds memory whatever the file size.
     pub batch_rows: usize,
+    /// The latest quarter a quarter-dated record may name (see [`crate::plausible`]); the
+    /// current calendar quarter unless a caller fixes it.
+    pub latest_quarter: YearQuarter,
 }
 
 impl CsvSource {
@@ -31,6 +35,7 @@ impl CsvSource {
             path: path.into(),
             entity,
             batch_rows: 64 * 1024,
+            latest_quarter: current_quarter(),
         }
     }
 
@@ -94,6 +99,7 @@ impl CsvSource {
             header_len: names.len(),
             ignored,
             batch_rows: self.batch_rows.max(1),
+            latest_quarter: self.latest_quarter,
             counts: SourceCounts::default(),
             finished: false,
         })
@@ -109,6 +115,7 @@ pub struct CsvBatchReader {
     header_len: usize,
     ignored: Vec<String>,
     batch_rows: usize,
+    latest_quarter: YearQuarter,
     counts: SourceCounts,
     finished: bool,
 }
@@ -181,6 +188,9 @@ impl CsvBatchReader {
                         break;
                     }
                 }
+            }
+            if failure.is_none() {
+                failure = check_row(self.entity, fields, &values, self.latest_quarter);
             }
             if let Some((field, rule, message)) = failure {
                 quarantined.push(self.quarantine(line, Some(field), rule, message));
@@ -381,6 +391,62 @@ mod tests {
         }
         let expected = hex::encode(Sha256::digest(WAGES.as_bytes()));
         assert_eq!(reader.sha256_hex(), expected);
+    }
+
+    /// The window's edge: with 2024Q3 the current quarter, a 2024Q3 row can hold reported
+    /// wages (the quarter has begun), 2024Q4 and a keyed 2099 cannot; the 1989 row fails the
+    /// year's own range, the window's lower bound.
+    #[test]
+    fn wage_quarters_after_the_current_quarter_are_quarantined() {
+        let f = write(
+            "ssn,employer_fein,employer_ui_account,employer_naics,year,quarter,wages\n\
+             219457880,123456789,UI-1,622110,2024,3,10.00\n\
+             219457881,123456789,UI-1,622110,2024,4,10.00\n\
+             219457882,123456789,UI-1,622110,2099,1,10.00\n\
+             219457883,123456789,UI-1,622110,1989,4,10.00\n\
+             219457884,123456789,UI-1,622110,1990,1,10.00\n",
+        );
+        let source = CsvSource {
+            latest_quarter: YearQuarter {
+                year: 2024,
+                quarter: 3,
+            },
+            ..CsvSource::new(f.path(), Entity::WageRecord)
+        };
+        let mut reader = source.open().unwrap();
+        let batch = reader.next().unwrap().unwrap();
+        assert_eq!(
+            batch.records.num_rows(),
+            2,
+            "2024Q3 and 1990Q1 are accepted"
+        );
+        let got: Vec<(u64, Option<&str>, Rule)> = batch
+            .quarantined
+            .iter()
+            .map(|q| (q.line, q.field.as_deref(), q.rule))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, Some("year"), Rule::QuarterWindow),
+                (4, Some("year"), Rule::QuarterWindow),
+                (5, Some("year"), Rule::Range),
+            ]
+        );
+        assert_eq!(Rule::QuarterWindow.as_str(), "quarter_window");
+        for q in &batch.quarantined {
+            assert!(!q.message.contains("2099"), "{}", q.message);
+        }
+    }
+
+    #[test]
+    fn the_default_window_ends_at_the_current_quarter() {
+        let now = crate::plausible::current_quarter();
+        assert!(now.year >= 2026, "{now}");
+        assert_eq!(
+            CsvSource::new("x.csv", Entity::WageRecord).latest_quarter,
+            now
+        );
     }
 
     #[test]

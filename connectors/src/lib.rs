@@ -11,6 +11,7 @@
 //! ([`csv_source::CsvSource`]); every format yields the same [`SourceBatch`] stream.
 
 pub mod csv_source;
+pub mod plausible;
 mod value;
 
 use arrow_array::RecordBatch;

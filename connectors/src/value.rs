@@ -18,6 +18,8 @@ pub enum Rule {
     CipFormat,
     CteProgram,
     Digits,
+    /// A wage record's year and quarter name a quarter that cannot hold reported wages.
+    QuarterWindow,
 }
 
 impl Rule {
@@ -35,6 +37,7 @@ impl Rule {
             Rule::CipFormat => "cip_format",
             Rule::CteProgram => "cte_program",
             Rule::Digits => "digits",
+            Rule::QuarterWindow => "quarter_window",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod ingest;
 pub mod link;
 pub mod measure;
+mod person_rows;
 pub mod protect;
 pub mod publish;
 pub mod query;

@@ -3,16 +3,21 @@
 //!
 //! Definitions (the README's "Outcome definitions" section says the same for readers):
 //! - **Exit cohort** `Y`: left secondary school (graduated, other completion, equivalency,
-//!   dropped out, aged out, expelled, unknown) between July 1 of `Y-1` and June 30 of `Y`.
-//!   Transfers and deaths are not exits. A student with several exits is counted at the last.
-//! - **CTE concentrator**: at least two completed courses in one program (CIP code) by the end
-//!   of the exit school year; the primary program is the one with most courses (lowest CIP
-//!   code on a tie).
+//!   dropped out, aged out, expelled, unknown) between July 1 of `Y-1` and June 30 of `Y`,
+//!   judged by the student's last enrollment (the one that ends last; still open ends last).
+//!   A last enrollment that is open or ends in a transfer or death is no exit.
+//! - **CTE concentrator**: at least two distinct completed courses (course identifiers) in one
+//!   program (CIP code) by the end of the exit school year; the primary program is the one
+//!   with most distinct courses (lowest CIP code on a tie).
+//! - **Groups**: a student's person rows are combined (`person_rows`): special populations
+//!   "ever", sex and race/ethnicity by majority of the rows that report them.
 //! - **Postsecondary enrollment by the fall after exit**: a linked enrollment spell covering
 //!   October 1 of the first fall on or after the exit date.
 //! - **Employment in the second quarter after exit**: linked UI wages above zero, summed over
 //!   employers, in quarter `E + 2` where `E` is the exit quarter. Only exiters whose `E + 2` is
-//!   covered by the wage file are in the denominator.
+//!   an observable quarter of the wage file (it holds records and is no later than the last
+//!   quarter with at least [`WAGE_COVERAGE_SHARE`] of the median quarter's records) are in the
+//!   denominator.
 //! - **Median quarterly earnings**: the median of those wages over the employed (mean of the
 //!   two middle values for an even count), in dollars.
 
@@ -70,6 +75,11 @@ pub const SECONDARY_EXIT_TYPES: &[&str] = &[
     "01921", "01922", "03509", "01925", "01926", "01927", "01928", "01931",
 ];
 
+/// The wage file's last full quarter is the latest holding at least this share of the records
+/// of its median quarter (the mean of the two middle counts for an even number of quarters);
+/// a quarter is observable when it holds records and is no later.
+pub const WAGE_COVERAGE_SHARE: f64 = 0.5;
+
 /// Builds the person-level table `outcomes` (one row per concentrator in the cohorts).
 pub async fn person_outcomes(
     ctx: &SessionContext,
@@ -86,6 +96,10 @@ pub async fn person_outcomes(
         .map(i32::to_string)
         .collect::<Vec<_>>()
         .join(",");
+    // The exit is judged by the enrollment that ends last: one still open ends after every
+    // dated one; on the same exit date the later entry decides, then an exit that ends
+    // secondary education wins over a transfer or death (the district reporting a completion
+    // holds its record), then the exit type code, so the choice never depends on row order.
     exec(
         ctx,
         &format!(
@@ -93,22 +107,26 @@ pub async fn person_outcomes(
              SELECT student_pid, exit_date,
                     CAST(date_part('year', exit_date) AS INT)
                       + CASE WHEN date_part('month', exit_date) >= 7 THEN 1 ELSE 0 END AS cohort
-               FROM (SELECT state_student_id_pid AS student_pid, exit_date,
+               FROM (SELECT state_student_id_pid AS student_pid, exit_date, exit_type,
                             row_number() OVER (PARTITION BY state_student_id_pid
-                                               ORDER BY exit_date DESC, exit_type) AS rn
-                       FROM k12_enrollment
-                      WHERE exit_date IS NOT NULL AND exit_type IN ({exit_types}))
-              WHERE rn = 1"
+                                               ORDER BY exit_date IS NULL DESC, exit_date DESC,
+                                                        entry_date DESC,
+                                                        COALESCE(exit_type IN ({exit_types}), FALSE) DESC,
+                                                        exit_type) AS rn
+                       FROM k12_enrollment)
+              WHERE rn = 1 AND exit_date IS NOT NULL AND exit_type IN ({exit_types})"
         ),
     )
     .await?;
+    // Courses are distinct course identifiers: a retaken course counts once.
     exec(
         ctx,
         "CREATE VIEW primary_program AS
          SELECT student_pid, cip_code FROM (
            SELECT student_pid, cip_code,
                   row_number() OVER (PARTITION BY student_pid ORDER BY courses DESC, cip_code) AS rk
-             FROM (SELECT c.state_student_id_pid AS student_pid, c.cip_code, count(*) AS courses
+             FROM (SELECT c.state_student_id_pid AS student_pid, c.cip_code,
+                          count(DISTINCT c.course_id) AS courses
                      FROM cte_course_completion c JOIN exits e ON e.student_pid = c.state_student_id_pid
                     WHERE c.school_year <= e.cohort
                     GROUP BY c.state_student_id_pid, c.cip_code)
@@ -116,27 +134,9 @@ pub async fn person_outcomes(
          WHERE rk = 1",
     )
     .await?;
-    let special: Vec<String> = DIMENSIONS
-        .iter()
-        .filter(|d| !matches!(d.name, "sex" | "race_ethnicity" | "nontraditional"))
-        .map(|d| format!("COALESCE({0}, '{1}') AS {0}", d.name, d.not_reported))
-        .collect();
-    exec(
-        ctx,
-        &format!(
-            "CREATE VIEW person_dims AS
-             SELECT state_student_id_pid AS student_pid, sex,
-                    p20w_race_ethnicity(hispanic_or_latino, race_american_indian_or_alaska_native,
-                      race_asian, race_black_or_african_american,
-                      race_native_hawaiian_or_other_pacific_islander, race_white) AS race_ethnicity,
-                    {}
-               FROM (SELECT *, row_number() OVER (PARTITION BY state_student_id_pid ORDER BY sex) AS rn
-                       FROM person)
-              WHERE rn = 1",
-            special.join(", ")
-        ),
-    )
-    .await?;
+    for view in crate::person_rows::person_dims_views() {
+        exec(ctx, &view).await?;
+    }
     let person_columns: Vec<String> = DIMENSIONS
         .iter()
         .filter(|d| d.name != "nontraditional")
@@ -182,19 +182,50 @@ pub async fn person_outcomes(
           GROUP BY t.student_pid",
     )
     .await?;
+    // The wage file covers the quarters that hold records up to its last full quarter (one with
+    // at least half the records of the median quarter): a thin, still-arriving last quarter
+    // and a stray mis-dated row are after it. Thin early quarters are kept: a file matched to
+    // the students' SSNs grows as they reach working age.
+    materialize(
+        ctx,
+        work,
+        "wage_quarters",
+        "SELECT \"year\" * 4 + \"quarter\" - 1 AS q, count(*) AS records
+           FROM wage_record GROUP BY \"year\" * 4 + \"quarter\" - 1",
+    )
+    .await?;
+    exec(
+        ctx,
+        &format!(
+            "CREATE VIEW wage_covered AS
+             SELECT q FROM wage_quarters
+              WHERE q <= (SELECT max(q) FROM wage_quarters
+                           WHERE CAST(records AS DOUBLE) >= {WAGE_COVERAGE_SHARE}
+                                 * (SELECT median(CAST(records AS DOUBLE)) FROM wage_quarters))"
+        ),
+    )
+    .await?;
     materialize(
         ctx,
         work,
         "outcomes",
         "SELECT c.*,
                 (en.student_pid IS NOT NULL) AS ps_enrolled,
-                (c.exit_q + 2 <= (SELECT max(\"year\" * 4 + \"quarter\" - 1) FROM wage_record)) AS wage_observable,
+                (wc.q IS NOT NULL) AS wage_observable,
                 COALESCE(q.earnings_cents, 0) > 0 AS employed_q2,
                 CASE WHEN q.earnings_cents > 0 THEN q.earnings_cents END AS earnings_q2_cents
            FROM cohort c
            LEFT JOIN ps_enrolled en ON en.student_pid = c.student_pid
-           LEFT JOIN q2_earnings q ON q.student_pid = c.student_pid",
+           LEFT JOIN q2_earnings q ON q.student_pid = c.student_pid
+           LEFT JOIN wage_covered wc ON wc.q = c.exit_q + 2",
     )
     .await?;
     Ok(())
 }
+
+/// The definitions above in the data dictionary's words.
+pub const DEFINITIONS_MARKDOWN: &str = "\nDefinitions:\n\n\
+         - Exit: judged by the student's last K-12 enrollment, the one that ends last across all districts (an enrollment without an exit date is still open and ends last; on one exit date the later entry wins, then an exit that ends secondary education over a transfer or death). A last enrollment that is open or ends in a transfer or death is no exit, so a dropout who re-entered and transferred out is in no cohort.\n\
+         - Concentrator: at least two distinct courses (course identifiers) completed in one program (CIP code) by the end of the exit school year; a retaken course counts once. The primary program has the most distinct courses, the lowest CIP code on a tie.\n\
+         - Several person rows of one student (one per district): special populations are ever during high school (a member code on any row, else the non-member code if any row reports it, else not reported); sex and race/ethnicity take the value reported on the most rows, rows reporting none cast no vote, and a tie is `NotSelected` / `RaceAndEthnicityUnknown`.\n\
+         - Wage coverage: the wage file's last full quarter is the latest holding at least half as many records as its median quarter; a quarter is observable when the file holds records for it and it is no later than that. Only exiters whose second quarter after exit is observable are in the employment denominator. Wage rows dated after the current calendar quarter are quarantined (rule `quarter_window`).\n";

@@ -8,7 +8,10 @@
 //! Like real extracts: K-12 records carry an SSN only for a share of students; wage records
 //! are keyed by SSN (hyphenated or not, with occasional typos and invalid numbers) and also
 //! cover workers who were never students here; postsecondary records carry the state id and
-//! the SSN only for some students; names and birth dates carry typos.
+//! the SSN only for some students; names and birth dates carry typos. Students who attended
+//! several districts have one person row per district, which need not agree; some retake a
+//! course; some dropouts re-enter and then transfer out of state; the wage file's last quarter
+//! is thin (its reports are still arriving) and one wage row is mis-dated 2099.
 //!
 //! Students are generated one at a time from `(seed, index)` and written as they are made, so
 //! memory stays flat from a demo to a million students.
@@ -30,7 +33,7 @@ pub struct SynthConfig {
     /// Exit cohorts: school years ending in these springs.
     pub first_cohort: i32,
     pub last_cohort: i32,
-    /// Wage records run through the fourth quarter of this year.
+    /// Wage records run through the fourth quarter of this year, which is thin.
     pub data_end_year: i32,
     /// Share of students whose K-12 record carries an SSN.
     pub k12_ssn_share: f64,

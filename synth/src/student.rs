@@ -47,6 +47,10 @@ const LAST: &[&str] = &[
     "Zaragoza",
 ];
 
+/// Share of a quarter's wage records already reported in the wage file's last quarter: its
+/// reports are still arriving, so it is thin.
+pub const LAST_QUARTER_SHARE: f64 = 0.25;
+
 /// Race/ethnicity groups and their share of students.
 const RACE_GROUPS: &[(&str, f64)] = &[
     ("HispanicOrLatino", 0.25),
@@ -83,9 +87,20 @@ pub struct Student {
     pub school: u32,
     pub cohort: i32,
     pub entry_date: Date,
+    /// How the student's first run through high school ended.
     pub exit: Exit,
-    /// CIP code of each completed CTE course, with its school year.
-    pub cte_courses: Vec<(&'static str, i32)>,
+    /// Every K-12 enrollment, in every district; the first ends in `exit` unless the student
+    /// moved, and a dropout may come back for a second one.
+    pub enrollments: Vec<Enrollment>,
+    /// The exit cohort under the published rule (the last enrollment's exit): `None` when the
+    /// last enrollment ends in a transfer out of state.
+    pub exit_cohort: Option<i32>,
+    /// One person row per district attended. The fields above are the true "ever" values;
+    /// each district reports part of them, and may report another sex or race.
+    pub person_rows: Vec<PersonRow>,
+    /// CIP code, school year and course number of each completed CTE course; a retaken course
+    /// appears twice with one number.
+    pub cte_courses: Vec<(&'static str, i32, u32)>,
     pub credentials: Vec<(&'static str, &'static str, Date)>,
     pub wbl: Vec<(&'static str, Date, u32)>,
     pub college: Option<College>,
@@ -99,6 +114,26 @@ pub struct Exit {
     pub date: Date,
     pub exit_type: &'static str,
     pub diploma: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Enrollment {
+    pub lea: u32,
+    pub school: u32,
+    pub entry: Date,
+    pub exit: Exit,
+}
+
+/// What one district reported about a student.
+#[derive(Debug, Clone)]
+pub struct PersonRow {
+    pub sex: &'static str,
+    /// The race/ethnicity group the flags below express.
+    pub race_group: &'static str,
+    pub race_flags: [&'static str; 6],
+    /// Disability, economic disadvantage, single parent, out of workforce, English learner,
+    /// homeless, foster care, military connected: the person columns' order.
+    pub special: [Option<&'static str>; 8],
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +152,56 @@ impl Student {
     pub fn is_graduate(&self) -> bool {
         self.exit.exit_type == "01921"
     }
+
+    /// The true special-population values, in the person columns' order.
+    pub fn special(&self) -> [Option<&'static str>; 8] {
+        [
+            self.disability,
+            self.economic_disadvantage,
+            self.single_parent,
+            self.out_of_workforce,
+            self.english_learner,
+            self.homeless,
+            self.foster_care,
+            self.military_connected,
+        ]
+    }
+
+    /// Sex under the published rule: the value on most person rows that report one; a tie is
+    /// `NotSelected`.
+    pub fn reported_sex(&self) -> &'static str {
+        majority(self.person_rows.iter().map(|p| p.sex), "NotSelected")
+    }
+
+    /// Race/ethnicity under the same rule.
+    pub fn reported_race_ethnicity(&self) -> &'static str {
+        majority(
+            self.person_rows.iter().map(|p| p.race_group),
+            "RaceAndEthnicityUnknown",
+        )
+    }
+}
+
+fn majority(values: impl Iterator<Item = &'static str>, none: &'static str) -> &'static str {
+    let mut votes: Vec<(&'static str, u32)> = Vec::new();
+    for v in values.filter(|v| *v != none) {
+        match votes.iter_mut().find(|(w, _)| *w == v) {
+            Some((_, n)) => *n += 1,
+            None => votes.push((v, 1)),
+        }
+    }
+    votes.sort_by(|a, b| b.1.cmp(&a.1));
+    match votes.as_slice() {
+        [] => none,
+        [(v, _)] => v,
+        [(v, n), (_, m), ..] if n > m => v,
+        _ => none,
+    }
+}
+
+/// Exit cohort of an exit date: July 1 of `Y-1` to June 30 of `Y` is cohort `Y`.
+fn cohort_of(d: Date) -> i32 {
+    if d.month >= 7 { d.year + 1 } else { d.year }
 }
 
 fn date(y: i32, m: u32, d: u32) -> Date {
@@ -256,6 +341,9 @@ pub fn generate(cfg: &SynthConfig, index: u64) -> Student {
         cohort,
         entry_date,
         exit,
+        enrollments: Vec::new(),
+        exit_cohort: Some(cohort_of(exit.date)),
+        person_rows: Vec::new(),
         cte_courses: Vec::new(),
         credentials: Vec::new(),
         wbl: Vec::new(),
@@ -264,6 +352,7 @@ pub fn generate(cfg: &SynthConfig, index: u64) -> Student {
         workforce: None,
     };
     cte(&mut s, &mut r);
+    districts(&mut s, &mut r, cfg, group);
     college(&mut s, &mut r, cfg, risk);
     work(&mut s, &mut r, cfg, risk);
     s
@@ -319,12 +408,20 @@ fn cte(s: &mut Student, r: &mut Rng) {
     };
     for k in 0..courses {
         let year = (s.cohort - 3 + k as i32).min(last_year);
-        s.cte_courses.push((cip, year));
+        s.cte_courses.push((cip, year, k as u32 + 1));
+    }
+    // A retake: the same course completed again the next year. It is still one course.
+    if r.chance(0.12) {
+        let (cip, year, number) = *r.pick(&s.cte_courses);
+        s.cte_courses.push((cip, (year + 1).min(last_year), number));
     }
     if r.chance(0.15) {
         let other = programs[r.below(programs.len() as u64) as usize];
-        s.cte_courses
-            .push((cip_static(&other.cip_code), s.cohort - 1));
+        s.cte_courses.push((
+            cip_static(&other.cip_code),
+            s.cohort - 1,
+            courses as u32 + 1,
+        ));
     }
     if courses >= 2 && s.is_graduate() {
         if r.chance(0.3) {
@@ -358,6 +455,123 @@ fn cip_static(code: &str) -> &'static str {
         .get(code)
         .map(|p| p.cip_code.as_str())
         .expect("catalogue code")
+}
+
+/// Districts attended and what each reported: most students stay in one; some move between
+/// districts, some CTE students also attend a shared-time CTE center (a concurrent enrollment
+/// that starts later and closes earlier), and some dropouts re-enter and then transfer out of
+/// state, so their dropout is no exit.
+fn districts(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, group: &'static str) {
+    let days =
+        |d: Date, n: u64, r: &mut Rng| Date::from_days(d.to_days() + n as i32 + r.below(n) as i32);
+    let other_lea = |r: &mut Rng| (s.lea + 1 + r.below(cfg.leas() as u64 - 1) as u32) % cfg.leas();
+    let mut enrollments = Vec::new();
+    let mut start = s.entry_date;
+    if r.chance(0.08) {
+        let lea = other_lea(r);
+        let moved = date(s.cohort - 3, 1 + r.below(6) as u32, 1 + r.below(28) as u32);
+        enrollments.push(Enrollment {
+            lea,
+            school: lea * 3 + r.below(3) as u32,
+            entry: s.entry_date,
+            exit: Exit {
+                date: moved,
+                exit_type: "01908",
+                diploma: None,
+            },
+        });
+        start = days(moved, 3, r);
+    }
+    enrollments.push(Enrollment {
+        lea: s.lea,
+        school: s.school,
+        entry: start,
+        exit: s.exit,
+    });
+    if s.is_graduate() && !s.cte_courses.is_empty() && r.chance(0.06) {
+        let lea = other_lea(r);
+        enrollments.push(Enrollment {
+            lea,
+            school: lea * 3 + r.below(3) as u32,
+            entry: date(s.cohort - 2, 8, 25),
+            exit: Exit {
+                date: date(s.cohort - 1, 6, 5),
+                exit_type: "01908",
+                diploma: None,
+            },
+        });
+    }
+    if s.exit.exit_type == "01927" && r.chance(0.3) {
+        let back = days(s.exit.date, 60, r);
+        enrollments.push(Enrollment {
+            lea: s.lea,
+            school: s.school,
+            entry: back,
+            exit: Exit {
+                date: days(back, 90, r),
+                exit_type: "01909",
+                diploma: None,
+            },
+        });
+        s.exit_cohort = None;
+    }
+    let mut leas: Vec<u32> = Vec::new();
+    for e in &enrollments {
+        if !leas.contains(&e.lea) {
+            leas.push(e.lea);
+        }
+    }
+    s.enrollments = enrollments;
+    s.person_rows = person_rows(s, r, leas.len(), group);
+}
+
+/// `n` districts' person rows for `s`. Each special population's true value is reported by one
+/// district (a member code) or by at least one (the non-member code); the others report the
+/// non-member code or nothing. Sometimes one district records another sex or race.
+fn person_rows(s: &Student, r: &mut Rng, n: usize, group: &'static str) -> Vec<PersonRow> {
+    let truth = PersonRow {
+        sex: s.sex,
+        race_group: group,
+        race_flags: s.race_flags,
+        special: s.special(),
+    };
+    if n == 1 {
+        return vec![truth];
+    }
+    let non_members = [
+        "No",
+        "No",
+        "No",
+        "No",
+        "No",
+        "No",
+        "No",
+        "NotMilitaryConnected",
+    ];
+    let mut rows = vec![truth; n];
+    for (k, value) in s.special().into_iter().enumerate() {
+        let Some(v) = value else { continue };
+        let holder = r.below(n as u64) as usize;
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.special[k] = if i == holder {
+                Some(v)
+            } else if r.chance(0.6) {
+                Some(non_members[k])
+            } else {
+                None
+            };
+        }
+    }
+    let last = n - 1;
+    if r.chance(0.15) && s.sex != "NotSelected" {
+        rows[last].sex = if s.sex == "Female" { "Male" } else { "Female" };
+    }
+    if r.chance(0.15) {
+        let other = RACE_GROUPS[r.below(RACE_GROUPS.len() as u64) as usize].0;
+        rows[last].race_group = other;
+        rows[last].race_flags = race_flags_for(r, other);
+    }
+    rows
 }
 
 fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
@@ -450,7 +664,7 @@ fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
         } else {
             attachment
         };
-        if !r.chance(p.clamp(0.05, 0.97)) {
+        if !r.chance(p.clamp(0.05, 0.97)) || (q == last && !r.chance(LAST_QUARTER_SHARE)) {
             continue;
         }
         if r.chance(0.15) {

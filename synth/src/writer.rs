@@ -9,7 +9,7 @@ use p20w_schemas::{Date, Entity, YearQuarter};
 use crate::SynthConfig;
 use crate::ids::{index_of_ssn, ssn_for};
 use crate::rng::Rng;
-use crate::student::{Student, generate, quarter_span, typo};
+use crate::student::{LAST_QUARTER_SHARE, Student, generate, quarter_span, typo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -133,7 +133,8 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
     let mut truth_persons = Out::create(
         root,
         "truth/persons.csv",
-        "person_id,state_student_id,ssn,ssn_in_k12,first_name,last_name,birth_date,cohort",
+        "person_id,state_student_id,ssn,ssn_in_k12,first_name,last_name,birth_date,cohort,\
+         exit_cohort,sex,race_ethnicity",
     )?;
     let mut truth_ps_enrollments = Out::create(root, "truth/ps_enrollment.csv", "person_id")?;
     let mut truth_ps_awards = Out::create(root, "truth/ps_award.csv", "person_id")?;
@@ -149,29 +150,32 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         let bd = s.birth_date.to_string();
         let opt = |v: Option<&'static str>| v.unwrap_or("");
         let k12_ssn = if s.ssn_in_k12 { s.ssn.as_str() } else { "" };
-        let f = s.race_flags;
-        students.row(&[
-            id,
-            k12_ssn,
-            &s.first_name,
-            &s.last_name,
-            &bd,
-            s.sex,
-            f[0],
-            f[1],
-            f[2],
-            f[3],
-            f[4],
-            f[5],
-            opt(s.disability),
-            opt(s.economic_disadvantage),
-            opt(s.single_parent),
-            opt(s.out_of_workforce),
-            opt(s.english_learner),
-            opt(s.homeless),
-            opt(s.foster_care),
-            opt(s.military_connected),
-        ])?;
+        for row in &s.person_rows {
+            let f = row.race_flags;
+            let sp = row.special.map(opt);
+            students.row(&[
+                id,
+                k12_ssn,
+                &s.first_name,
+                &s.last_name,
+                &bd,
+                row.sex,
+                f[0],
+                f[1],
+                f[2],
+                f[3],
+                f[4],
+                f[5],
+                sp[0],
+                sp[1],
+                sp[2],
+                sp[3],
+                sp[4],
+                sp[5],
+                sp[6],
+                sp[7],
+            ])?;
+        }
         truth_persons.row(&[
             &pid,
             id,
@@ -181,19 +185,24 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
             &s.last_name,
             &bd,
             &s.cohort.to_string(),
+            &s.exit_cohort.map(|c| c.to_string()).unwrap_or_default(),
+            s.reported_sex(),
+            s.reported_race_ethnicity(),
         ])?;
+        for e in &s.enrollments {
+            enrollments.row(&[
+                id,
+                &format!("LEA{:03}", e.lea),
+                &format!("SCH{:04}", e.school),
+                &e.entry.to_string(),
+                &e.exit.date.to_string(),
+                e.exit.exit_type,
+                opt(e.exit.diploma),
+            ])?;
+        }
         let school = format!("SCH{:04}", s.school);
-        enrollments.row(&[
-            id,
-            &format!("LEA{:03}", s.lea),
-            &school,
-            &s.entry_date.to_string(),
-            &s.exit.date.to_string(),
-            s.exit.exit_type,
-            opt(s.exit.diploma),
-        ])?;
-        for (k, (cip, year)) in s.cte_courses.iter().enumerate() {
-            let course = format!("C{}-{}", cip.replace('.', ""), k + 1);
+        for (cip, year, number) in &s.cte_courses {
+            let course = format!("C{}-{number}", cip.replace('.', ""));
             courses.row(&[id, &school, &year.to_string(), &course, cip])?;
         }
         for (kind, cip, when) in &s.credentials {
@@ -292,7 +301,12 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         summary.files.push(out.finish()?);
     }
     let readme = "Ground truth for tests: who each record really belongs to.\n\
-        persons.csv has one row per student (person_id, true identifiers, cohort).\n\
+        persons.csv has one row per student (person_id, true identifiers, cohort: the spring the\n\
+        student was due to graduate; exit_cohort: the exit cohort under the published rule, blank\n\
+        when the last enrollment ends in a transfer; sex and race_ethnicity: what the published\n\
+        rule makes of the student's person rows, one per district attended).\n\
+        k12/students.csv may hold several rows per student, k12/enrollments.csv several\n\
+        enrollments, k12/cte_courses.csv a retaken course twice (same course_id).\n\
         Every other file has one row per data row of the extract of the same entity, in the same\n\
         order, naming the person_id it belongs to (blank: a worker who was never a student here).\n\
         K-12 extracts are keyed by state_student_id without error, so persons.csv covers them.\n\
@@ -392,7 +406,7 @@ fn other_workers(cfg: &SynthConfig, wages: &mut Out, truth: &mut Out) -> Result<
         let mut employer = r.below(cfg.employers() as u64) as u32;
         let attachment = 0.6 + r.f64() * 0.38;
         for q in first..=last {
-            if !r.chance(attachment) {
+            if !r.chance(attachment) || (q == last && !r.chance(LAST_QUARTER_SHARE)) {
                 continue;
             }
             if r.chance(0.05) {
@@ -400,6 +414,16 @@ fn other_workers(cfg: &SynthConfig, wages: &mut Out, truth: &mut Out) -> Result<
             }
             let cents = (base * (r.normal() * 0.2).exp() * 100.0).round().max(100.0) as i64;
             write_wage(wages, &ssn, "", "WORKER", q, employer, cents)?;
+            truth.row(&[""])?;
+        }
+        if j == 0 {
+            // A keying slip: one record dated 2099. Ingest must quarantine it, or it would
+            // stretch the file's coverage over every exit.
+            let stray = YearQuarter {
+                year: 2099,
+                quarter: 1,
+            };
+            write_wage(wages, &ssn, "", "WORKER", stray.index(), employer, 100_000)?;
             truth.row(&[""])?;
         }
     }
@@ -446,8 +470,95 @@ mod tests {
         ] {
             assert_eq!(sa.rows(extract), sa.rows(truth), "{extract}");
         }
-        assert_eq!(sa.rows("k12/students.csv"), 300);
+        assert_eq!(sa.rows("truth/persons.csv"), 300);
+        assert!(
+            sa.rows("k12/students.csv") > 300,
+            "some students have several rows"
+        );
         assert!(sa.rows("workforce/ui_wages.csv") > 3_000);
+    }
+
+    /// Each edge of the outcome definitions is in the state: retaken courses, a dropout who
+    /// re-entered and transferred out, several person rows of one student that differ in a
+    /// special population and in sex or race, a stray 2099 wage row and a thin last quarter.
+    #[test]
+    fn the_state_holds_each_definition_edge() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = small();
+        generate_state(&cfg, dir.path()).unwrap();
+        let read = |f: &str| {
+            let mut r = csv::Reader::from_path(dir.path().join(f)).unwrap();
+            r.records().map(|r| r.unwrap()).collect::<Vec<_>>()
+        };
+        let mut seen = std::collections::HashSet::new();
+        let retakes = read("k12/cte_courses.csv")
+            .iter()
+            .filter(|c| !seen.insert((c[0].to_string(), c[3].to_string())))
+            .count();
+        assert!(retakes >= 5, "{retakes} retakes");
+
+        let mut by_student: std::collections::HashMap<String, Vec<csv::StringRecord>> =
+            Default::default();
+        for e in read("k12/enrollments.csv") {
+            by_student.entry(e[0].to_string()).or_default().push(e);
+        }
+        let reentered = by_student
+            .values()
+            .filter(|v| {
+                v.iter().any(|e| &e[5] == "01927")
+                    && v.iter().any(|e| &e[5] == "01909" && e[3] > v[0][4])
+            })
+            .count();
+        assert!(
+            reentered >= 3,
+            "{reentered} dropouts re-entered and transferred"
+        );
+        let exits_without_cohort = read("truth/persons.csv")
+            .iter()
+            .filter(|p| p[8].is_empty())
+            .count();
+        assert_eq!(
+            exits_without_cohort, reentered,
+            "truth follows the last enrollment"
+        );
+
+        let mut rows: std::collections::HashMap<String, Vec<csv::StringRecord>> =
+            Default::default();
+        for p in read("k12/students.csv") {
+            rows.entry(p[0].to_string()).or_default().push(p);
+        }
+        let several: Vec<_> = rows.values().filter(|v| v.len() > 1).collect();
+        let differs = |col: usize| {
+            several
+                .iter()
+                .filter(|v| v.iter().any(|r| r[col] != v[0][col]))
+                .count()
+        };
+        assert!(
+            several.len() >= 15,
+            "{} students with several rows",
+            several.len()
+        );
+        assert!(differs(5) >= 1, "a conflicting sex");
+        assert!(differs(11) + differs(6) >= 1, "a conflicting race");
+        assert!(
+            differs(12) + differs(13) >= 5,
+            "differing special populations"
+        );
+
+        let mut per_quarter: std::collections::BTreeMap<(i32, i32), u64> = Default::default();
+        for w in read("workforce/ui_wages.csv") {
+            *per_quarter
+                .entry((w[6].parse().unwrap(), w[7].parse().unwrap()))
+                .or_default() += 1;
+        }
+        assert_eq!(per_quarter.remove(&(2099, 1)), Some(1), "one stray row");
+        let last = per_quarter[&(cfg.data_end_year, 4)];
+        let before = per_quarter[&(cfg.data_end_year, 3)];
+        assert!(
+            last * 2 < before,
+            "the last quarter is thin: {last} vs {before}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod attack;
 mod common;
+mod definitions;
 mod disclosure;
 mod identifiers;
 mod quarantine;

@@ -66,6 +66,68 @@ fn race_ethnicity(r: &HashMap<String, String>) -> String {
     }
 }
 
+/// One student's person rows as one: sex and race/ethnicity by majority of the rows that
+/// report one (a tie reports none); special populations "ever", in precedence order.
+fn combine(rows: &[HashMap<String, String>]) -> HashMap<String, String> {
+    fn majority(values: Vec<String>, none: &str) -> String {
+        let mut votes: BTreeMap<String, usize> = BTreeMap::new();
+        for v in values.into_iter().filter(|v| v != none) {
+            *votes.entry(v).or_default() += 1;
+        }
+        let top = votes.values().max().copied().unwrap_or(0);
+        let winners: Vec<&String> = votes
+            .iter()
+            .filter(|(_, n)| **n == top)
+            .map(|(v, _)| v)
+            .collect();
+        match winners.as_slice() {
+            [one] => (*one).clone(),
+            _ => none.to_string(),
+        }
+    }
+    let mut out = HashMap::new();
+    out.insert(
+        "sex".to_string(),
+        majority(
+            rows.iter().map(|r| r["sex"].clone()).collect(),
+            "NotSelected",
+        ),
+    );
+    out.insert(
+        "race_ethnicity".to_string(),
+        majority(
+            rows.iter().map(race_ethnicity).collect(),
+            "RaceAndEthnicityUnknown",
+        ),
+    );
+    let special: [(&str, &[&str], &str); 8] = [
+        ("disability", &["Yes", "No"], "NotReported"),
+        ("economic_disadvantage", &["Yes", "No"], "NotReported"),
+        ("single_parent", &["Yes", "No"], "NotReported"),
+        ("out_of_workforce", &["Yes", "No"], "Unknown"),
+        ("english_learner", &["Yes", "No"], "NotReported"),
+        ("homeless", &["Yes", "No"], "NotReported"),
+        ("foster_care", &["Yes", "No"], "NotReported"),
+        (
+            "military_connected",
+            &[
+                "ActiveDuty",
+                "NationalGuardOrReserve",
+                "NotMilitaryConnected",
+            ],
+            "Unknown",
+        ),
+    ];
+    for (column, precedence, none) in special {
+        let ever = precedence
+            .iter()
+            .find(|code| rows.iter().any(|r| r[column] == **code))
+            .map_or(none, |c| *c);
+        out.insert(column.to_string(), ever.to_string());
+    }
+    out
+}
+
 fn concentrators() -> Vec<Concentrator> {
     let dir = &state().dir;
     let persons = read_csv(&dir.join("truth/persons.csv"));
@@ -98,34 +160,70 @@ fn concentrators() -> Vec<Concentrator> {
         }
     }
 
-    // Exits and cohorts.
-    let mut exit: HashMap<String, ((i32, u32, u32), i32)> = HashMap::new();
+    // Exits and cohorts, judged by each student's last enrollment: the one that ends last (an
+    // open one last of all), then the later entry, then a secondary exit over anything else,
+    // then the lower exit type code.
+    let mut enrollments: HashMap<String, Vec<HashMap<String, String>>> = HashMap::new();
     for e in read_csv(&dir.join("k12/enrollments.csv")) {
-        if e["exit_date"].is_empty() || !EXITS.contains(&e["exit_type"].as_str()) {
+        let p = person_of_state_id[&e["state_student_id"]].clone();
+        enrollments.entry(p).or_default().push(e);
+    }
+    let mut exit: HashMap<String, ((i32, u32, u32), i32)> = HashMap::new();
+    for (p, rows) in &enrollments {
+        let last = rows
+            .iter()
+            .max_by(|a, b| {
+                let key = |e: &HashMap<String, String>| {
+                    (
+                        e["exit_date"].is_empty(),
+                        e["exit_date"].clone(),
+                        e["entry_date"].clone(),
+                        EXITS.contains(&e["exit_type"].as_str()),
+                        std::cmp::Reverse(e["exit_type"].clone()),
+                    )
+                };
+                key(a).cmp(&key(b))
+            })
+            .unwrap();
+        if last["exit_date"].is_empty() || !EXITS.contains(&last["exit_type"].as_str()) {
             continue;
         }
-        let d = date(&e["exit_date"]);
+        let d = date(&last["exit_date"]);
         let cohort = if d.1 >= 7 { d.0 + 1 } else { d.0 };
-        exit.insert(
-            person_of_state_id[&e["state_student_id"]].clone(),
-            (d, cohort),
-        );
+        exit.insert(p.clone(), (d, cohort));
+    }
+    for person in &persons {
+        let want = person["exit_cohort"].parse::<i32>().ok();
+        let got = exit.get(&person["person_id"]).map(|e| e.1);
+        assert_eq!(got, want, "{}: exit cohort", person["person_id"]);
     }
     // Concentrators and their primary program.
-    let mut courses: HashMap<String, BTreeMap<String, u32>> = HashMap::new();
+    // Distinct course ids per program: a retake is the same course.
+    let mut course_ids: HashMap<String, BTreeMap<String, HashSet<String>>> = HashMap::new();
     for c in read_csv(&dir.join("k12/cte_courses.csv")) {
         let p = &person_of_state_id[&c["state_student_id"]];
         let Some((_, cohort)) = exit.get(p) else {
             continue;
         };
         if c["school_year"].parse::<i32>().unwrap() <= *cohort {
-            *courses
+            course_ids
                 .entry(p.clone())
                 .or_default()
                 .entry(c["cip_code"].clone())
-                .or_default() += 1;
+                .or_default()
+                .insert(c["course_id"].clone());
         }
     }
+    let courses: HashMap<String, BTreeMap<String, u32>> = course_ids
+        .into_iter()
+        .map(|(p, programs)| {
+            let counts = programs
+                .into_iter()
+                .map(|(cip, ids)| (cip, ids.len() as u32))
+                .collect();
+            (p, counts)
+        })
+        .collect();
     let catalog: HashMap<String, (String, String)> = read_csv(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/data/cte_programs.csv"),
     )
@@ -154,10 +252,22 @@ fn concentrators() -> Vec<Concentrator> {
     let wages = read_csv(&dir.join("workforce/ui_wages.csv"));
     let wage_truth = read_csv(&dir.join("truth/wage_record.csv"));
     let mut earnings: HashMap<(String, i32), i64> = HashMap::new();
-    let mut last_q = i32::MIN;
+    // Rows dated after the current calendar quarter are quarantined at ingest; the synthetic
+    // wage years are either at most its data end year (2024) or the stray 2099.
+    let this_year = 1970
+        + (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 31_556_952) as i32;
+    let mut per_quarter: BTreeMap<i32, u64> = BTreeMap::new();
     for (w, t) in wages.iter().zip(wage_truth.iter()) {
-        let q = w["year"].parse::<i32>().unwrap() * 4 + w["quarter"].parse::<i32>().unwrap() - 1;
-        last_q = last_q.max(q);
+        let year = w["year"].parse::<i32>().unwrap();
+        if year > this_year {
+            continue;
+        }
+        let q = year * 4 + w["quarter"].parse::<i32>().unwrap() - 1;
+        *per_quarter.entry(q).or_default() += 1;
         let p = &t["person_id"];
         if p.is_empty() || !known_ssn.contains(p) || w["ssn"].replace('-', "") != true_ssn[p] {
             continue;
@@ -167,9 +277,52 @@ fn concentrators() -> Vec<Concentrator> {
         *earnings.entry((p.clone(), q)).or_default() += c;
     }
 
-    let mut out = Vec::new();
+    // Observable quarters: those with records, up to the last one holding at least half the
+    // records of the median quarter.
+    let mut counts: Vec<u64> = per_quarter.values().copied().collect();
+    counts.sort();
+    let n = counts.len();
+    let median = if n % 2 == 1 {
+        counts[n / 2] as f64
+    } else {
+        (counts[n / 2 - 1] + counts[n / 2]) as f64 / 2.0
+    };
+    let last_full = per_quarter
+        .iter()
+        .filter(|(_, c)| **c as f64 >= 0.5 * median)
+        .map(|(q, _)| *q)
+        .max()
+        .unwrap();
+    let observable: HashSet<i32> = per_quarter
+        .keys()
+        .copied()
+        .filter(|q| *q <= last_full)
+        .collect();
+    let last_q = *per_quarter.keys().max().unwrap();
+    assert_eq!(
+        last_full,
+        last_q - 1,
+        "the synthetic wage file ends in one thin quarter"
+    );
+
+    // Person rows by student, combined.
+    let mut person_rows: BTreeMap<String, Vec<HashMap<String, String>>> = BTreeMap::new();
     for s in read_csv(&dir.join("k12/students.csv")) {
         let p = person_of_state_id[&s["state_student_id"]].clone();
+        person_rows.entry(p).or_default().push(s);
+    }
+    let truth_of: HashMap<&String, &HashMap<String, String>> =
+        persons.iter().map(|p| (&p["person_id"], p)).collect();
+
+    let mut out = Vec::new();
+    for (p, rows) in person_rows {
+        let s = combine(&rows);
+        let truth = truth_of[&p];
+        assert_eq!(
+            (s["sex"].as_str(), s["race_ethnicity"].as_str()),
+            (truth["sex"].as_str(), truth["race_ethnicity"].as_str()),
+            "{p}: combined sex and race/ethnicity"
+        );
         let (Some(&(exit_date, cohort)), Some(programs)) = (exit.get(&p), courses.get(&p)) else {
             continue;
         };
@@ -184,38 +337,19 @@ fn concentrators() -> Vec<Concentrator> {
             continue;
         }
         let (cluster, nontrad_for) = &catalog[program];
-        let or = |col: &str, missing: &str| {
-            if s[col].is_empty() {
-                missing.to_string()
-            } else {
-                s[col].clone()
-            }
-        };
         let nontraditional = match s["sex"].as_str() {
             "NotSelected" => "NotReported",
             sex if sex == nontrad_for => "Underrepresented",
             _ => "NotUnderrepresented",
         };
-        let dims: HashMap<&'static str, String> = [
-            ("sex", s["sex"].clone()),
-            ("race_ethnicity", race_ethnicity(&s)),
-            ("disability", or("disability", "NotReported")),
-            (
-                "economic_disadvantage",
-                or("economic_disadvantage", "NotReported"),
-            ),
-            ("nontraditional", nontraditional.to_string()),
-            ("single_parent", or("single_parent", "NotReported")),
-            ("out_of_workforce", or("out_of_workforce", "Unknown")),
-            ("english_learner", or("english_learner", "NotReported")),
-            ("homeless", or("homeless", "NotReported")),
-            ("foster_care", or("foster_care", "NotReported")),
-            ("military_connected", or("military_connected", "Unknown")),
-            ("program", program.clone()),
-            ("career_cluster", cluster.clone()),
-        ]
-        .into_iter()
-        .collect();
+        let mut dims: HashMap<&'static str, String> = DIMS
+            .iter()
+            .filter_map(|d| s.get(*d).map(|v| (*d, v.clone())))
+            .collect();
+        dims.insert("nontraditional", nontraditional.to_string());
+        dims.insert("program", program.clone());
+        dims.insert("career_cluster", cluster.clone());
+        assert_eq!(dims.len(), DIMS.len());
         let census = if (exit_date.1, exit_date.2) <= (10, 1) {
             (exit_date.0, 10, 1)
         } else {
@@ -229,7 +363,7 @@ fn concentrators() -> Vec<Concentrator> {
             cohort,
             dims,
             ps_enrolled,
-            observable: target <= last_q,
+            observable: observable.contains(&target),
             earnings_cents: earnings.get(&(p.clone(), target)).copied().unwrap_or(0),
         });
     }

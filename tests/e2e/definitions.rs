@@ -1,0 +1,431 @@
+//! The outcome definitions at their edges, each on a hand-built fixture: a few rows per entity
+//! in their canonical (pseudonymized) columns, run through the pipeline's link and measure
+//! stages, with the person-level result checked against arithmetic written here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::prelude::{CsvReadOptions, SessionContext};
+use p20w_pipeline::{link, measure, session};
+use p20w_schemas::Entity;
+
+/// One student's person-level outcome row, every column as text ("" for null).
+type Outcome = HashMap<String, String>;
+
+/// Registers each entity's fixture (CSV text naming some of its canonical columns; the rest
+/// are blank), runs link and person outcomes for `cohorts`, and returns `outcomes` by student.
+async fn outcomes(fixture: &[(Entity, &str)], cohorts: &[i32]) -> BTreeMap<String, Outcome> {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = session::new_session(1 << 30, &dir.path().join("spill")).unwrap();
+    for entity in Entity::ALL {
+        let canonical = entity.canonical_schema();
+        // Fixtures leave out what the rule under test does not read, required or not.
+        let schema = Schema::new(
+            canonical
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect::<Vec<_>>(),
+        );
+        let texts: Vec<&str> = fixture
+            .iter()
+            .filter(|(e, _)| *e == entity)
+            .map(|(_, t)| *t)
+            .collect();
+        if texts.is_empty() {
+            let empty = RecordBatch::new_empty(Arc::new(schema));
+            ctx.register_batch(entity.name(), empty).unwrap();
+            continue;
+        }
+        let path = dir.path().join(format!("{}.csv", entity.name()));
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        w.write_record(&names).unwrap();
+        for text in texts {
+            let mut r = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_reader(text.as_bytes());
+            let header = r.headers().unwrap().clone();
+            for column in &header {
+                assert!(
+                    names.contains(&column),
+                    "{}: no column {column}",
+                    entity.name()
+                );
+            }
+            for rec in r.records() {
+                let rec = rec.unwrap();
+                let row: Vec<&str> = names
+                    .iter()
+                    .map(|n| header.iter().position(|h| h == *n).map_or("", |i| &rec[i]))
+                    .collect();
+                w.write_record(&row).unwrap();
+            }
+        }
+        w.flush().unwrap();
+        let options = CsvReadOptions::new().schema(&schema).has_header(true);
+        ctx.register_csv(entity.name(), path.to_str().unwrap(), options)
+            .await
+            .unwrap();
+    }
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    link::link(&ctx, &work).await.unwrap();
+    measure::person_outcomes(&ctx, &work, cohorts)
+        .await
+        .unwrap();
+    read_outcomes(&ctx).await
+}
+
+async fn read_outcomes(ctx: &SessionContext) -> BTreeMap<String, Outcome> {
+    let batches = ctx
+        .sql("SELECT * FROM outcomes")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for b in batches {
+        let columns: Vec<(String, Arc<dyn Array>)> = b
+            .schema()
+            .fields()
+            .iter()
+            .zip(b.columns())
+            .map(|(f, c)| (f.name().clone(), cast(c, &DataType::Utf8).unwrap()))
+            .collect();
+        for i in 0..b.num_rows() {
+            let row: Outcome = columns
+                .iter()
+                .map(|(n, c)| {
+                    let c = c.as_string::<i32>();
+                    let v = if c.is_null(i) { "" } else { c.value(i) };
+                    (n.clone(), v.to_string())
+                })
+                .collect();
+            assert!(
+                out.insert(row["student_pid"].clone(), row).is_none(),
+                "one outcome row per student"
+            );
+        }
+    }
+    out
+}
+
+/// One person row per student, every demographic reported.
+fn persons(students: &[&str]) -> String {
+    let mut s = String::from(
+        "state_student_id_pid,sex,hispanic_or_latino,race_american_indian_or_alaska_native,\
+         race_asian,race_black_or_african_american,race_native_hawaiian_or_other_pacific_islander,\
+         race_white,disability\n",
+    );
+    for id in students {
+        s.push_str(&format!("{id},Female,No,No,No,No,No,Yes,No\n"));
+    }
+    s
+}
+
+/// A graduation on 2022-05-30 (cohort 2022) for each student.
+fn graduations(students: &[&str]) -> String {
+    let mut s = String::from("state_student_id_pid,lea_id,entry_date,exit_date,exit_type\n");
+    for id in students {
+        s.push_str(&format!("{id},LEA1,2018-08-20,2022-05-30,01921\n"));
+    }
+    s
+}
+
+/// Two distinct courses in Carpentry (46.0201) for each student: a concentrator once exited.
+fn two_courses(students: &[&str]) -> String {
+    let mut s = String::from("state_student_id_pid,school_year,course_id,cip_code\n");
+    for id in students {
+        s.push_str(&format!(
+            "{id},2020,CARP-1,46.0201\n{id},2021,CARP-2,46.0201\n"
+        ));
+    }
+    s
+}
+
+#[tokio::test]
+async fn a_retaken_course_counts_once() {
+    let students = ["retake_only", "retake_plus_one", "ranked"];
+    let courses = "state_student_id_pid,school_year,course_id,cip_code
+        retake_only,2021,CARP-1,46.0201
+        retake_only,2022,CARP-1,46.0201
+        retake_plus_one,2020,CARP-1,46.0201
+        retake_plus_one,2021,CARP-1,46.0201
+        retake_plus_one,2022,CARP-2,46.0201
+        ranked,2019,CARP-1,46.0201
+        ranked,2020,CARP-1,46.0201
+        ranked,2021,CARP-1,46.0201
+        ranked,2022,CARP-2,46.0201
+        ranked,2020,BUS-1,52.0101
+        ranked,2021,BUS-2,52.0101
+        ranked,2022,BUS-3,52.0101";
+    let got = outcomes(
+        &[
+            (Entity::Person, &persons(&students)),
+            (Entity::K12Enrollment, &graduations(&students)),
+            (Entity::CteCourseCompletion, courses),
+        ],
+        &[2022],
+    )
+    .await;
+    // retake_only: 2 rows of CARP-1 = 1 distinct course < 2 → not a concentrator.
+    assert!(!got.contains_key("retake_only"), "{got:?}");
+    // retake_plus_one: 2 rows of CARP-1 + 1 of CARP-2 = 2 distinct courses → concentrator.
+    assert_eq!(got["retake_plus_one"]["program"], "46.0201");
+    // ranked: Carpentry has 4 rows but 2 distinct courses; Business 3 rows, 3 distinct. By
+    // rows Carpentry would win (4 > 3); by distinct courses Business does (3 > 2).
+    assert_eq!(got["ranked"]["program"], "52.0101");
+    assert_eq!(got.len(), 2);
+}
+
+#[tokio::test]
+async fn the_exit_is_the_last_enrollments() {
+    let students = [
+        "dropout_reentry_transfer",
+        "dropout_reentry_graduate",
+        "dropout_reentry_open",
+        "dropout_reentry_died",
+        "concurrent_cte_center",
+        "same_day_two_districts",
+        "plain_dropout",
+    ];
+    let enrollments = "state_student_id_pid,lea_id,entry_date,exit_date,exit_type
+        dropout_reentry_transfer,LEA1,2018-08-20,2021-03-01,01927
+        dropout_reentry_transfer,LEA1,2021-09-01,2022-01-15,01909
+        dropout_reentry_graduate,LEA1,2018-08-20,2021-03-01,01927
+        dropout_reentry_graduate,LEA2,2021-09-01,2022-05-30,01921
+        dropout_reentry_open,LEA1,2018-08-20,2021-03-01,01927
+        dropout_reentry_open,LEA1,2021-09-01,,
+        dropout_reentry_died,LEA1,2018-08-20,2021-03-01,01927
+        dropout_reentry_died,LEA1,2021-09-01,2021-12-01,73064
+        concurrent_cte_center,LEA1,2018-08-20,2022-05-30,01921
+        concurrent_cte_center,LEA9,2020-08-25,2021-06-05,01908
+        same_day_two_districts,LEA1,2018-08-20,2022-05-30,01908
+        same_day_two_districts,LEA2,2018-08-20,2022-05-30,01921
+        plain_dropout,LEA1,2018-08-20,2021-03-01,01927";
+    let got = outcomes(
+        &[
+            (Entity::Person, &persons(&students)),
+            (Entity::K12Enrollment, enrollments),
+            (Entity::CteCourseCompletion, &two_courses(&students)),
+        ],
+        &[2021, 2022],
+    )
+    .await;
+    let cohort = |s: &str| {
+        got.get(s)
+            .map(|o| (o["cohort"].as_str(), o["exit_date"].as_str()))
+    };
+    // Dropout on 2021-03-01 (cohort 2021), but the last enrollment ends in a transfer out of
+    // state: no exit, in neither cohort. Likewise a re-entry still open, and a death.
+    assert_eq!(cohort("dropout_reentry_transfer"), None);
+    assert_eq!(cohort("dropout_reentry_open"), None);
+    assert_eq!(cohort("dropout_reentry_died"), None);
+    // The re-entry ends in graduation on 2022-05-30: cohort 2022, not the dropout's 2021.
+    assert_eq!(
+        cohort("dropout_reentry_graduate"),
+        Some(("2022", "2022-05-30"))
+    );
+    // The CTE center enrollment started later (2020-08-25 > 2018-08-20) and ended earlier in a
+    // transfer; the home enrollment ends last (2022-05-30 > 2021-06-05), in graduation.
+    assert_eq!(
+        cohort("concurrent_cte_center"),
+        Some(("2022", "2022-05-30"))
+    );
+    // Two districts close the same dates, one with a transfer, one with a graduation: the
+    // completion wins.
+    assert_eq!(
+        cohort("same_day_two_districts"),
+        Some(("2022", "2022-05-30"))
+    );
+    // A dropout with nothing after it is an exit: 2021-03-01 is before July 1, cohort 2021.
+    assert_eq!(cohort("plain_dropout"), Some(("2021", "2021-03-01")));
+    assert_eq!(got.len(), 4);
+}
+
+const PERSON_ROWS: &str = "state_student_id_pid,sex,hispanic_or_latino,race_american_indian_or_alaska_native,race_asian,race_black_or_african_american,race_native_hawaiian_or_other_pacific_islander,race_white,disability,economic_disadvantage,homeless,english_learner,military_connected,out_of_workforce
+    three_districts,Female,No,No,No,No,No,Yes,No,,,No,NationalGuardOrReserve,
+    three_districts,Female,Yes,No,No,No,No,Yes,Yes,No,,No,NotMilitaryConnected,
+    three_districts,Male,No,No,No,No,No,Yes,,,,NotReported,,Unknown
+    tie,Female,No,No,Yes,No,No,No,No,No,No,No,NotMilitaryConnected,No
+    tie,Male,No,No,No,No,No,Yes,No,No,No,No,ActiveDuty,No
+    unreported_loses,NotSelected,NotSelected,NotSelected,NotSelected,NotSelected,NotSelected,NotSelected,,,,,,
+    unreported_loses,NotSelected,NotSelected,NotSelected,NotSelected,NotSelected,NotSelected,NotSelected,,,,,,
+    unreported_loses,Male,No,No,No,Yes,No,No,,,,,,";
+
+#[tokio::test]
+async fn person_rows_of_one_student_combine_whatever_their_order() {
+    let students = ["three_districts", "tie", "unreported_loses"];
+    let run = |persons: String| async move {
+        outcomes(
+            &[
+                (Entity::Person, persons.as_str()),
+                (Entity::K12Enrollment, &graduations(&students)),
+                (Entity::CteCourseCompletion, &two_courses(&students)),
+            ],
+            &[2022],
+        )
+        .await
+    };
+    let got = run(PERSON_ROWS.to_string()).await;
+    let dims = |s: &str, names: &[&str]| -> Vec<String> {
+        names.iter().map(|n| got[s][*n].clone()).collect()
+    };
+    // three_districts — sex: Female on 2 rows, Male on 1 → Female. Race: White, Hispanic
+    // (Hispanic of any race), White → White 2 votes to 1. Disability: No, Yes, blank → Yes
+    // (ever). Economic disadvantage: blank, No, blank → No. Homeless: blank on all →
+    // NotReported. English learner: No, No, NotReported → No. Military: NationalGuardOrReserve,
+    // NotMilitaryConnected, blank → NationalGuardOrReserve (a reported connection beats the
+    // non-member code). Out of workforce: blank, blank, Unknown → Unknown.
+    // Carpentry (46.0201) is nontraditional for Female: Underrepresented.
+    assert_eq!(
+        dims(
+            "three_districts",
+            &[
+                "sex",
+                "race_ethnicity",
+                "disability",
+                "economic_disadvantage",
+                "homeless",
+                "english_learner",
+                "military_connected",
+                "out_of_workforce",
+                "nontraditional",
+            ]
+        ),
+        [
+            "Female",
+            "White",
+            "Yes",
+            "No",
+            "NotReported",
+            "No",
+            "NationalGuardOrReserve",
+            "Unknown",
+            "Underrepresented",
+        ]
+    );
+    // tie — sex: Female 1, Male 1 → no majority → NotSelected (so nontraditional NotReported).
+    // Race: Asian 1, White 1 → RaceAndEthnicityUnknown. Military: ActiveDuty on one row →
+    // ActiveDuty (ever).
+    assert_eq!(
+        dims(
+            "tie",
+            &[
+                "sex",
+                "race_ethnicity",
+                "military_connected",
+                "nontraditional"
+            ]
+        ),
+        [
+            "NotSelected",
+            "RaceAndEthnicityUnknown",
+            "ActiveDuty",
+            "NotReported"
+        ]
+    );
+    // unreported_loses — sex: NotSelected ×2 cast no vote, Male 1 → Male. Race: two rows with
+    // nothing selected, one Black → BlackOrAfricanAmerican. Nothing else reported on any row.
+    assert_eq!(
+        dims(
+            "unreported_loses",
+            &[
+                "sex",
+                "race_ethnicity",
+                "disability",
+                "out_of_workforce",
+                "military_connected"
+            ]
+        ),
+        [
+            "Male",
+            "BlackOrAfricanAmerican",
+            "NotReported",
+            "Unknown",
+            "Unknown"
+        ]
+    );
+    // The same rows in the opposite order give the same students.
+    let mut lines: Vec<&str> = PERSON_ROWS.lines().collect();
+    lines[1..].reverse();
+    let reversed = run(lines.join("\n")).await;
+    assert_eq!(got, reversed);
+}
+
+#[tokio::test]
+async fn observable_wage_quarters_come_from_the_files_coverage() {
+    let students = [
+        "exit_2021q1",
+        "exit_2021q2",
+        "exit_2021q4",
+        "exit_2022q2",
+        "exit_2022q3",
+    ];
+    let persons = "state_student_id_pid,ssn_pid,sex
+        exit_2021q1,ssn-a,Female
+        exit_2021q2,ssn-e,Female
+        exit_2021q4,ssn-b,Female
+        exit_2022q2,ssn-c,Female
+        exit_2022q3,ssn-d,Female";
+    let enrollments = "state_student_id_pid,lea_id,entry_date,exit_date,exit_type
+        exit_2021q1,LEA1,2018-08-20,2021-03-01,01927
+        exit_2021q2,LEA1,2018-08-20,2021-05-28,01921
+        exit_2021q4,LEA1,2018-08-20,2021-11-10,01927
+        exit_2022q2,LEA1,2018-08-20,2022-05-30,01921
+        exit_2022q3,LEA1,2018-08-20,2022-08-15,01922";
+    // Four other workers in each quarter of 2022; one record in 2023Q1 (its reports are
+    // still arriving) and one mis-dated 2099Q1 record that got past ingest; the file starts
+    // with one record in 2021Q4 (a file matched to students grows as they start work).
+    let mut wages = String::from("ssn_pid,year,quarter,wages\nssn-e,2021,4,150000\n");
+    for q in 1..=4 {
+        for w in 1..=4 {
+            wages.push_str(&format!("worker-{w},2022,{q},500000\n"));
+        }
+    }
+    // exit_2021q4's own wages: a fifth 2022Q2 record.
+    wages.push_str("ssn-b,2022,2,310000\n");
+    wages.push_str("ssn-d,2023,1,420000\n");
+    wages.push_str("worker-1,2099,1,100\n");
+    let got = outcomes(
+        &[
+            (Entity::Person, persons),
+            (Entity::K12Enrollment, enrollments),
+            (Entity::CteCourseCompletion, &two_courses(&students)),
+            (Entity::WageRecord, &wages),
+        ],
+        &[2021, 2022, 2023],
+    )
+    .await;
+    // Records per quarter: 2021Q4 1, 2022Q1 4, 2022Q2 5, 2022Q3 4, 2022Q4 4, 2023Q1 1,
+    // 2099Q1 1. Sorted: 1 1 1 4 4 4 5; median = 4; the last quarter with at least 0.5 × 4 = 2
+    // records is 2022Q4, the last full quarter. Observable: the quarters with records up to
+    // it, 2021Q4–2022Q4; not 2023Q1 or 2099Q1 after it, nor 2021Q3 before the file. (The old
+    // rule, the file's last quarter, made everything up to 2099Q1 observable.)
+    let flags = |s: &str| {
+        let o = &got[s];
+        (
+            o["cohort"].as_str(),
+            o["wage_observable"].as_str(),
+            o["employed_q2"].as_str(),
+            o["earnings_q2_cents"].as_str(),
+        )
+    };
+    // Exit 2021-03-01 (2021Q1): E + 2 = 2021Q3, before the file's first quarter.
+    assert_eq!(flags("exit_2021q1"), ("2021", "false", "false", ""));
+    // Exit 2021-05-28 (2021Q2): E + 2 = 2021Q4, thin (1 record) but before the last full
+    // quarter: observable, $1,500.00.
+    assert_eq!(flags("exit_2021q2"), ("2021", "true", "true", "150000"));
+    // Exit 2021-11-10 (2021Q4): E + 2 = 2022Q2, observable, $3,100.00 of wages.
+    assert_eq!(flags("exit_2021q4"), ("2022", "true", "true", "310000"));
+    // Exit 2022-05-30 (2022Q2): E + 2 = 2022Q4, observable, no wages: not employed.
+    assert_eq!(flags("exit_2022q2"), ("2022", "true", "false", ""));
+    // Exit 2022-08-15 (2022Q3, cohort 2023): E + 2 = 2023Q1 is after the last full quarter:
+    // not observable, even though this student's own record is there.
+    assert_eq!(flags("exit_2022q3"), ("2023", "false", "true", "420000"));
+}
