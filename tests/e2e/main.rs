@@ -3,6 +3,8 @@
 
 mod common;
 mod identifiers;
+mod interrupt;
 mod quarantine;
+mod query;
 mod release;
 mod truth;
