@@ -19,8 +19,10 @@ pub mod report;
 pub mod run;
 pub mod session;
 mod sql;
+pub mod stop;
 pub mod tables;
 pub mod udf;
+pub mod workdir;
 
 use std::path::Path;
 
@@ -53,6 +55,9 @@ pub enum RunError {
         "release {0} already exists; releases are never overwritten (set release_id or remove it)"
     )]
     ReleaseExists(String),
+    /// A `p20w query` that would change something: a usage error, not a failed run.
+    #[error("query refused: {0}")]
+    QueryRefused(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -1,5 +1,5 @@
 //! The `p20w` command line. Exit status: 0 success, 1 a run or data error, 2 a usage or
-//! configuration error.
+//! configuration error (a refused query included), 130/143 a run stopped by SIGINT/SIGTERM.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use p20w_pipeline::config::JobConfig;
 use p20w_pipeline::measure::MeasureFamily;
-use p20w_pipeline::query::{OutputFormat, query_release, write_results};
+use p20w_pipeline::query::{OutputFormat, check_out_path, query_release, write_results};
 use p20w_pipeline::run::{RunOutcome, run_job};
 use p20w_pipeline::tables::dimension_columns;
 use p20w_pipeline::{RunError, demo};
@@ -86,14 +86,26 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    // A run holds person-level data: SIGINT/SIGTERM cancel it and remove that data (stop.rs).
+    let result = if matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
+        match p20w_pipeline::stop::block_on_until_stopped(runtime, dispatch(cli.command)) {
+            Ok(result) => result,
+            Err(stopped) => {
+                eprintln!("p20w: {stopped}");
+                return ExitCode::from(stopped.exit_code());
+            }
+        }
+    } else {
+        runtime.block_on(dispatch(cli.command))
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("p20w: error: {err:#}");
             let usage = err.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<RunError>(),
-                    Some(RunError::Config(_) | RunError::Key(_))
+                    Some(RunError::Config(_) | RunError::Key(_) | RunError::QueryRefused(_))
                 )
             });
             ExitCode::from(if usage { 2 } else { 1 })
@@ -162,6 +174,9 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                         "--format parquet needs --out FILE",
                     )
                     .exit();
+            }
+            if let Some(out) = &out {
+                check_out_path(&release, out)?;
             }
             let batches = query_release(&release, &sql).await?;
             let format = match format {

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::RunError;
 use crate::ingest::SourceReport;
+use crate::workdir::{Access, LockedDir, STAGING_FAMILY};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -66,9 +67,11 @@ impl Manifest {
     }
 }
 
-/// A release being assembled in a staging folder next to its final place.
+/// A release being assembled in a staging folder next to its final place. The staging folder
+/// is removed when this is dropped uncommitted, and the next run removes it if this process is
+/// killed (see [`crate::workdir`]).
 pub struct StagedRelease {
-    staging: PathBuf,
+    staging: LockedDir,
     final_dir: PathBuf,
     files: Vec<FileEntry>,
 }
@@ -85,12 +88,12 @@ impl StagedRelease {
         if final_dir.exists() {
             return Err(RunError::ReleaseExists(final_dir.display().to_string()));
         }
-        remove_dead_staging(&parent, release_id)?;
-        let staging = parent.join(format!(".staging-{release_id}-{}", std::process::id()));
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|e| RunError::io(&staging, e))?;
-        }
-        std::fs::create_dir_all(&staging).map_err(|e| RunError::io(&staging, e))?;
+        let staging = LockedDir::create(
+            &parent,
+            &format!("{STAGING_FAMILY}{release_id}-"),
+            STAGING_FAMILY,
+            Access::Default,
+        )?;
         Ok(StagedRelease {
             staging,
             final_dir,
@@ -105,7 +108,7 @@ impl StagedRelease {
     /// Writes one dataset as `<name>/part-0.parquet`, zstd-compressed with page statistics.
     pub fn write_parquet(&mut self, name: &str, batch: &RecordBatch) -> Result<(), RunError> {
         let rel = format!("{name}/part-0.parquet");
-        let path = self.staging.join(&rel);
+        let path = self.staging.path().join(&rel);
         std::fs::create_dir_all(path.parent().expect("has parent"))
             .map_err(|e| RunError::io(&path, e))?;
         let props = WriterProperties::builder()
@@ -122,7 +125,7 @@ impl StagedRelease {
 
     /// Writes a text file (JSON or CSV) into the release.
     pub fn write_text(&mut self, rel: &str, text: &str, rows: u64) -> Result<(), RunError> {
-        let path = self.staging.join(rel);
+        let path = self.staging.path().join(rel);
         let mut f = File::create(&path).map_err(|e| RunError::io(&path, e))?;
         f.write_all(text.as_bytes())
             .map_err(|e| RunError::io(&path, e))?;
@@ -131,7 +134,7 @@ impl StagedRelease {
     }
 
     fn record(&mut self, rel: &str, rows: u64) -> Result<(), RunError> {
-        let path = self.staging.join(rel);
+        let path = self.staging.path().join(rel);
         let (sha256, bytes) = sha256_file(&path)?;
         self.files.push(FileEntry {
             path: rel.to_string(),
@@ -148,50 +151,18 @@ impl StagedRelease {
         manifest.files = std::mem::take(&mut self.files);
         let text = serde_json::to_string_pretty(&manifest)
             .map_err(|e| RunError::internal(&e.to_string()))?;
-        let path = self.staging.join(MANIFEST);
+        let path = self.staging.path().join(MANIFEST);
         let mut f = File::create(&path).map_err(|e| RunError::io(&path, e))?;
         f.write_all(text.as_bytes())
             .and_then(|_| f.write_all(b"\n"))
             .map_err(|e| RunError::io(&path, e))?;
         f.sync_all().map_err(|e| RunError::io(&path, e))?;
-        sync_dir(&self.staging)?;
-        std::fs::rename(&self.staging, &self.final_dir)
+        sync_dir(self.staging.path())?;
+        std::fs::rename(self.staging.path(), &self.final_dir)
             .map_err(|e| RunError::io(&self.final_dir, e))?;
         sync_dir(self.final_dir.parent().expect("has parent"))?;
         Ok(self.final_dir.clone())
     }
-}
-
-impl Drop for StagedRelease {
-    /// An abandoned release (an error before commit) leaves nothing behind.
-    fn drop(&mut self) {
-        if self.staging.exists() {
-            let _ = std::fs::remove_dir_all(&self.staging);
-        }
-    }
-}
-
-/// Staging folders of this release left by runs that were killed; a live run's is kept.
-fn remove_dead_staging(parent: &Path, release_id: &str) -> Result<(), RunError> {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return Ok(());
-    };
-    let prefix = format!(".staging-{release_id}-");
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Some(pid) = name
-            .strip_prefix(&prefix)
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        // Where /proc is missing we cannot tell; leave the folder rather than guess.
-        let proc = Path::new("/proc");
-        if proc.exists() && !proc.join(pid.to_string()).exists() {
-            std::fs::remove_dir_all(entry.path()).map_err(|e| RunError::io(&entry.path(), e))?;
-        }
-    }
-    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> Result<(), RunError> {
@@ -237,6 +208,17 @@ mod tests {
         }
     }
 
+    /// What an agreement folder holds, less the mutex every run shares.
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n != ".p20w.lock")
+            .collect();
+        names.sort();
+        names
+    }
+
     /// A process killed before commit (no destructor runs) leaves only a staging folder,
     /// never a folder under the release's name.
     #[test]
@@ -247,28 +229,37 @@ mod tests {
         let final_dir = staged.final_dir().to_path_buf();
         std::mem::forget(staged);
         assert!(!final_dir.exists());
-        let names: Vec<String> = std::fs::read_dir(dir.path().join("a"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-            .collect();
-        assert_eq!(names.len(), 1);
+        let names = entries(&dir.path().join("a"));
+        assert_eq!(names.len(), 2, "{names:?}");
         assert!(names[0].starts_with(".staging-r1-"), "{names:?}");
+        assert_eq!(names[1], format!("{}.lock", names[0]));
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_killed_run_s_staging_folder_is_removed_by_the_next_run() {
         let dir = tempfile::tempdir().unwrap();
-        let dead = dir.path().join("a/.staging-r1-4294967295");
-        std::fs::create_dir_all(&dead).unwrap();
-        let live = dir
-            .path()
-            .join(format!("a/.staging-r1-{}", std::process::id()));
+        let agreement = dir.path().join("a");
+        // Left by a killed run: nobody holds its lock any more.
+        let dead = agreement.join(format!(".staging-r0-{}", "7".repeat(32)));
+        std::fs::create_dir_all(dead.join("employment_earnings")).unwrap();
+        std::fs::write(
+            agreement.join(format!(".staging-r0-{}.lock", "7".repeat(32))),
+            "",
+        )
+        .unwrap();
+        // A run still writing another release.
+        let live = StagedRelease::begin(dir.path(), "a", "r2").unwrap();
         let _staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
         assert!(!dead.exists());
         assert!(
-            live.exists(),
-            "the running process's own staging folder stays"
+            live.staging.path().exists(),
+            "a live run's staging folder stays"
+        );
+        let names = entries(&agreement);
+        assert_eq!(
+            names.len(),
+            4,
+            "two live staging folders and their locks: {names:?}"
         );
     }
 
@@ -279,7 +270,7 @@ mod tests {
             let mut staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
             staged.write_text("quarantine.csv", "source\n", 0).unwrap();
         }
-        assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 0);
+        assert!(entries(&dir.path().join("a")).is_empty());
         let mut staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
         staged.write_text("quarantine.csv", "source\n", 0).unwrap();
         let released = staged.commit(manifest()).unwrap();

@@ -20,6 +20,7 @@ use crate::session::new_session;
 use crate::sql::{collect, exec, register_written};
 use crate::tables::{CellTable, dictionary_markdown};
 use crate::udf::register_pseudonym_functions;
+use crate::workdir::{self, Access, LockedDir, RUN_STEM};
 use crate::{RunError, link};
 
 /// What a finished run hands back to its caller.
@@ -27,15 +28,6 @@ use crate::{RunError, link};
 pub struct RunOutcome {
     pub release_dir: PathBuf,
     pub report: RunReport,
-}
-
-/// Removes the private work folder however the run ends: it holds person-level data.
-struct WorkDir(PathBuf);
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn stage(name: &str, started: Instant) {
@@ -51,13 +43,11 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
     let rule = SuppressionRule {
         min_cell_size: job.min_cell_size,
     };
-    let work_root = job
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| job.output.join(".work"));
-    let work = WorkDir(work_root.join(format!("run-{}", std::process::id())));
-    std::fs::create_dir_all(&work.0).map_err(|e| RunError::io(&work.0, e))?;
-    let ctx = new_session(job.memory_limit_bytes, &work.0.join("spill"))?;
+    // Person-level data: a new private folder, removed however the run ends (workdir.rs).
+    let work_root = job.work_dir.clone().unwrap_or_else(workdir::default_root);
+    let work = LockedDir::create(&work_root, RUN_STEM, RUN_STEM, Access::OwnerOnly)?;
+    let work_dir = work.path();
+    let ctx = new_session(job.memory_limit_bytes, &work_dir.join("spill"))?;
     register_pseudonym_functions(&ctx, &key, &job.agreement_id);
 
     // 1–2. Ingest and pseudonymize.
@@ -67,7 +57,7 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
     for s in &job.sources {
         let t = Instant::now();
         let (report, written) =
-            ingest_source(&ctx, &s.name, s.entity, &s.path, &work.0, &mut quarantine).await?;
+            ingest_source(&ctx, &s.name, s.entity, &s.path, work_dir, &mut quarantine).await?;
         let table = format!("src_{}", s.name);
         register_written(&ctx, &table, &written.dir, &written.schema).await?;
         if s.entity
@@ -84,12 +74,12 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
 
     // 3. Link.
     let t = Instant::now();
-    let link_rates = link::link(&ctx, &work.0).await?;
+    let link_rates = link::link(&ctx, work_dir).await?;
     stage("link", t);
 
     // 4–6. Measure, disaggregate, protect: every table and report figure together.
     let t = Instant::now();
-    person_outcomes(&ctx, &work.0, &job.cohorts).await?;
+    person_outcomes(&ctx, work_dir, &job.cohorts).await?;
     crate::report::linkage_persons(&ctx).await?;
     let mut specs: Vec<CellTable> = job
         .measures
