@@ -3,6 +3,7 @@
 
 mod common;
 mod identifiers;
+mod operator;
 mod quarantine;
 mod release;
 mod truth;
