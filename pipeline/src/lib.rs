@@ -66,7 +66,8 @@ pub enum RunError {
     OutOfMemory { stage: String, limit_mib: usize },
     #[error(
         "internal error in {stage}: {detail}. This is a p20w bug (its own SQL names a table or \
-         column that does not exist); please report it with the log of RUST_LOG=p20w_pipeline=debug"
+         column that does not exist); please report it with the log of \
+         RUST_LOG=p20w_pipeline=debug"
     )]
     Bug { stage: String, detail: String },
     #[error("{stage}: cannot read or write {path}: {detail}")]

@@ -188,7 +188,14 @@ mod tests {
                 .with_filter(filter_from(Some("info")).0),
         );
         tracing::subscriber::with_default(subscriber, || {
-            tracing::info!(stage = %"link", rows = 12u64, elapsed_s = 0.5, ok = true, "stage finished");
+            let stage = "link";
+            tracing::info!(
+                stage,
+                rows = 12u64,
+                elapsed_s = 0.5,
+                ok = true,
+                "stage finished"
+            );
             tracing::debug!("not shown at info");
         });
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();

@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How progress is shown; chosen once by the binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,13 +91,15 @@ impl Stages {
             Some(s) => format!("{name} of source {s}"),
             None => name.clone(),
         };
-        tracing::info!(stage = %name, source = source.as_deref(), "stage started");
+        tracing::info!(
+            stage = name.as_str(),
+            source = source.as_deref(),
+            "stage started"
+        );
         let shown = display();
         let label = source.clone().unwrap_or_else(|| name.clone());
         let metered = name == "ingest";
-        let bar = shown
-            .bars
-            .then(|| BARS.add(new_bar(&label, metered, bytes)));
+        let bar = shown.bars.then(|| new_bar(&label, metered, bytes));
         let ticker = match (&bar, metered) {
             (None, false) => Some(Ticker::start(name.clone(), shown.interval)),
             _ => None,
@@ -127,12 +129,19 @@ const INGEST_OF_KNOWN_SIZE: &str =
 const INGEST: &str = "{spinner} ingest {prefix}: {msg} ({elapsed})";
 const LONG_STAGE: &str = "{spinner} {prefix} ({elapsed})";
 
+/// A bar drawn by the shared [`MultiProgress`]. It joins the group before it is styled or
+/// ticks: a bar that draws on its own first leaves a line the group cannot clear.
 fn new_bar(label: &str, metered: bool, bytes: Option<u64>) -> ProgressBar {
-    let (bar, template) = match (metered, bytes) {
-        (true, Some(total)) => (ProgressBar::new(total), INGEST_OF_KNOWN_SIZE),
-        (true, None) => (ProgressBar::new_spinner(), INGEST),
-        (false, _) => (ProgressBar::new_spinner(), LONG_STAGE),
+    let len = if metered { bytes } else { None };
+    let template = match (metered, bytes) {
+        (true, Some(_)) => INGEST_OF_KNOWN_SIZE,
+        (true, None) => INGEST,
+        (false, _) => LONG_STAGE,
     };
+    let bar = BARS.add(ProgressBar::with_draw_target(
+        len,
+        ProgressDrawTarget::hidden(),
+    ));
     let style = ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
         .progress_chars("=> ");
@@ -163,7 +172,7 @@ impl Stage {
     pub fn finish(self, rows: Option<u64>, quarantined: Option<u64>) {
         let elapsed_s = (self.started.elapsed().as_millis() as f64) / 1000.0;
         tracing::info!(
-            stage = %self.name,
+            stage = self.name.as_str(),
             source = self.source.as_deref(),
             rows,
             quarantined,
@@ -215,7 +224,7 @@ impl Meter {
         }
         let secs = now.duration_since(m.started).as_secs_f64().max(1e-3);
         tracing::info!(
-            source = %m.source,
+            source = m.source.as_str(),
             rows,
             bytes,
             rows_per_s = (rows as f64 / secs).round() as u64,
@@ -241,7 +250,7 @@ impl Ticker {
             .spawn(move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                     tracing::info!(
-                        stage = %stage,
+                        stage = stage.as_str(),
                         elapsed_s = started.elapsed().as_secs(),
                         "stage still running"
                     );

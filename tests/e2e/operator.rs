@@ -203,7 +203,7 @@ fn rust_log_sets_the_level_and_plain_progress_lines_appear_off_a_terminal() {
     assert!(out.status.success(), "{err}");
     assert!(
         err.lines()
-            .any(|l| l.contains("ingest progress") && l.contains("source=ui_wages")),
+            .any(|l| l.contains("ingest progress") && l.contains("source=\"ui_wages\"")),
         "{err}"
     );
     assert!(err.contains("stage finished"), "{err}");
