@@ -48,6 +48,7 @@ impl CsvSource {
         let hashing = HashingReader {
             inner: BufReader::with_capacity(1 << 20, handle),
             sha: Sha256::new(),
+            bytes: 0,
         };
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
@@ -86,11 +87,18 @@ impl CsvSource {
                 missing,
             });
         }
-        let ignored = names
+        let ignored: Vec<String> = names
             .iter()
             .filter(|n| !fields.iter().any(|f| f.name == n.as_str()))
             .cloned()
             .collect();
+        tracing::debug!(
+            file = %file,
+            entity = self.entity.name(),
+            columns = names.len(),
+            ignored = ?ignored,
+            "source opened"
+        );
         Ok(CsvBatchReader {
             file,
             entity: self.entity,
@@ -128,6 +136,11 @@ impl CsvBatchReader {
     /// Header columns the canonical model does not have; they were not read.
     pub fn ignored_columns(&self) -> &[String] {
         &self.ignored
+    }
+
+    /// Bytes of the file read so far (for progress; the CSV reader reads ahead a little).
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.get_ref().bytes
     }
 
     /// SHA-256 of the file's bytes; complete once the reader is exhausted.
@@ -250,12 +263,14 @@ impl Iterator for CsvBatchReader {
 struct HashingReader<R> {
     inner: R,
     sha: Sha256,
+    bytes: u64,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.sha.update(&buf[..n]);
+        self.bytes += n as u64;
         Ok(n)
     }
 }
@@ -391,6 +406,7 @@ mod tests {
         }
         let expected = hex::encode(Sha256::digest(WAGES.as_bytes()));
         assert_eq!(reader.sha256_hex(), expected);
+        assert_eq!(reader.bytes_read(), WAGES.len() as u64);
     }
 
     /// The window's edge: with 2024Q3 the current quarter, a 2024Q3 row can hold reported

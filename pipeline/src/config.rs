@@ -170,9 +170,15 @@ impl JobConfig {
                     s.name, s.format
                 )));
             }
-            if !valid_id(&s.name) || sources.iter().any(|o: &SourceConfig| o.name == s.name) {
+            // Case does not tell sources apart: their tables and work folders are named in
+            // lower case (the engine folds unquoted names), and file systems may fold case too.
+            if !valid_id(&s.name)
+                || sources
+                    .iter()
+                    .any(|o: &SourceConfig| o.name.eq_ignore_ascii_case(&s.name))
+            {
                 return Err(invalid(format!(
-                    "source name {:?} must be unique and simple",
+                    "source name {:?} must be unique (whatever its case) and simple",
                     s.name
                 )));
             }
@@ -244,6 +250,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("min_cel_size"), "{err}");
+    }
+
+    #[test]
+    fn source_names_are_unique_whatever_their_case() {
+        let text = DEMO.replace("name = \"ps_awards\"", "name = \"K12_Students\"");
+        let err = JobConfig::parse(&text, Path::new("j.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"K12_Students\" must be unique"), "{err}");
+        let text = DEMO.replace("name = \"k12_students\"", "name = \"K12_Students\"");
+        let job = JobConfig::parse(&text, Path::new("j.toml")).unwrap();
+        assert_eq!(job.sources[0].name, "K12_Students");
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! the work folder. Clear identifiers exist only inside this stage's record batches; what
 //! reaches disk is the entity's canonical schema, and quarantined rows carry no values.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::streaming::StreamingTable;
+use datafusion::common::TableReference;
 use datafusion::common::{DataFusionError, Result as DfResult};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -15,11 +17,13 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use p20w_connectors::csv_source::CsvBatchReader;
-use p20w_connectors::{CsvSource, QuarantinedRow, SourceCounts};
+use p20w_connectors::{CsvSource, SourceCounts};
 use p20w_schemas::{Entity, IdType, Role, SSN_STATUS, pseudonym_column};
 use serde::Serialize;
 
 use crate::RunError;
+use crate::progress::Meter;
+use crate::quarantine::Quarantine;
 use crate::udf::pseudonym_function;
 
 /// Pseudonymized Parquet written by ingest, with the schema it was written with.
@@ -38,12 +42,22 @@ pub struct SourceReport {
     pub read: u64,
     pub accepted: u64,
     pub quarantined: u64,
+    /// Quarantined rows per rule id.
+    pub quarantined_by_rule: BTreeMap<String, u64>,
     pub ignored_columns: Vec<String>,
 }
 
-#[derive(Default)]
+/// The table (and work subfolder) holding a source's pseudonymized rows. Source names are
+/// compared without regard to case, and the engine folds unquoted names to lower case, so the
+/// table takes the lower-case form and is always named quoted.
+pub fn source_table(source: &str) -> String {
+    format!("src_{}", source.to_ascii_lowercase())
+}
+
 struct Progress {
-    quarantined: Vec<QuarantinedRow>,
+    source: String,
+    quarantine: Quarantine,
+    meter: Meter,
     counts: SourceCounts,
     sha256: Option<String>,
     ignored: Vec<String>,
@@ -104,9 +118,20 @@ impl Iterator for ReaderBatches {
         let item = reader.next();
         let mut p = self.progress.lock().expect("not poisoned");
         p.counts = reader.counts();
+        p.meter.update(p.counts.read, reader.bytes_read());
         match item {
             Some(Ok(batch)) => {
-                p.quarantined.extend(batch.quarantined);
+                tracing::debug!(
+                    source = %p.source,
+                    accepted = batch.records.num_rows(),
+                    quarantined = batch.quarantined.len(),
+                    "batch read"
+                );
+                if let Err(e) = p.quarantine.write(&p.source, &batch.quarantined) {
+                    self.finished = true;
+                    p.error = Some(e.to_string());
+                    return Some(Err(DataFusionError::External(Box::new(e))));
+                }
                 Some(Ok(batch.records))
             }
             Some(Err(e)) => {
@@ -152,25 +177,35 @@ pub fn pseudonymize_projection(entity: Entity) -> String {
 }
 
 /// Reads one source and writes its canonical, pseudonymized rows as Parquet under
-/// `work_dir/<source name>/`. Quarantined rows are appended to `quarantine`.
+/// `work_dir/<source table>/`. Quarantined rows go to `quarantine` as they are found; `meter`
+/// is updated once per batch.
 pub async fn ingest_source(
     ctx: &SessionContext,
     name: &str,
     entity: Entity,
     path: &Path,
     work_dir: &Path,
-    quarantine: &mut Vec<(String, QuarantinedRow)>,
+    quarantine: &Quarantine,
+    meter: Meter,
 ) -> Result<(SourceReport, WrittenTable), RunError> {
     let reader = CsvSource::new(path, entity).open()?;
-    let progress = Arc::new(Mutex::new(Progress::default()));
+    let progress = Arc::new(Mutex::new(Progress {
+        source: name.to_string(),
+        quarantine: quarantine.clone(),
+        meter,
+        counts: SourceCounts::default(),
+        sha256: None,
+        ignored: Vec::new(),
+        error: None,
+    }));
     let partition = ConnectorPartition {
         schema: entity.ingest_schema(),
         reader: Mutex::new(Some(reader)),
         progress: progress.clone(),
     };
     let table = StreamingTable::try_new(entity.ingest_schema(), vec![Arc::new(partition)])?;
-    let raw = format!("raw_{name}");
-    ctx.register_table(raw.as_str(), Arc::new(table))?;
+    let raw = format!("raw_{}", name.to_ascii_lowercase());
+    ctx.register_table(TableReference::bare(raw.as_str()), Arc::new(table))?;
     let df = ctx
         .sql(&format!(
             "SELECT {} FROM \"{raw}\"",
@@ -178,7 +213,7 @@ pub async fn ingest_source(
         ))
         .await?;
     let schema = df.schema().as_arrow().clone();
-    let out = work_dir.join(name);
+    let out = work_dir.join(source_table(name));
     let result = df
         .write_parquet(
             &format!("{}/", out.display()),
@@ -186,7 +221,7 @@ pub async fn ingest_source(
             None,
         )
         .await;
-    ctx.deregister_table(raw.as_str())?;
+    ctx.deregister_table(TableReference::bare(raw.as_str()))?;
     let mut p = progress.lock().expect("not poisoned");
     if let Some(e) = p.error.take() {
         return Err(RunError::Source {
@@ -196,7 +231,6 @@ pub async fn ingest_source(
     }
     result?;
     let counts = p.counts;
-    quarantine.extend(p.quarantined.drain(..).map(|q| (name.to_string(), q)));
     Ok((
         SourceReport {
             name: name.to_string(),
@@ -206,6 +240,7 @@ pub async fn ingest_source(
             read: counts.read,
             accepted: counts.accepted,
             quarantined: counts.quarantined,
+            quarantined_by_rule: quarantine.counts_of(name),
             ignored_columns: p.ignored.clone(),
         },
         WrittenTable { dir: out, schema },

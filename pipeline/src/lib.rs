@@ -8,17 +8,22 @@
 
 pub mod config;
 pub mod demo;
+mod engine_error;
 pub mod ingest;
 pub mod link;
+pub mod logging;
 pub mod measure;
 mod person_rows;
+pub mod progress;
 pub mod protect;
 pub mod publish;
+pub mod quarantine;
 pub mod query;
 pub mod report;
 pub mod run;
 pub mod session;
 mod sql;
+pub mod stdout;
 pub mod stop;
 pub mod tables;
 pub mod udf;
@@ -60,6 +65,26 @@ pub enum RunError {
     QueryRefused(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error(
+        "{stage} ran out of memory: it needs more than memory_limit_mib = {limit_mib} allows, \
+         even spilling to disk. Raise memory_limit_mib in the job file, or set work_dir to a \
+         folder on a disk with free space for spill files"
+    )]
+    OutOfMemory { stage: String, limit_mib: usize },
+    #[error(
+        "internal error in {stage}: {detail}. This is a p20w bug (its own SQL names a table or \
+         column that does not exist); please report it with the log of \
+         RUST_LOG=p20w_pipeline=debug"
+    )]
+    Bug { stage: String, detail: String },
+    #[error("{stage}: cannot read or write {path}: {detail}")]
+    Storage {
+        stage: String,
+        path: String,
+        detail: String,
+    },
+    #[error("{stage}: query engine: {detail}")]
+    Engine { stage: String, detail: String },
 }
 
 impl RunError {

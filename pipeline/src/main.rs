@@ -1,19 +1,25 @@
 //! The `p20w` command line. Exit status: 0 success, 1 a run or data error, 2 a usage or
 //! configuration error (a refused query included), 130/143 a run stopped by SIGINT/SIGTERM.
+//! Results go to stdout, logs and progress to stderr; a closed stdout (`p20w query … | head -1`)
+//! ends the command quietly with success.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use p20w_pipeline::config::JobConfig;
+use p20w_pipeline::logging::{self, LogFormat};
 use p20w_pipeline::measure::MeasureFamily;
 use p20w_pipeline::query::{OutputFormat, check_out_path, query_release, write_results};
 use p20w_pipeline::run::{RunOutcome, run_job};
+use p20w_pipeline::stdout::{self, Stdout};
 use p20w_pipeline::tables::dimension_columns;
-use p20w_pipeline::{RunError, demo};
+use p20w_pipeline::{RunError, demo, progress};
 use p20w_privacy::MasterKey;
 use p20w_synth::SynthConfig;
 
@@ -26,6 +32,29 @@ use p20w_synth::SynthConfig;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines on stderr are written: text, or one JSON object per line. RUST_LOG
+    /// chooses what is logged (default: info for p20w, warn for the libraries it uses).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormatArg::Text)]
+    log_format: LogFormatArg,
+    /// Seconds between progress lines when stderr is not a terminal (0: after every batch).
+    /// On a terminal, progress bars are drawn instead.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10)]
+    progress_interval: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Writes one line of results to stdout; a failed write (a closed pipe too) ends the command.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(Stdout, $($arg)*).context("cannot write to stdout")?
+    };
 }
 
 #[derive(Subcommand)]
@@ -35,15 +64,19 @@ enum Command {
         /// Folder for the demo's state, key and releases.
         #[arg(long, default_value = "demo-out")]
         dir: PathBuf,
+        /// Students in the synthetic state.
         #[arg(long, default_value_t = 5_000)]
         students: u64,
     },
     /// Write a deterministic synthetic state (agency extracts, ground truth, job.toml).
     Synth {
+        /// Folder to write the state into (created if missing; its files are replaced).
         #[arg(long)]
         out: PathBuf,
+        /// Students in the synthetic state.
         #[arg(long, default_value_t = 5_000)]
         students: u64,
+        /// Seed of the generator: the same seed gives the same bytes.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
         /// Workers in the wage file who were never students, per student.
@@ -51,13 +84,22 @@ enum Command {
         other_workers_per_student: f64,
     },
     /// Create a new master key file (32 random bytes as hex, mode 0600).
-    Keygen { path: PathBuf },
+    Keygen {
+        /// Where to write the key; an existing file is never overwritten.
+        path: PathBuf,
+    },
     /// Run a job file.
-    Run { job: PathBuf },
+    Run {
+        /// The job file (job.toml): sources, agreement, key, measures and output.
+        job: PathBuf,
+    },
     /// Run SQL over a release's datasets (each dataset folder is a table).
     Query {
+        /// The release folder (the one holding manifest.json).
         release: PathBuf,
+        /// The SQL to run; each dataset of the release is a table of the same name.
         sql: String,
+        /// How to write the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Write to this file instead of stdout (required for parquet).
@@ -68,21 +110,34 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
+    /// An aligned text table.
     Table,
+    /// CSV with a header row.
     Csv,
+    /// A JSON array of objects.
     Json,
+    /// A Parquet file (needs --out).
     Parquet,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let format = match cli.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    };
+    progress::configure(progress::Display {
+        bars: format == LogFormat::Text && std::io::stderr().is_terminal(),
+        interval: Duration::from_secs(cli.progress_interval),
+    });
+    logging::init(format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("p20w: cannot start: {e}");
+            report_error(format, &format!("cannot start: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -100,8 +155,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our results went away: nothing is wrong and nobody is listening.
+        Err(_) if stdout::closed() => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("p20w: error: {err:#}");
+            report_error(format, &format!("{err:#}"));
             let usage = err.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<RunError>(),
@@ -110,6 +167,17 @@ fn main() -> ExitCode {
             });
             ExitCode::from(if usage { 2 } else { 1 })
         }
+    }
+}
+
+/// The one error report at the binary's edge: a plain line, or a JSON event when logs are
+/// JSON so that stderr stays one object per line.
+fn report_error(format: LogFormat, message: &str) {
+    match format {
+        LogFormat::Text => {
+            let _ = writeln!(std::io::stderr(), "p20w: error: {message}");
+        }
+        LogFormat::Json => tracing::error!(error = message, "p20w failed"),
     }
 }
 
@@ -123,7 +191,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             let outcome = demo::run_demo(&dir, &cfg)
                 .await
                 .context("demo run failed")?;
-            print_outcome(&outcome).await;
+            print_outcome(&outcome).await?;
         }
         Command::Synth {
             out,
@@ -138,8 +206,8 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 ..SynthConfig::default()
             };
             let job = demo::synthesize(&out, &cfg).context("synthesis failed")?;
-            println!("synthetic state written to {}", out.display());
-            println!(
+            say!("synthetic state written to {}", out.display());
+            say!(
                 "job file: {} (it expects a key: p20w keygen {})",
                 job.display(),
                 out.join("p20w.key").display()
@@ -147,7 +215,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         }
         Command::Keygen { path } => {
             let key = MasterKey::generate_file(&path).map_err(RunError::from)?;
-            println!(
+            say!(
                 "key written to {} (key id {})",
                 path.display(),
                 key.key_id()
@@ -158,7 +226,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             let outcome = run_job(&config)
                 .await
                 .with_context(|| format!("job {}", job.display()))?;
-            print_outcome(&outcome).await;
+            print_outcome(&outcome).await?;
         }
         Command::Query {
             release,
@@ -191,18 +259,25 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn print_outcome(outcome: &RunOutcome) {
+async fn print_outcome(outcome: &RunOutcome) -> anyhow::Result<()> {
     let r = &outcome.report;
-    println!("release: {}", outcome.release_dir.display());
+    say!("release: {}", outcome.release_dir.display());
     for s in &r.sources {
-        println!(
+        say!(
             "  source {:<24} read {:>10}  accepted {:>10}  quarantined {:>6}",
-            s.name, s.read, s.accepted, s.quarantined
+            s.name,
+            s.read,
+            s.accepted,
+            s.quarantined
         );
     }
     if let Err(e) = print_headlines(outcome).await {
-        eprintln!("p20w: could not read headline figures: {e}");
+        if stdout::closed() {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "could not read the headline figures back");
     }
+    Ok(())
 }
 
 /// The cohort totals of each measure, read back from the published release.
@@ -227,7 +302,7 @@ async fn print_headlines(outcome: &RunOutcome) -> anyhow::Result<()> {
         &format!("{sql} ORDER BY measure, cohort"),
     )
     .await?;
-    println!("headline figures (all CTE concentrators):");
+    say!("headline figures (all CTE concentrators):");
     for b in &batches {
         let cohort = datafusion::arrow::compute::cast(
             b.column(0),
@@ -245,7 +320,7 @@ async fn print_headlines(outcome: &RunOutcome) -> anyhow::Result<()> {
                 (true, false) => format!("suppressed (of {})", den.value(i)),
                 (true, true) => "suppressed (group below the minimum cell size)".to_string(),
             };
-            println!(
+            say!(
                 "  {} cohort {}: {}",
                 measure.as_string::<i32>().value(i),
                 cohort.as_primitive::<Int64Type>().value(i),
@@ -254,4 +329,45 @@ async fn print_headlines(outcome: &RunOutcome) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every subcommand and every argument a user can type has help text.
+    #[test]
+    fn every_argument_and_subcommand_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+                for value in arg.get_possible_values() {
+                    if value.get_help().is_none() {
+                        missing.push(format!("{path} {id}={}", value.get_name()));
+                    }
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let name = format!("{path} {}", sub.get_name());
+                if sub.get_name() != "help" && sub.get_about().is_none() {
+                    missing.push(name.clone());
+                }
+                walk(sub, &name, missing);
+            }
+        }
+        Cli::command().debug_assert();
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "p20w", &mut missing);
+        assert!(missing.is_empty(), "no help text for: {missing:?}");
+        assert!(cmd.get_subcommands().count() >= 5);
+    }
 }

@@ -133,6 +133,16 @@ impl StagedRelease {
         self.record(rel, rows)
     }
 
+    /// Copies a finished file (the quarantine, written during the run) into the release.
+    pub fn copy_file(&mut self, rel: &str, from: &Path, rows: u64) -> Result<(), RunError> {
+        let path = self.staging.path().join(rel);
+        std::fs::copy(from, &path).map_err(|e| RunError::io(from, e))?;
+        File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| RunError::io(&path, e))?;
+        self.record(rel, rows)
+    }
+
     fn record(&mut self, rel: &str, rows: u64) -> Result<(), RunError> {
         let path = self.staging.path().join(rel);
         let (sha256, bytes) = sha256_file(&path)?;

@@ -286,7 +286,7 @@ pub fn write_results(
     use datafusion::arrow::json::ArrayWriter;
     let mut sink: Box<dyn std::io::Write> = match out {
         Some(p) => Box::new(std::fs::File::create(p).map_err(|e| RunError::io(p, e))?),
-        None => Box::new(std::io::stdout().lock()),
+        None => Box::new(crate::stdout::Stdout),
     };
     let io = |e: std::io::Error| RunError::Io {
         path: out.map_or("stdout".into(), |p| p.display().to_string()),

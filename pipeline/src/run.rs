@@ -1,20 +1,21 @@
 //! One run of a job, front to back.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
-use p20w_connectors::QuarantinedRow;
 use p20w_privacy::SuppressionRule;
 use p20w_schemas::{Entity, SSN_STATUS};
 use sha2::{Digest, Sha256};
 
 use crate::config::JobConfig;
-use crate::ingest::{SourceReport, ingest_source};
+use crate::engine_error::{Whereabouts, explain};
+use crate::ingest::{SourceReport, ingest_source, source_table};
 use crate::measure::person_outcomes;
+use crate::progress::Stages;
 use crate::protect::{TableRows, protect};
 use crate::publish::{Manifest, StagedRelease};
+use crate::quarantine::{self, Quarantine};
 use crate::report::{RunReport, concentrators_by_cohort, linkage_by_group, ssn_status_counts};
 use crate::session::new_session;
 use crate::sql::{collect, exec, register_written};
@@ -30,14 +31,23 @@ pub struct RunOutcome {
     pub report: RunReport,
 }
 
-fn stage(name: &str, started: Instant) {
-    eprintln!(
-        "p20w: {name} done ({:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
+/// Runs `job`; an engine error comes back in the operator's words, naming the stage.
+pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
+    let stages = Stages::default();
+    run_stages(job, &stages).await.map_err(|e| {
+        let work_dir = stages.work_dir();
+        explain(
+            e,
+            &Whereabouts {
+                stage: stages.current(),
+                memory_limit_mib: job.memory_limit_bytes >> 20,
+                work_dir: work_dir.as_deref(),
+            },
+        )
+    })
 }
 
-pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
+async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunError> {
     let key = job.key.load()?;
     let key_id = key.key_id();
     let rule = SuppressionRule {
@@ -47,18 +57,27 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
     let work_root = job.work_dir.clone().unwrap_or_else(workdir::default_root);
     let work = LockedDir::create(&work_root, RUN_STEM, RUN_STEM, Access::OwnerOnly)?;
     let work_dir = work.path();
+    stages.set_work_dir(work_dir);
     let ctx = new_session(job.memory_limit_bytes, &work_dir.join("spill"))?;
     register_pseudonym_functions(&ctx, &key, &job.agreement_id);
 
     // 1–2. Ingest and pseudonymize.
     let mut sources = Vec::new();
-    let mut quarantine: Vec<(String, QuarantinedRow)> = Vec::new();
+    let quarantine = Quarantine::create(work_dir)?;
     let mut ssn_status = std::collections::BTreeMap::new();
     for s in &job.sources {
-        let t = Instant::now();
-        let (report, written) =
-            ingest_source(&ctx, &s.name, s.entity, &s.path, work_dir, &mut quarantine).await?;
-        let table = format!("src_{}", s.name);
+        let stage = stages.ingest(&s.name, &s.path);
+        let (report, written) = ingest_source(
+            &ctx,
+            &s.name,
+            s.entity,
+            &s.path,
+            work_dir,
+            &quarantine,
+            stage.meter(),
+        )
+        .await?;
+        let table = source_table(&s.name);
         register_written(&ctx, &table, &written.dir, &written.schema).await?;
         if s.entity
             .canonical_schema()
@@ -67,18 +86,18 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         {
             ssn_status.insert(s.name.clone(), ssn_status_counts(&ctx, &table).await?);
         }
-        stage(&format!("ingest {} ({} rows)", s.name, report.read), t);
+        stage.finish(Some(report.read), Some(report.quarantined));
         sources.push(report);
     }
     register_entities(&ctx, job).await?;
 
     // 3. Link.
-    let t = Instant::now();
+    let stage = stages.start("link");
     let link_rates = link::link(&ctx, work_dir).await?;
-    stage("link", t);
+    stage.finish(None, None);
 
     // 4–6. Measure, disaggregate, protect: every table and report figure together.
-    let t = Instant::now();
+    let stage = stages.start("measure and protect");
     person_outcomes(&ctx, work_dir, &job.cohorts).await?;
     crate::report::linkage_persons(&ctx).await?;
     let mut specs: Vec<CellTable> = job
@@ -113,12 +132,16 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         );
         tables.push((family.name(), table));
     }
-    stage("measure and protect", t);
+    stage.finish(
+        Some(tables.iter().map(|(_, t)| t.num_rows() as u64).sum()),
+        None,
+    );
 
     let release_id = job
         .release_id
         .clone()
         .unwrap_or_else(|| derive_release_id(job, &key_id, &sources));
+    let stage = stages.start("report");
     let report = RunReport {
         release_id: release_id.clone(),
         agreement_id: job.agreement_id.clone(),
@@ -131,9 +154,10 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         published_cells,
     };
     report.check_reconciliation()?;
+    stage.finish(None, None);
 
     // 7. Publish.
-    let t = Instant::now();
+    let stage = stages.start("publish");
     let mut release = StagedRelease::begin(&job.output, &job.agreement_id, &release_id)?;
     for (name, table) in &tables {
         release.write_parquet(name, table)?;
@@ -141,11 +165,8 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
     let report_json =
         serde_json::to_string_pretty(&report).map_err(|e| RunError::internal(&e.to_string()))?;
     release.write_text("run_report.json", &(report_json + "\n"), 0)?;
-    release.write_text(
-        "quarantine.csv",
-        &quarantine_csv(&quarantine),
-        quarantine.len() as u64,
-    )?;
+    let (quarantined, quarantined_rows) = quarantine.finish()?;
+    release.copy_file(quarantine::FILE, &quarantined, quarantined_rows)?;
     let outcome_tables: Vec<CellTable> = job
         .measures
         .iter()
@@ -176,7 +197,7 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         files: Vec::new(),
     };
     let release_dir = release.commit(manifest)?;
-    stage("publish", t);
+    stage.finish(None, None);
     Ok(RunOutcome {
         release_dir,
         report,
@@ -189,7 +210,7 @@ async fn register_entities(ctx: &SessionContext, job: &JobConfig) -> Result<(), 
     for entity in Entity::ALL {
         let names: Vec<String> = job
             .sources_of(entity)
-            .map(|s| format!("\"src_{}\"", s.name))
+            .map(|s| format!("\"{}\"", source_table(&s.name)))
             .collect();
         if names.is_empty() {
             let empty = RecordBatch::new_empty(entity.canonical_schema());
@@ -221,32 +242,4 @@ fn derive_release_id(job: &JobConfig, key_id: &str, sources: &[SourceReport]) ->
     }
     let last = job.cohorts.iter().max().copied().unwrap_or_default();
     format!("cohort{last}-{}", &hex::encode(sha.finalize())[..12])
-}
-
-fn quarantine_csv(rows: &[(String, QuarantinedRow)]) -> String {
-    let mut w = String::new();
-    w.push_str("source,file,line,field,rule,message\n");
-    for (source, q) in rows {
-        let field = q.field.clone().unwrap_or_default();
-        let cells = [
-            source.as_str(),
-            &q.file,
-            &q.line.to_string(),
-            &field,
-            q.rule.as_str(),
-            &q.message,
-        ];
-        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        w.push_str(&line.join(","));
-        w.push('\n');
-    }
-    w
-}
-
-fn csv_cell(v: &str) -> String {
-    if v.contains([',', '"', '\n']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_string()
-    }
 }

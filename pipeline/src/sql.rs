@@ -1,9 +1,11 @@
-//! Small helpers for running the pipeline's SQL.
+//! Small helpers for running the pipeline's SQL. Each statement is logged at debug level: it
+//! is the pipeline's own SQL, built from the model, and holds no data values.
 
 use std::path::Path;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Int64Type, Schema};
+use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
@@ -11,12 +13,14 @@ use crate::RunError;
 
 /// Runs a statement whose result is not needed (DDL).
 pub async fn exec(ctx: &SessionContext, sql: &str) -> Result<(), RunError> {
+    tracing::debug!(sql, "statement");
     ctx.sql(sql).await?.collect().await?;
     Ok(())
 }
 
 /// Runs a query returning one integer.
 pub async fn count(ctx: &SessionContext, sql: &str) -> Result<u64, RunError> {
+    tracing::debug!(sql, "query");
     let batches = ctx.sql(sql).await?.collect().await?;
     let b = batches
         .iter()
@@ -50,6 +54,7 @@ pub async fn materialize(
     sql: &str,
 ) -> Result<(), RunError> {
     let dir = work.join(format!("derived_{name}"));
+    tracing::debug!(table = name, sql, "materialize");
     let df = ctx.sql(sql).await?;
     let schema = df.schema().as_arrow().clone();
     let path = format!("{}/", dir.display());
@@ -69,11 +74,13 @@ pub async fn register_written(
     std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
     let path = format!("{}/", dir.display());
     let options = ParquetReadOptions::default().schema(schema);
-    ctx.register_parquet(name, &path, options).await?;
+    ctx.register_parquet(TableReference::bare(name), &path, options)
+        .await?;
     Ok(())
 }
 
 /// Collects a query into batches.
 pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, RunError> {
+    tracing::debug!(sql, "query");
     Ok(ctx.sql(sql).await?.collect().await?)
 }

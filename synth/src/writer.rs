@@ -1,7 +1,7 @@
 //! Writes the generated state to disk, one CSV per agency extract plus `truth/`.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use p20w_schemas::{Date, Entity, YearQuarter};
@@ -38,7 +38,7 @@ impl SynthSummary {
 struct Out {
     path: PathBuf,
     name: String,
-    w: BufWriter<File>,
+    w: csv::Writer<BufWriter<File>>,
     rows: u64,
 }
 
@@ -50,14 +50,17 @@ impl Out {
             source,
         };
         std::fs::create_dir_all(path.parent().expect("files sit in folders")).map_err(io)?;
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io)?);
-        writeln!(w, "{header}").map_err(io)?;
-        Ok(Out {
-            path,
+        let file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io)?);
+        let mut out = Out {
+            w: csv::Writer::from_writer(file),
+            path: path.clone(),
             name: name.to_string(),
-            w,
             rows: 0,
-        })
+        };
+        out.w
+            .write_record(header.split(','))
+            .map_err(|e| out.err(e))?;
+        Ok(out)
     }
 
     /// An agency extract whose header is `entity`'s columns in model order.
@@ -66,25 +69,18 @@ impl Out {
         Out::create(root, name, &header.join(","))
     }
 
+    /// One record; the csv crate quotes any field holding a comma, a quote, `\r` or `\n`.
     fn row(&mut self, fields: &[&str]) -> Result<(), SynthError> {
-        let mut first = true;
-        for f in fields {
-            if !first {
-                self.w.write_all(b",").map_err(|e| self.err(e))?;
-            }
-            first = false;
-            if f.contains([',', '"', '\n']) {
-                write!(self.w, "\"{}\"", f.replace('"', "\"\"")).map_err(|e| self.err(e))?;
-            } else {
-                self.w.write_all(f.as_bytes()).map_err(|e| self.err(e))?;
-            }
-        }
-        self.w.write_all(b"\n").map_err(|e| self.err(e))?;
+        self.w.write_record(fields).map_err(|e| self.err(e))?;
         self.rows += 1;
         Ok(())
     }
 
-    fn err(&self, source: std::io::Error) -> SynthError {
+    fn err(&self, e: csv::Error) -> SynthError {
+        let source = match e.into_kind() {
+            csv::ErrorKind::Io(io) => io,
+            other => std::io::Error::other(format!("{other:?}")),
+        };
         SynthError::Io {
             path: self.path.display().to_string(),
             source,
@@ -92,7 +88,7 @@ impl Out {
     }
 
     fn finish(mut self) -> Result<(String, u64), SynthError> {
-        self.w.flush().map_err(|e| self.err(e))?;
+        self.w.flush().map_err(|e| self.err(csv::Error::from(e)))?;
         Ok((self.name, self.rows))
     }
 }
@@ -444,6 +440,29 @@ mod tests {
 
     fn lines(path: &Path) -> u64 {
         std::fs::read_to_string(path).unwrap().lines().count() as u64 - 1
+    }
+
+    #[test]
+    fn rows_are_quoted_by_the_csv_rules_including_carriage_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = Out::create(dir.path(), "x/f.csv", "a,b").unwrap();
+        let awkward = ["line\rbreak", "comma, \"quote\"\nnewline"];
+        out.row(&awkward).unwrap();
+        out.row(&["plain", ""]).unwrap();
+        assert_eq!(out.finish().unwrap(), ("x/f.csv".to_string(), 2));
+        let mut r = csv::Reader::from_path(dir.path().join("x/f.csv")).unwrap();
+        assert_eq!(r.headers().unwrap(), vec!["a", "b"]);
+        let rows: Vec<Vec<String>> = r
+            .records()
+            .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                awkward.map(str::to_string).to_vec(),
+                vec!["plain".into(), "".into()]
+            ]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::common::{read_csv, release_tables, state, walk};
 
 /// Every SSN, state or institution id, name and birth date in the inputs, in the forms they
 /// were written and in canonical form.
-fn input_identifiers(dir: &std::path::Path) -> HashSet<String> {
+pub(crate) fn input_identifiers(dir: &std::path::Path) -> HashSet<String> {
     let mut ids = HashSet::new();
     for file in walk(dir) {
         let rel = file.strip_prefix(dir).unwrap().display().to_string();
@@ -35,7 +35,7 @@ fn input_identifiers(dir: &std::path::Path) -> HashSet<String> {
     ids
 }
 
-fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '-'))
         .filter(|t| !t.is_empty())
         .flat_map(|t| {

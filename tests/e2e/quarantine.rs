@@ -56,7 +56,34 @@ fn malformed_rows_are_quarantined_and_the_run_completes() {
             _ => 0,
         };
         assert_eq!(q, expected_q, "{}", s["name"]);
+        let by_rule = s["quarantined_by_rule"].as_object().unwrap();
+        let summed: u64 = by_rule.values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(summed, q, "{}: the per-rule counts add up", s["name"]);
     }
+    let wages = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "ui_wages")
+        .unwrap();
+    assert_eq!(
+        wages["quarantined_by_rule"],
+        // the two appended rows of the wrong length, quarter 7, and synth's stray 2099 row
+        serde_json::json!({"field_count": 2, "quarter_window": 1, "range": 1})
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(release.join("manifest.json")).unwrap())
+            .unwrap();
+    let entry = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "quarantine.csv")
+        .unwrap();
+    assert_eq!(
+        entry["rows"], 5,
+        "the manifest counts the streamed quarantine's rows"
+    );
     let rows = read_csv(&release.join("quarantine.csv"));
     let got: Vec<(String, String, String, String)> = rows
         .iter()
