@@ -8,9 +8,9 @@ set -euo pipefail
 students="${1:-1000000}"
 dir="${2:-/tmp/p20w-scale-$students}"
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/p20w-target}"
+# The same build folder as the README's commands (./target, .cargo/config.toml).
 cargo build --release -q
-bin="$CARGO_TARGET_DIR/release/p20w"
+bin="$(cd "${CARGO_TARGET_DIR:-target}" && pwd -P)/release/p20w"
 rm -rf "$dir"
 
 measure() {
