@@ -264,17 +264,19 @@ fn add_groupings(model: &mut CellModel, cells: &[Vec<usize>], t: &TableRows) {
 }
 
 /// A pooled table's people counts are the sums over cohorts of a by-cohort table's counts of
-/// the same people and grouping.
+/// the same people and grouping: always for the same universe, and for another universe where
+/// the data shows the same people (counts add up and fingerprints XOR to the pooled one, e.g.
+/// employment's denominators when every exiter's wages are observable).
 fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRows]) {
     for (pi, pooled) in tables.iter().enumerate() {
         if pooled.table.by_cohort {
             continue;
         }
         for (ti, t) in tables.iter().enumerate() {
-            if !t.table.by_cohort || t.table.universe != pooled.table.universe {
+            if !t.table.by_cohort {
                 continue;
             }
-            // The pooled row's group, spelled in the by-cohort table's dimensions.
+            let same_universe = t.table.universe == pooled.table.universe;
             let mut by_group: HashMap<Vec<&str>, Vec<usize>> = HashMap::new();
             for (i, r) in t.rows.iter().enumerate() {
                 by_group
@@ -283,6 +285,7 @@ fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRo
                     .push(i);
             }
             for (pr, row) in pooled.rows.iter().enumerate() {
+                // The pooled row's group, spelled in the by-cohort table's dimensions.
                 let mut group = vec![ALL; t.table.dimensions.len()];
                 let mut representable = true;
                 for (d, v) in pooled.table.dimensions.iter().zip(&row.dims) {
@@ -291,14 +294,16 @@ fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRo
                         None => representable &= v == ALL,
                     }
                 }
-                if !representable {
+                let rows = by_group.get(&group).map(Vec::as_slice).unwrap_or_default();
+                if !representable || rows.is_empty() {
                     continue;
                 }
-                let children: Vec<usize> = by_group
-                    .get(&group)
-                    .map(|rows| rows.iter().map(|&r| index[ti][r][0]).collect())
-                    .unwrap_or_default();
-                model.add_sum(RelationKind::Pool, index[pi][pr][0], &children);
+                let sum: u64 = rows.iter().map(|&r| t.rows[r].counts[0]).sum();
+                let xor = rows.iter().fold(0, |x, &r| x ^ t.rows[r].fingerprints[0]);
+                if same_universe || (sum == row.counts[0] && xor == row.fingerprints[0]) {
+                    let children: Vec<usize> = rows.iter().map(|&r| index[ti][r][0]).collect();
+                    model.add_sum(RelationKind::Pool, index[pi][pr][0], &children);
+                }
             }
         }
     }

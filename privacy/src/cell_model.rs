@@ -13,9 +13,10 @@
 //! 2⁻⁶⁴ chance), whichever description produced them: a career cluster with one program, a
 //! "not reported" group derived from another, the same population published by two tables.
 //!
-//! This stops single-equation subtraction across every relation the model knows. It does not
-//! bound what combinations of relations reveal about a hidden cell's interval; that is the
-//! LP audit's job, which can take this model's cells and relations as its input.
+//! This stops subtraction, by one equation or by any combination of them, across every relation
+//! the model knows. It does not bound what the relations reveal about a hidden cell's interval
+//! (counts are never negative); that is the LP audit's job, which can take this model's cells
+//! and relations as its input.
 
 use std::collections::HashMap;
 
@@ -135,8 +136,10 @@ impl CellModel {
         }
     }
 
-    /// Primary cells, then partners until no relation has exactly one hidden cell and every
-    /// hidden cell's dependants are hidden.
+    /// Primary cells, then partners until no relation has exactly one hidden cell, every
+    /// hidden cell's dependants are hidden, and no hidden cell is determined by the relations
+    /// together ([`crate::determinacy`]). A determined cell gets one more partner: the
+    /// cheapest visible cell of a relation it is in. The hidden set only grows, so this ends.
     pub fn protect(&self) -> SuppressionPattern {
         let mut hidden: Vec<bool> = self.cells.iter().map(|c| c.primary).collect();
         let weight: Vec<(u8, u64)> = self.cells.iter().map(|c| c.cost).collect();
@@ -148,6 +151,24 @@ impl CellModel {
                 if hidden[a] && !hidden[b] {
                     hidden[b] = true;
                     changed = true;
+                }
+            }
+            if changed {
+                continue;
+            }
+            for cell in crate::determinacy::determined(&hidden, &self.relations) {
+                let partner = relations
+                    .iter()
+                    .filter(|r| r.contains(&cell))
+                    .flatten()
+                    .copied()
+                    .filter(|&c| !hidden[c])
+                    .min_by_key(|&c| (weight[c], c));
+                if let Some(c) = partner {
+                    hidden[c] = true;
+                    changed = true;
+                    // One partner per round: it may free other determined cells too.
+                    break;
                 }
             }
             if !changed {

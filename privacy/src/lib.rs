@@ -16,6 +16,7 @@
 
 mod cell_model;
 mod complementary;
+mod determinacy;
 mod key;
 mod pseudonym;
 mod ssn;

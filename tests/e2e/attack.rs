@@ -267,20 +267,26 @@ pub fn recoverable(rows: &[PubRow]) -> Vec<Recovered> {
                     );
                 }
             }
-            // The report pools the cohorts of the postsecondary table, group by group.
+            // The report pools the cohorts of the postsecondary table, group by group, and of
+            // the employment table too when its cohort totals are the report's concentrators.
             "linkage_by_group" => {
-                let children: Vec<usize> = rows
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, o)| {
-                        o.table == "postsecondary_enrollment"
-                            && o.dims
-                                .iter()
-                                .all(|(d, v)| r.dims.get(d).map_or(v == "All", |rv| rv == v))
-                    })
-                    .map(|(j, _)| var[&(j, "denominator".into())])
-                    .collect();
-                sys.sum(var[&(i, "persons".into())], &children);
+                for table in ["postsecondary_enrollment", "employment_earnings"] {
+                    if table == "employment_earnings" && !employment_is_everyone(rows) {
+                        continue;
+                    }
+                    let children: Vec<usize> = rows
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, o)| {
+                            o.table == table
+                                && o.dims
+                                    .iter()
+                                    .all(|(d, v)| r.dims.get(d).map_or(v == "All", |rv| rv == v))
+                        })
+                        .map(|(j, _)| var[&(j, "denominator".into())])
+                        .collect();
+                    sys.sum(var[&(i, "persons".into())], &children);
+                }
             }
             // Employment with the same cohort total as postsecondary counts the same people.
             "employment_earnings" => {
@@ -315,4 +321,23 @@ pub fn recoverable(rows: &[PubRow]) -> Vec<Recovered> {
         }
     }
     sys.recoverable()
+}
+
+/// Whether every cohort's employment total is published and equals the report's concentrators
+/// of that cohort: then employment counts every concentrator.
+fn employment_is_everyone(rows: &[PubRow]) -> bool {
+    let cohorts: Vec<&PubRow> = rows
+        .iter()
+        .filter(|r| r.table == "concentrators_by_cohort")
+        .collect();
+    !cohorts.is_empty()
+        && cohorts.iter().all(|c| {
+            rows.iter().any(|r| {
+                r.table == "employment_earnings"
+                    && r.cohort == c.cohort
+                    && r.dims.values().all(|v| v == "All")
+                    && r.counts["denominator"].is_some()
+                    && r.counts["denominator"] == c.counts["persons"]
+            })
+        })
 }

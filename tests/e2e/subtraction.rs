@@ -134,10 +134,15 @@ fn session(people: &[Person]) -> SessionContext {
 
 /// The aggregate rows of every table a release with the postsecondary family publishes.
 async fn aggregates(people: &[Person]) -> Vec<TableRows> {
+    aggregates_of(people, MeasureFamily::PostsecondaryEnrollment).await
+}
+
+/// The aggregate rows of every table a release of one measure family publishes.
+async fn aggregates_of(people: &[Person], family: MeasureFamily) -> Vec<TableRows> {
     let ctx = session(people);
     let mut out = Vec::new();
     for spec in [
-        CellTable::outcome(MeasureFamily::PostsecondaryEnrollment),
+        CellTable::outcome(family),
         CellTable::linkage_by_group(),
         CellTable::concentrators_by_cohort(),
     ] {
@@ -467,5 +472,29 @@ fn not_reported_nontraditional_status_does_not_give_back_not_selected_sex() {
         10
     ));
     assert!(attack_works(&before, "[(\"sex\", \"Male\")] numerator", 5));
+    assert_safe_now(tables);
+}
+
+/// The same attack on a release of the employment family alone, where every exiter's wages are
+/// observable: its cohort totals equal the report's concentrators, so the report's pooled
+/// figures are sums of its denominators too. 2021's unreported-sex group = 25 − 20 = 5.
+#[test]
+fn a_report_figure_pooled_over_cohorts_does_not_give_back_an_employment_cell() {
+    let people = [
+        group(2021, "Female", "52.0101", 30, 15),
+        group(2021, "Male", "52.0101", 30, 15),
+        group(2021, "NotSelected", "52.0101", 5, 2),
+        group(2022, "Female", "52.0101", 30, 15),
+        group(2022, "Male", "52.0101", 30, 15),
+        group(2022, "NotSelected", "52.0101", 20, 10),
+    ]
+    .concat();
+    let tables = block_on(aggregates_of(&people, MeasureFamily::EmploymentEarnings));
+    let before = published_before(&tables);
+    assert!(attack_works(
+        &before,
+        "employment_earnings Some(2021) [(\"sex\", \"NotSelected\")] denominator",
+        5
+    ));
     assert_safe_now(tables);
 }
