@@ -152,6 +152,9 @@ impl JobConfig {
                     MeasureFamily::names().join(", ")
                 ))
             })?;
+            if measures.contains(&family) {
+                return Err(invalid(format!("measure {m:?} is listed twice")));
+            }
             measures.push(family);
         }
         if measures.is_empty() {
@@ -262,6 +265,19 @@ mod tests {
         let text = DEMO.replace("name = \"k12_students\"", "name = \"K12_Students\"");
         let job = JobConfig::parse(&text, Path::new("j.toml")).unwrap();
         assert_eq!(job.sources[0].name, "K12_Students");
+    }
+
+    #[test]
+    fn a_measure_listed_twice_is_rejected() {
+        let text = DEMO.replace(
+            "measures = [\"postsecondary_enrollment\", \"employment_earnings\"]",
+            "measures = [\"employment_earnings\", \"employment_earnings\"]",
+        );
+        assert_ne!(text, DEMO);
+        let err = JobConfig::parse(&text, Path::new("j.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("twice"), "{err}");
     }
 
     #[test]

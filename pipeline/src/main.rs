@@ -287,8 +287,10 @@ async fn print_headlines(outcome: &RunOutcome) -> anyhow::Result<()> {
         .map(|d| format!("{d} = 'All'"))
         .collect::<Vec<_>>()
         .join(" AND ");
+    // Only the families this job published.
     let sql = MeasureFamily::ALL
         .iter()
+        .filter(|f| outcome.release_dir.join(f.name()).is_dir())
         .map(|f| {
             format!(
                 "SELECT cohort, measure, denominator, numerator, rate FROM {} WHERE {totals}",

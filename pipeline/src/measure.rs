@@ -140,7 +140,9 @@ pub async fn person_outcomes(
     let person_columns: Vec<String> = DIMENSIONS
         .iter()
         .filter(|d| d.name != "nontraditional")
-        .map(|d| format!("d.{}", d.name))
+        // A concentrator whose person rows were all quarantined still counts, with every
+        // characteristic not reported: nothing is lost.
+        .map(|d| format!("COALESCE(d.{0}, '{1}') AS {0}", d.name, d.not_reported))
         .collect();
     materialize(
         ctx,
@@ -154,7 +156,7 @@ pub async fn person_outcomes(
                     p20w_nontraditional(p.cip_code, d.sex) AS nontraditional, {}
                FROM exits e
                JOIN primary_program p ON p.student_pid = e.student_pid
-               JOIN person_dims d ON d.student_pid = e.student_pid
+               LEFT JOIN person_dims d ON d.student_pid = e.student_pid
               WHERE e.cohort IN ({cohort_list})",
             person_columns.join(", ")
         ),
@@ -227,5 +229,6 @@ pub async fn person_outcomes(
 pub const DEFINITIONS_MARKDOWN: &str = "\nDefinitions:\n\n\
          - Exit: judged by the student's last K-12 enrollment, the one that ends last across all districts (an enrollment without an exit date is still open and ends last; on one exit date the later entry wins, then an exit that ends secondary education over a transfer or death). A last enrollment that is open or ends in a transfer or death is no exit, so a dropout who re-entered and transferred out is in no cohort.\n\
          - Concentrator: at least two distinct courses (course identifiers) completed in one program (CIP code) by the end of the exit school year; a retaken course counts once. The primary program has the most distinct courses, the lowest CIP code on a tie.\n\
+         - A concentrator with no accepted person row (all quarantined) is counted, with every characteristic not reported.\n\
          - Several person rows of one student (one per district): special populations are ever during high school (a member code on any row, else the non-member code if any row reports it, else not reported); sex and race/ethnicity take the value reported on the most rows, rows reporting none cast no vote, and a tie is `NotSelected` / `RaceAndEthnicityUnknown`.\n\
          - Wage coverage: the wage file's last full quarter is the latest holding at least half as many records as its median quarter; a quarter is observable when the file holds records for it and it is no later than that. Only exiters whose second quarter after exit is observable are in the employment denominator. Wage rows dated after the current calendar quarter are quarantined (rule `quarter_window`).\n";

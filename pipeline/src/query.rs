@@ -251,11 +251,34 @@ pub fn check_out_path(release: &Path, out: &Path) -> Result<(), RunError> {
     let release = release
         .canonicalize()
         .map_err(|e| RunError::io(release, e))?;
-    if resolve(out)?.starts_with(&release) {
+    // A link is followed when the file is created, wherever it points (even nowhere yet).
+    if out
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(RunError::QueryRefused(format!(
+            "--out {} is a symbolic link; name the file itself",
+            out.display()
+        )));
+    }
+    let target = resolve(out)?;
+    if target.starts_with(&release) {
         return Err(RunError::QueryRefused(format!(
             "--out {} is inside the release {}; a release is never changed, write elsewhere",
             out.display(),
             release.display()
+        )));
+    }
+    // Nor any other release: a folder holding a manifest is one.
+    if let Some(other) = target
+        .ancestors()
+        .skip(1)
+        .find(|a| a.join(crate::publish::MANIFEST).is_file())
+    {
+        return Err(RunError::QueryRefused(format!(
+            "--out {} is inside the release {}; a release is never changed, write elsewhere",
+            out.display(),
+            other.display()
         )));
     }
     Ok(())

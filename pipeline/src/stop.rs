@@ -73,10 +73,11 @@ pub fn block_on_until_stopped<F: Future>(
 
 #[cfg(unix)]
 fn listen() -> Option<tokio::sync::oneshot::Receiver<i32>> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     use signal_hook::iterator::Signals;
 
-    let mut signals = Signals::new([SIGINT, SIGTERM]).ok()?;
+    // A dropped ssh session (SIGHUP) must not leave person-level data behind either.
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok()?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("p20w-signals".into())

@@ -329,7 +329,11 @@ fn dimension_doc(name: &str) -> String {
         return format!("code set `{}`{sp}", d.code_set);
     }
     match name {
-        "program" => "CIP 2020 code of the primary CTE program (most completed courses)".into(),
+        "program" => {
+            "CIP 2020 code of the primary CTE program (most distinct completed courses, the \
+             lowest code on a tie)"
+                .into()
+        }
         "career_cluster" => "career cluster (CEDS 001288, 01–16) of that program".into(),
         other => other.to_string(),
     }

@@ -219,9 +219,10 @@ fn lock_parent(parent: &Path) -> Result<File, RunError> {
     Ok(file)
 }
 
-/// Someone else who owns a folder can rename what is in it, and so swap a run's private folder
-/// for one they can read, unless the folder is sticky (like /tmp). The new folder's owner is
-/// this process's user.
+/// Someone else who owns a folder, or may write to it, can rename what is in it, and so swap a
+/// run's private folder for one they can read. A sticky folder (like /tmp) stops the writers
+/// but not its owner, so it is safe only when root or this user owns it. The new folder's
+/// owner is this process's user.
 fn check_parent_is_safe(parent: &Path, created: &Path) -> Result<(), RunError> {
     #[cfg(unix)]
     {
@@ -230,7 +231,9 @@ fn check_parent_is_safe(parent: &Path, created: &Path) -> Result<(), RunError> {
         let me = std::fs::metadata(created).map_err(|e| RunError::io(created, e))?;
         let sticky = p.mode() & 0o1000 != 0;
         let others_write = p.mode() & 0o022 != 0;
-        if !sticky && (p.uid() != me.uid() || others_write) {
+        let owner_trusted = p.uid() == me.uid() || p.uid() == 0;
+        let private = p.uid() == me.uid() && !others_write;
+        if !private && !(sticky && owner_trusted) {
             return Err(RunError::Internal(format!(
                 "work folder {} can be changed by other users; set work_dir in the job (or \
                  TMPDIR) to a folder only you can write",

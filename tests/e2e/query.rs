@@ -149,8 +149,18 @@ fn out_inside_the_release_is_refused_and_outside_it_works() {
     let r = release();
     let rel = r.release.display().to_string();
     let name = r.release.file_name().unwrap().to_str().unwrap();
-    let before = snapshot(&r.output);
+    // Another release (any folder holding a manifest) is refused as well.
+    let other = r.dir.join("other-release");
+    std::fs::create_dir_all(other.join("employment_earnings")).unwrap();
+    std::fs::write(other.join("manifest.json"), "{}\n").unwrap();
+    // A link, even a dangling one, would be followed into the release.
+    let link = r.dir.join("into-release.csv");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(r.release.join("z.csv"), &link).unwrap();
+    let before = (snapshot(&r.output), snapshot(&other));
     for out in [
+        other.join("employment_earnings/part-1.parquet"),
+        link.clone(),
         r.release.join("extra.csv"),
         r.release.join("employment_earnings/part-1.parquet"),
         // The same folder reached through `..`.
@@ -167,8 +177,16 @@ fn out_inside_the_release_is_refused_and_outside_it_works() {
         ]);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{}: {stderr}", out.display());
-        assert!(stderr.contains("inside the release"), "{stderr}");
-        assert_eq!(snapshot(&r.output), before, "{}", out.display());
+        assert!(
+            stderr.contains("inside the release") || stderr.contains("symbolic link"),
+            "{stderr}"
+        );
+        assert_eq!(
+            (snapshot(&r.output), snapshot(&other)),
+            before,
+            "{}",
+            out.display()
+        );
     }
     let elsewhere = r.dir.join("result.csv");
     p20w(&[
