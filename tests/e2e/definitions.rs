@@ -429,3 +429,33 @@ async fn observable_wage_quarters_come_from_the_files_coverage() {
     // not observable, even though this student's own record is there.
     assert_eq!(flags("exit_2022q3"), ("2023", "false", "true", "420000"));
 }
+
+#[tokio::test]
+async fn a_concentrator_without_a_person_row_still_counts() {
+    // Two graduating concentrators; only `reported` has a person row (the other's was, say,
+    // quarantined). Both are in cohort 2022: 2 concentrators, not 1.
+    let got = outcomes(
+        &[
+            (Entity::Person, &persons(&["reported"])),
+            (
+                Entity::K12Enrollment,
+                &graduations(&["reported", "no_person_row"]),
+            ),
+            (
+                Entity::CteCourseCompletion,
+                &two_courses(&["reported", "no_person_row"]),
+            ),
+        ],
+        &[2022],
+    )
+    .await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    let lost = &got["no_person_row"];
+    assert_eq!(lost["sex"], "NotSelected");
+    assert_eq!(lost["race_ethnicity"], "RaceAndEthnicityUnknown");
+    assert_eq!(lost["disability"], "NotReported");
+    assert_eq!(lost["nontraditional"], "NotReported");
+    assert_eq!(got["reported"]["sex"], "Female");
+    // Carpentry is nontraditional for women.
+    assert_eq!(got["reported"]["nontraditional"], "Underrepresented");
+}
