@@ -32,18 +32,17 @@ pub(crate) fn explain(err: RunError, at: &Whereabouts<'_>) -> RunError {
             format!("the work folder {}", w.display())
         })
     };
+    // An error the engine did not classify: storage when an I/O error lies beneath it.
+    let unclassified = |stage: String, detail: String| match io_error(&err) {
+        Some(io) => RunError::Storage {
+            stage,
+            path: work(),
+            detail: io.to_string(),
+        },
+        None => RunError::Engine { stage, detail },
+    };
     let Some(root) = deepest_engine_error(&err) else {
-        return match io_error(&err) {
-            Some(io) => RunError::Storage {
-                stage,
-                path: work(),
-                detail: io.to_string(),
-            },
-            None => RunError::Engine {
-                stage,
-                detail: err.to_string(),
-            },
-        };
+        return unclassified(stage, err.to_string());
     };
     match root {
         DataFusionError::ResourcesExhausted(_) => RunError::OutOfMemory {
@@ -66,17 +65,7 @@ pub(crate) fn explain(err: RunError, at: &Whereabouts<'_>) -> RunError {
             path: work(),
             detail: e.to_string(),
         },
-        other => match io_error(&err) {
-            Some(io) => RunError::Storage {
-                stage,
-                path: work(),
-                detail: io.to_string(),
-            },
-            None => RunError::Engine {
-                stage,
-                detail: other.strip_backtrace(),
-            },
-        },
+        other => unclassified(stage, other.strip_backtrace()),
     }
 }
 

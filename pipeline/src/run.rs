@@ -120,6 +120,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
             .ok_or_else(|| RunError::internal(name))
     };
     let mut tables: Vec<(&str, RecordBatch)> = Vec::new();
+    let mut outcome_tables: Vec<CellTable> = Vec::new();
     let mut suppressed_cells = std::collections::BTreeMap::new();
     let mut published_cells = std::collections::BTreeMap::new();
     for family in &job.measures {
@@ -131,6 +132,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
             table.num_rows() as u64 - p.suppressed.primary - p.suppressed.complementary,
         );
         tables.push((family.name(), table));
+        outcome_tables.push(p.table.clone());
     }
     stage.finish(
         Some(tables.iter().map(|(_, t)| t.num_rows() as u64).sum()),
@@ -167,11 +169,6 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
     release.write_text("run_report.json", &(report_json + "\n"), 0)?;
     let (quarantined, quarantined_rows) = quarantine.finish()?;
     release.copy_file(quarantine::FILE, &quarantined, quarantined_rows)?;
-    let outcome_tables: Vec<CellTable> = job
-        .measures
-        .iter()
-        .map(|f| CellTable::outcome(*f))
-        .collect();
     release.write_text("dictionary.md", &dictionary_markdown(&outcome_tables), 0)?;
     let manifest = Manifest {
         format: "p20w-release/1",

@@ -157,14 +157,14 @@ impl CellModel {
                 continue;
             }
             for cell in crate::determinacy::determined(&hidden, &self.relations) {
-                let partner = relations
+                let candidates = relations
                     .iter()
                     .filter(|r| r.contains(&cell))
                     .flatten()
-                    .copied()
-                    .filter(|&c| !hidden[c])
-                    .min_by_key(|&c| (weight[c], c));
-                if let Some(c) = partner {
+                    .copied();
+                if let Some(c) =
+                    crate::complementary::cheapest_visible(candidates, &hidden, &weight)
+                {
                     hidden[c] = true;
                     changed = true;
                     // One partner per round: it may free other determined cells too.

@@ -24,12 +24,7 @@ pub fn complete_pattern<W: Ord + Copy>(
             if relation.iter().filter(|&&c| hidden[c]).count() != 1 {
                 continue;
             }
-            let partner = relation
-                .iter()
-                .copied()
-                .filter(|&c| !hidden[c])
-                .min_by_key(|&c| (weight[c], c));
-            if let Some(c) = partner {
+            if let Some(c) = cheapest_visible(relation.iter().copied(), hidden, weight) {
                 hidden[c] = true;
                 added += 1;
                 changed = true;
@@ -39,6 +34,17 @@ pub fn complete_pattern<W: Ord + Copy>(
             return added;
         }
     }
+}
+
+/// The partner rule: the visible cell of smallest weight, lowest index on a tie.
+pub(crate) fn cheapest_visible<W: Ord + Copy>(
+    cells: impl Iterator<Item = usize>,
+    hidden: &[bool],
+    weight: &[W],
+) -> Option<usize> {
+    cells
+        .filter(|&c| !hidden[c])
+        .min_by_key(|&c| (weight[c], c))
 }
 
 #[cfg(test)]
