@@ -7,16 +7,21 @@
 //! identifier. Identifiers themselves leave a connector still in the clear; the pipeline
 //! pseudonymizes them before anything is written.
 //!
-//! Formats and locations are separate axes. This crate has the plain-CSV format on local disk
-//! ([`csv_source::CsvSource`]); every format yields the same [`SourceBatch`] stream.
+//! Formats ([`format`], one folder each) and locations ([`location`]) are separate axes; every
+//! format hands its records' field texts to the one [`record::RecordBuilder`], so every format
+//! over every location yields the same validated [`SourceBatch`] stream.
 
-pub mod csv_source;
+pub mod format;
+pub mod location;
 pub mod plausible;
+pub mod record;
 mod value;
 
 use arrow_array::RecordBatch;
 
-pub use csv_source::CsvSource;
+pub use format::{FORMATS, ReadSummary, SourceReader, SourceSpec, open};
+pub use location::{InputFile, Location};
+pub use record::{RecordBuilder, UnmappedCode, UnmappedCodes, Validation};
 pub use value::{Rule, parse_cents};
 
 /// Why a source could not be read at all (as opposed to a bad row, which is quarantined).
@@ -41,6 +46,29 @@ pub enum ConnectorError {
     },
     #[error("{file}: column {column:?} appears twice in the header")]
     DuplicateColumn { file: String, column: String },
+    #[error("source {source_name}: unknown format {format:?}; known formats: {known:?}")]
+    UnknownFormat {
+        source_name: String,
+        format: String,
+        known: Vec<&'static str>,
+    },
+    #[error(
+        "source {source_name}: format {format} cannot read entity {entity} (it reads {supported:?})"
+    )]
+    UnsupportedEntity {
+        source_name: String,
+        format: String,
+        entity: &'static str,
+        supported: Vec<&'static str>,
+    },
+    #[error("source {source_name}: options of format {format}: {message}")]
+    Options {
+        source_name: String,
+        format: String,
+        message: String,
+    },
+    #[error("{file}: {message}")]
+    Format { file: String, message: String },
     #[error("{file}: {source}")]
     Arrow {
         file: String,

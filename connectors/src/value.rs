@@ -20,6 +20,16 @@ pub enum Rule {
     Digits,
     /// A wage record's year and quarter name a quarter that cannot hold reported wages.
     QuarterWindow,
+    /// A code neither canonical nor mapped by the source's crosswalk.
+    UnmappedCode,
+    /// A fixed-width record shorter or longer than its layout.
+    RecordLength,
+    /// A record whose type the layout does not know.
+    RecordType,
+    /// A record out of the order its format prescribes (an ICESA `S` before any `E`).
+    RecordOrder,
+    /// A record naming something (a student, an employer) that its file or source lacks.
+    Reference,
 }
 
 impl Rule {
@@ -38,6 +48,11 @@ impl Rule {
             Rule::CteProgram => "cte_program",
             Rule::Digits => "digits",
             Rule::QuarterWindow => "quarter_window",
+            Rule::UnmappedCode => "unmapped_code",
+            Rule::RecordLength => "record_length",
+            Rule::RecordType => "record_type",
+            Rule::RecordOrder => "record_order",
+            Rule::Reference => "reference",
         }
     }
 }
@@ -53,7 +68,11 @@ pub(crate) enum Value<'a> {
 }
 
 /// Parses one trimmed field. Errors say what was expected, never what was found.
-pub(crate) fn parse<'a>(spec: &FieldSpec, raw: &'a str) -> Result<Value<'a>, (Rule, String)> {
+pub(crate) fn parse<'a>(
+    spec: &FieldSpec,
+    raw: &'a str,
+    catalog: &CteProgramCatalog,
+) -> Result<Value<'a>, (Rule, String)> {
     let v = raw.trim();
     if v.is_empty() {
         return if spec.required {
@@ -76,9 +95,7 @@ pub(crate) fn parse<'a>(spec: &FieldSpec, raw: &'a str) -> Result<Value<'a>, (Ru
         }
         FieldKind::CipCode if is_cip_format(v) => Ok(Value::Text(v)),
         FieldKind::CipCode => Err((Rule::CipFormat, "is not a CIP code written xx.xxxx".into())),
-        FieldKind::CteProgram if CteProgramCatalog::builtin().get(v).is_some() => {
-            Ok(Value::Text(v))
-        }
+        FieldKind::CteProgram if catalog.get(v).is_some() => Ok(Value::Text(v)),
         FieldKind::CteProgram => Err((
             Rule::CteProgram,
             "is not a CIP code of the CTE program catalogue".into(),
@@ -122,6 +139,10 @@ pub fn parse_cents(v: &str) -> Option<i64> {
 mod tests {
     use super::*;
 
+    fn parse_builtin<'a>(spec: &FieldSpec, raw: &'a str) -> Result<Value<'a>, (Rule, String)> {
+        parse(spec, raw, CteProgramCatalog::builtin())
+    }
+
     #[test]
     fn cents() {
         assert_eq!(parse_cents("1234.56"), Some(123_456));
@@ -136,27 +157,36 @@ mod tests {
     #[test]
     fn field_kinds() {
         let sex = FieldSpec::new("sex", FieldKind::Code("sex"));
-        assert_eq!(parse(&sex, " Female "), Ok(Value::Text("Female")));
-        assert_eq!(parse(&sex, "F").unwrap_err().0, Rule::Code);
-        assert_eq!(parse(&sex, "").unwrap_err().0, Rule::Required);
-        assert_eq!(parse(&sex.optional(), ""), Ok(Value::Null));
+        assert_eq!(parse_builtin(&sex, " Female "), Ok(Value::Text("Female")));
+        assert_eq!(parse_builtin(&sex, "F").unwrap_err().0, Rule::Code);
+        assert_eq!(parse_builtin(&sex, "").unwrap_err().0, Rule::Required);
+        assert_eq!(parse_builtin(&sex.optional(), ""), Ok(Value::Null));
         let q = FieldSpec::new("quarter", FieldKind::Int { min: 1, max: 4 });
-        assert_eq!(parse(&q, "5").unwrap_err().0, Rule::Range);
-        assert_eq!(parse(&q, "x").unwrap_err().0, Rule::Integer);
+        assert_eq!(parse_builtin(&q, "5").unwrap_err().0, Rule::Range);
+        assert_eq!(parse_builtin(&q, "x").unwrap_err().0, Rule::Integer);
         let date = FieldSpec::new("d", FieldKind::Date);
-        assert_eq!(parse(&date, "1970-01-02"), Ok(Value::Days(1)));
-        assert_eq!(parse(&date, "2023-02-30").unwrap_err().0, Rule::Date);
+        assert_eq!(parse_builtin(&date, "1970-01-02"), Ok(Value::Days(1)));
+        assert_eq!(
+            parse_builtin(&date, "2023-02-30").unwrap_err().0,
+            Rule::Date
+        );
         let fein = FieldSpec::new("fein", FieldKind::Digits(9));
-        assert_eq!(parse(&fein, "12345678").unwrap_err().0, Rule::Digits);
+        assert_eq!(
+            parse_builtin(&fein, "12345678").unwrap_err().0,
+            Rule::Digits
+        );
         let cip = FieldSpec::new("cip", FieldKind::CteProgram);
-        assert!(parse(&cip, "48.0508").is_ok());
-        assert_eq!(parse(&cip, "99.9999").unwrap_err().0, Rule::CteProgram);
+        assert!(parse_builtin(&cip, "48.0508").is_ok());
+        assert_eq!(
+            parse_builtin(&cip, "99.9999").unwrap_err().0,
+            Rule::CteProgram
+        );
     }
 
     #[test]
     fn messages_never_carry_the_value() {
         let spec = FieldSpec::new("d", FieldKind::Date);
-        let (_, message) = parse(&spec, "1999-13-45").unwrap_err();
+        let (_, message) = parse_builtin(&spec, "1999-13-45").unwrap_err();
         assert!(!message.contains("1999"), "{message}");
     }
 }

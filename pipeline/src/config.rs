@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use p20w_connectors::{FORMATS, Location, SourceSpec, UnmappedCodes, Validation};
 use p20w_privacy::MasterKey;
-use p20w_schemas::Entity;
+use p20w_schemas::{Crosswalk, CteProgramCatalog, Entity};
 use serde::Deserialize;
 
 use crate::measure::MeasureFamily;
@@ -36,7 +39,22 @@ struct JobFile {
     min_cell_size: u64,
     memory_limit_mib: Option<usize>,
     release_id: Option<String>,
+    /// The state's CTE program catalogue, replacing the shipped one (`schemas/data`).
+    cte_programs: Option<PathBuf>,
+    /// Crosswalk files applied to every source, before each source's own.
+    #[serde(default)]
+    crosswalks: Vec<PathBuf>,
+    #[serde(default)]
+    unmapped_codes: UnmappedCodes,
+    #[serde(default = "default_max_quarantined_share")]
+    max_quarantined_share: f64,
     sources: Vec<SourceFile>,
+}
+
+/// A source losing more than this share of its rows to quarantine fails the run unless the
+/// job says otherwise: a wrong layout or a new local code set should stop a run, not thin it.
+fn default_max_quarantined_share() -> f64 {
+    0.05
 }
 
 fn default_min_cell() -> u64 {
@@ -51,6 +69,14 @@ struct SourceFile {
     #[serde(default = "default_format")]
     format: String,
     path: PathBuf,
+    /// The format's own settings, checked by the format.
+    #[serde(default)]
+    options: toml::Table,
+    /// This source's crosswalk files, layered over the job's.
+    #[serde(default)]
+    crosswalks: Vec<PathBuf>,
+    unmapped_codes: Option<UnmappedCodes>,
+    max_quarantined_share: Option<f64>,
 }
 
 fn default_format() -> String {
@@ -78,7 +104,24 @@ impl KeySource {
 pub struct SourceConfig {
     pub name: String,
     pub entity: Entity,
-    pub path: PathBuf,
+    pub format: String,
+    pub options: toml::Table,
+    pub location: Location,
+    /// Validation settings: catalogue, crosswalk, unmapped-code policy.
+    pub validation: Validation,
+    /// The largest share of rows read that may be quarantined before the run fails.
+    pub max_quarantined_share: f64,
+}
+
+impl SourceConfig {
+    /// What a connector needs to open this source.
+    pub fn spec(&self) -> SourceSpec {
+        SourceSpec {
+            options: self.options.clone(),
+            validation: self.validation.clone(),
+            ..SourceSpec::new(&self.name, self.entity, &self.format, self.location.clone())
+        }
+    }
 }
 
 /// A validated job.
@@ -94,6 +137,8 @@ pub struct JobConfig {
     pub min_cell_size: u64,
     pub memory_limit_bytes: usize,
     pub release_id: Option<String>,
+    /// The CTE program catalogue in force: the job's own, or the shipped one.
+    pub catalog: Arc<CteProgramCatalog>,
     pub sources: Vec<SourceConfig>,
 }
 
@@ -162,15 +207,27 @@ impl JobConfig {
                 "measures must name at least one measure family".into(),
             ));
         }
+        let catalog = Arc::new(match &raw.cte_programs {
+            Some(p) => {
+                CteProgramCatalog::from_path(&resolve(p)).map_err(|e| invalid(e.to_string()))?
+            }
+            None => CteProgramCatalog::builtin().clone(),
+        });
+        let share_ok = |v: f64| (0.0..=1.0).contains(&v);
+        if !share_ok(raw.max_quarantined_share) {
+            return Err(invalid("max_quarantined_share must be within 0..=1".into()));
+        }
         let mut sources = Vec::new();
         for s in raw.sources {
             let entity = Entity::from_name(&s.entity).ok_or_else(|| {
                 invalid(format!("source {}: unknown entity {:?}", s.name, s.entity))
             })?;
-            if s.format != "csv" {
+            if !FORMATS.contains(&s.format.as_str()) {
                 return Err(invalid(format!(
-                    "source {}: format {:?} is not supported yet (csv is)",
-                    s.name, s.format
+                    "source {}: unknown format {:?}; known: {}",
+                    s.name,
+                    s.format,
+                    FORMATS.join(", ")
                 )));
             }
             // Case does not tell sources apart: their tables and work folders are named in
@@ -185,10 +242,33 @@ impl JobConfig {
                     s.name
                 )));
             }
+            let mut crosswalk = Crosswalk::default();
+            for file in raw.crosswalks.iter().chain(&s.crosswalks) {
+                crosswalk
+                    .add_file(&resolve(file))
+                    .map_err(|e| invalid(format!("source {}: {e}", s.name)))?;
+            }
+            let max_quarantined_share =
+                s.max_quarantined_share.unwrap_or(raw.max_quarantined_share);
+            if !share_ok(max_quarantined_share) {
+                return Err(invalid(format!(
+                    "source {}: max_quarantined_share must be within 0..=1",
+                    s.name
+                )));
+            }
             sources.push(SourceConfig {
                 name: s.name,
                 entity,
-                path: resolve(&s.path),
+                format: s.format,
+                options: s.options,
+                location: Location::Local(resolve(&s.path)),
+                validation: Validation {
+                    catalog: catalog.clone(),
+                    crosswalk: Arc::new(crosswalk),
+                    unmapped: s.unmapped_codes.unwrap_or(raw.unmapped_codes),
+                    ..Validation::default()
+                },
+                max_quarantined_share,
             });
         }
         for needed in [
@@ -221,6 +301,7 @@ impl JobConfig {
             min_cell_size: raw.min_cell_size,
             memory_limit_bytes: raw.memory_limit_mib.unwrap_or(4096) << 20,
             release_id: raw.release_id,
+            catalog,
             sources,
         })
     }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
@@ -16,12 +17,13 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
-use p20w_connectors::csv_source::CsvBatchReader;
-use p20w_connectors::{CsvSource, SourceCounts};
+use p20w_connectors::{InputFile, ReadSummary, SourceCounts, SourceReader, UnmappedCode};
 use p20w_schemas::{Entity, IdType, Role, SSN_STATUS, pseudonym_column};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::RunError;
+use crate::config::SourceConfig;
 use crate::progress::Meter;
 use crate::quarantine::Quarantine;
 use crate::udf::pseudonym_function;
@@ -37,14 +39,20 @@ pub struct WrittenTable {
 pub struct SourceReport {
     pub name: String,
     pub entity: String,
+    /// Where the source was read from.
     pub file: String,
+    /// SHA-256 of the input, or for a source of several files, of their names and digests.
     pub sha256: String,
+    /// Every file or object the source read.
+    pub inputs: Vec<InputFile>,
     pub read: u64,
     pub accepted: u64,
     pub quarantined: u64,
     /// Quarantined rows per rule id.
     pub quarantined_by_rule: BTreeMap<String, u64>,
     pub ignored_columns: Vec<String>,
+    /// Codes neither canonical nor crosswalked, with their row counts.
+    pub unmapped_codes: Vec<UnmappedCode>,
 }
 
 /// The table (and work subfolder) holding a source's pseudonymized rows. Source names are
@@ -59,15 +67,14 @@ struct Progress {
     quarantine: Quarantine,
     meter: Meter,
     counts: SourceCounts,
-    sha256: Option<String>,
-    ignored: Vec<String>,
+    summary: Option<ReadSummary>,
     error: Option<String>,
 }
 
 /// A connector as a one-shot DataFusion partition, so batches stream from file to Parquet.
 struct ConnectorPartition {
     schema: SchemaRef,
-    reader: Mutex<Option<CsvBatchReader>>,
+    reader: Mutex<Option<Box<dyn SourceReader>>>,
     progress: Arc<Mutex<Progress>>,
 }
 
@@ -98,7 +105,7 @@ impl PartitionStream for ConnectorPartition {
 }
 
 struct ReaderBatches {
-    reader: Option<CsvBatchReader>,
+    reader: Option<Box<dyn SourceReader>>,
     progress: Arc<Mutex<Progress>>,
     finished: bool,
 }
@@ -117,7 +124,8 @@ impl Iterator for ReaderBatches {
         };
         let item = reader.next();
         let mut p = self.progress.lock().expect("not poisoned");
-        p.counts = reader.counts();
+        let summary = reader.summary();
+        p.counts = summary.counts;
         p.meter.update(p.counts.read, reader.bytes_read());
         match item {
             Some(Ok(batch)) => {
@@ -139,8 +147,7 @@ impl Iterator for ReaderBatches {
                 Some(Err(DataFusionError::External(Box::new(e))))
             }
             None => {
-                p.sha256 = Some(reader.sha256_hex());
-                p.ignored = reader.ignored_columns().to_vec();
+                p.summary = Some(summary);
                 self.finished = true;
                 None
             }
@@ -181,21 +188,19 @@ pub fn pseudonymize_projection(entity: Entity) -> String {
 /// is updated once per batch.
 pub async fn ingest_source(
     ctx: &SessionContext,
-    name: &str,
-    entity: Entity,
-    path: &Path,
+    source: &SourceConfig,
     work_dir: &Path,
     quarantine: &Quarantine,
     meter: Meter,
 ) -> Result<(SourceReport, WrittenTable), RunError> {
-    let reader = CsvSource::new(path, entity).open()?;
+    let (name, entity) = (source.name.as_str(), source.entity);
+    let reader = p20w_connectors::open(&source.spec())?;
     let progress = Arc::new(Mutex::new(Progress {
         source: name.to_string(),
         quarantine: quarantine.clone(),
         meter,
         counts: SourceCounts::default(),
-        sha256: None,
-        ignored: Vec::new(),
+        summary: None,
         error: None,
     }));
     let partition = ConnectorPartition {
@@ -230,19 +235,37 @@ pub async fn ingest_source(
         });
     }
     result?;
-    let counts = p.counts;
+    let summary = p.summary.take().unwrap_or_default();
+    let counts = summary.counts;
     Ok((
         SourceReport {
             name: name.to_string(),
             entity: entity.name().to_string(),
-            file: path.display().to_string(),
-            sha256: p.sha256.clone().unwrap_or_default(),
+            file: source.location.describe(),
+            sha256: combined_sha256(&summary.inputs),
+            inputs: summary.inputs,
             read: counts.read,
             accepted: counts.accepted,
             quarantined: counts.quarantined,
             quarantined_by_rule: quarantine.counts_of(name),
-            ignored_columns: p.ignored.clone(),
+            ignored_columns: summary.ignored,
+            unmapped_codes: summary.unmapped,
         },
         WrittenTable { dir: out, schema },
     ))
+}
+
+/// One digest for a source: its file's own when it read one, else a digest over each file's
+/// name and digest, so a release id changes when any input does.
+fn combined_sha256(inputs: &[InputFile]) -> String {
+    match inputs {
+        [one] => one.sha256.clone(),
+        many => {
+            let mut sha = Sha256::new();
+            for i in many {
+                sha.update(format!("{}\0{}\0", i.file, i.sha256));
+            }
+            hex::encode(sha.finalize())
+        }
+    }
 }

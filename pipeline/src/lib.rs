@@ -40,6 +40,17 @@ pub enum RunError {
     Key(#[from] p20w_privacy::KeyError),
     #[error(transparent)]
     Connector(#[from] p20w_connectors::ConnectorError),
+    #[error(
+        "source {source_name}: {quarantined} of {read} rows quarantined, more than the \
+         {max_share} the job allows (max_quarantined_share); see quarantine and the unmapped \
+         codes in the run report"
+    )]
+    SourceLoss {
+        source_name: String,
+        quarantined: u64,
+        read: u64,
+        max_share: f64,
+    },
     #[error("source {source_name}: {message}")]
     Source {
         source_name: String,

@@ -120,6 +120,10 @@ enum Format {
     Parquet,
 }
 
+/// The input data failed its checks: a source lost more rows than allowed (`run`), or
+/// `validate` found errors.
+const EXIT_DATA_REJECTED: u8 = 3;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let format = match cli.log_format {
@@ -165,7 +169,17 @@ fn main() -> ExitCode {
                     Some(RunError::Config(_) | RunError::Key(_) | RunError::QueryRefused(_))
                 )
             });
-            ExitCode::from(if usage { 2 } else { 1 })
+            let data = err.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<RunError>(),
+                    Some(RunError::SourceLoss { .. })
+                )
+            });
+            ExitCode::from(match (usage, data) {
+                (true, _) => 2,
+                (_, true) => EXIT_DATA_REJECTED,
+                _ => 1,
+            })
         }
     }
 }

@@ -75,8 +75,13 @@ impl Stages {
 
     /// Starts the ingest of one source; its meter counts rows and, where the file's size is
     /// known, bytes.
-    pub fn ingest(&self, source: &str, path: &Path) -> Stage {
-        let bytes = std::fs::metadata(path).ok().map(|m| m.len());
+    pub fn ingest(&self, source: &str, location: &p20w_connectors::Location) -> Stage {
+        let bytes = match location {
+            p20w_connectors::Location::Local(path) => std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+        };
         self.begin("ingest".to_string(), Some(source.to_string()), bytes)
     }
 
@@ -281,7 +286,10 @@ mod tests {
     fn the_current_stage_names_the_source_being_ingested() {
         let stages = Stages::default();
         assert_eq!(stages.current(), "setup");
-        let s = stages.ingest("K12_Students", Path::new("/no/such/file.csv"));
+        let s = stages.ingest(
+            "K12_Students",
+            &p20w_connectors::Location::Local("/no/such/file.csv".into()),
+        );
         assert_eq!(stages.current(), "ingest of source K12_Students");
         s.finish(Some(3), Some(0));
         let _link = stages.start("link");

@@ -21,6 +21,7 @@ use datafusion::arrow::datatypes::{
     DataType, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef,
 };
 use p20w_privacy::{Cell, CellModel, CellStatus, RelationKind, SuppressionRule};
+use p20w_schemas::CteProgramCatalog;
 use p20w_schemas::{ALL, DIMENSIONS};
 
 use crate::RunError;
@@ -139,7 +140,11 @@ fn headline_count(table: &CellTable) -> usize {
 
 /// Builds the release's cell model: primary rule, costs, and every relation the tables'
 /// descriptions imply.
-pub fn release_cells(tables: &[TableRows], rule: SuppressionRule) -> ReleaseCells {
+pub fn release_cells(
+    tables: &[TableRows],
+    rule: SuppressionRule,
+    catalog: &CteProgramCatalog,
+) -> ReleaseCells {
     let mut model = CellModel::new();
     let mut index = Vec::with_capacity(tables.len());
     for t in tables {
@@ -179,7 +184,7 @@ pub fn release_cells(tables: &[TableRows], rule: SuppressionRule) -> ReleaseCell
         index.push(rows);
     }
     for (ti, t) in tables.iter().enumerate() {
-        add_groupings(&mut model, &index[ti], t);
+        add_groupings(&mut model, &index[ti], t, catalog);
     }
     add_pools(&mut model, &index, tables);
     model.relate_same_people();
@@ -197,7 +202,12 @@ fn row_index(t: &TableRows) -> HashMap<RowKey<'_>, usize> {
 }
 
 /// Margins and hierarchies within one table, for each count.
-fn add_groupings(model: &mut CellModel, cells: &[Vec<usize>], t: &TableRows) {
+fn add_groupings(
+    model: &mut CellModel,
+    cells: &[Vec<usize>],
+    t: &TableRows,
+    catalog: &CteProgramCatalog,
+) {
     let dims = &t.table.dimensions;
     let is_set = |grouped: &[&str]| {
         t.table
@@ -239,7 +249,7 @@ fn add_groupings(model: &mut CellModel, cells: &[Vec<usize>], t: &TableRows) {
                 }
                 let mut lifted: Vec<&str> = fewer.clone();
                 lifted.push(up);
-                let Some(parent_code) = parent_value(child, &r.dims[k]) else {
+                let Some(parent_code) = parent_value(catalog, child, &r.dims[k]) else {
                     continue;
                 };
                 if is_set(&lifted) {
@@ -310,8 +320,14 @@ fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRo
 }
 
 /// Primary and complementary suppression over every table of the release together.
-pub fn protect(tables: Vec<TableRows>, rule: SuppressionRule) -> Vec<ProtectedTable> {
-    let cells = release_cells(&tables, rule);
+/// `catalog` is the job's CTE programme catalogue: it places each programme in its career
+/// cluster, a hierarchy whose sums an attacker can solve.
+pub fn protect(
+    tables: Vec<TableRows>,
+    rule: SuppressionRule,
+    catalog: &CteProgramCatalog,
+) -> Vec<ProtectedTable> {
+    let cells = release_cells(&tables, rule, catalog);
     let pattern = cells.model.protect();
     tables
         .into_iter()

@@ -34,7 +34,11 @@ pub struct InputEntry {
     pub entity: String,
     pub file: String,
     pub sha256: String,
-    pub rows_read: u64,
+    pub bytes: u64,
+    /// Records read from the file; given when the source is this one file (a source of several
+    /// files reports its total in the run report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_read: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,12 +60,16 @@ impl Manifest {
     pub fn inputs_from(sources: &[SourceReport]) -> Vec<InputEntry> {
         sources
             .iter()
-            .map(|s| InputEntry {
-                source: s.name.clone(),
-                entity: s.entity.clone(),
-                file: s.file.clone(),
-                sha256: s.sha256.clone(),
-                rows_read: s.read,
+            .flat_map(|s| {
+                let single = s.inputs.len() == 1;
+                s.inputs.iter().map(move |i| InputEntry {
+                    source: s.name.clone(),
+                    entity: s.entity.clone(),
+                    file: i.file.clone(),
+                    sha256: i.sha256.clone(),
+                    bytes: i.bytes,
+                    rows_read: single.then_some(s.read),
+                })
             })
             .collect()
     }

@@ -20,6 +20,7 @@ use crate::report::{RunReport, concentrators_by_cohort, linkage_by_group, ssn_st
 use crate::session::new_session;
 use crate::sql::{collect, exec, register_written};
 use crate::tables::{CellTable, dictionary_markdown};
+use crate::udf::register_catalog_functions;
 use crate::udf::register_pseudonym_functions;
 use crate::workdir::{self, Access, LockedDir, RUN_STEM};
 use crate::{RunError, link};
@@ -59,6 +60,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
     let work_dir = work.path();
     stages.set_work_dir(work_dir);
     let ctx = new_session(job.memory_limit_bytes, &work_dir.join("spill"))?;
+    register_catalog_functions(&ctx, job.catalog.clone());
     register_pseudonym_functions(&ctx, &key, &job.agreement_id);
 
     // 1–2. Ingest and pseudonymize.
@@ -66,17 +68,17 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
     let quarantine = Quarantine::create(work_dir)?;
     let mut ssn_status = std::collections::BTreeMap::new();
     for s in &job.sources {
-        let stage = stages.ingest(&s.name, &s.path);
-        let (report, written) = ingest_source(
-            &ctx,
-            &s.name,
-            s.entity,
-            &s.path,
-            work_dir,
-            &quarantine,
-            stage.meter(),
-        )
-        .await?;
+        let stage = stages.ingest(&s.name, &s.location);
+        let (report, written) =
+            ingest_source(&ctx, s, work_dir, &quarantine, stage.meter()).await?;
+        if report.quarantined as f64 > s.max_quarantined_share * report.read as f64 {
+            return Err(RunError::SourceLoss {
+                source_name: s.name.clone(),
+                quarantined: report.quarantined,
+                read: report.read,
+                max_share: s.max_quarantined_share,
+            });
+        }
         let table = source_table(&s.name);
         register_written(&ctx, &table, &written.dir, &written.schema).await?;
         if s.entity
@@ -112,7 +114,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         let batches = collect(&ctx, &spec.sql()).await?;
         aggregates.push(TableRows::from_batches(spec, &batches)?);
     }
-    let protected = protect(aggregates, rule);
+    let protected = protect(aggregates, rule, &job.catalog);
     let find = |name: &str| {
         protected
             .iter()

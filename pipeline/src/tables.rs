@@ -27,11 +27,9 @@ pub fn dimension_columns() -> Vec<&'static str> {
 pub const HIERARCHIES: &[(&str, &str)] = &[("program", "career_cluster")];
 
 /// The parent value of `value` of dimension `child` in its hierarchy.
-pub fn parent_value(child: &str, value: &str) -> Option<String> {
+pub fn parent_value(catalog: &CteProgramCatalog, child: &str, value: &str) -> Option<String> {
     match child {
-        "program" => CteProgramCatalog::builtin()
-            .get(value)
-            .map(|p| p.career_cluster.clone()),
+        "program" => catalog.get(value).map(|p| p.career_cluster.clone()),
         _ => None,
     }
 }

@@ -170,6 +170,8 @@ fn person_fingerprint(pid: &str) -> i64 {
 
 /// Registers every function that needs no key.
 pub fn register_model_functions(ctx: &SessionContext) {
+    // The shipped catalogue until a run registers its job's own (register_catalog_functions).
+    register_catalog_functions(ctx, Arc::new(CteProgramCatalog::builtin().clone()));
     ctx.register_udf(udf(
         "p20w_canonical_ssn",
         strings(1),
@@ -202,28 +204,6 @@ pub fn register_model_functions(ctx: &SessionContext) {
         }),
     ));
     ctx.register_udf(udf(
-        "p20w_nontraditional",
-        strings(2),
-        DataType::Utf8,
-        map_strings(|v| {
-            let catalog = CteProgramCatalog::builtin();
-            Some(
-                catalog
-                    .nontraditional_status(v[0], v[1].unwrap_or("NotSelected"))
-                    .to_string(),
-            )
-        }),
-    ));
-    ctx.register_udf(udf(
-        "p20w_career_cluster",
-        strings(1),
-        DataType::Utf8,
-        map_strings(|v| {
-            v[0].and_then(|c| CteProgramCatalog::builtin().get(c))
-                .map(|p| p.career_cluster.clone())
-        }),
-    ));
-    ctx.register_udf(udf(
         "p20w_person_fingerprint",
         strings(1),
         DataType::Int64,
@@ -252,6 +232,33 @@ pub fn register_model_functions(ctx: &SessionContext) {
         one_date(),
         DataType::Date32,
         date_kernel(|d| d.next_fall_census().to_days(), true),
+    ));
+}
+
+/// The functions that read the CTE programme catalogue; a session registers them with the
+/// catalogue in force (the job's own, or the shipped one) before any measure runs.
+pub fn register_catalog_functions(ctx: &SessionContext, catalog: Arc<CteProgramCatalog>) {
+    let clusters = catalog.clone();
+    ctx.register_udf(udf(
+        "p20w_nontraditional",
+        strings(2),
+        DataType::Utf8,
+        map_strings(move |v| {
+            Some(
+                catalog
+                    .nontraditional_status(v[0], v[1].unwrap_or("NotSelected"))
+                    .to_string(),
+            )
+        }),
+    ));
+    ctx.register_udf(udf(
+        "p20w_career_cluster",
+        strings(1),
+        DataType::Utf8,
+        map_strings(move |v| {
+            v[0].and_then(|c| clusters.get(c))
+                .map(|p| p.career_cluster.clone())
+        }),
     ));
 }
 

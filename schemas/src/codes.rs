@@ -154,6 +154,9 @@ mod tests {
             "homeless/NotReported",
             "nontraditional/NotReported",
             "single_parent/NotReported",
+            "wage_report_type/Original",
+            "wage_report_type/Supplemental",
+            "wage_report_type/Amendment",
         ];
         assert_eq!(extensions, expected);
     }

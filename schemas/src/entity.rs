@@ -205,6 +205,19 @@ const WAGE_RECORD: &[F] = &[
     ),
     F::new("quarter", K::Int { min: 1, max: 4 }),
     F::new("wages", K::Cents).ceds("000989", "Quarterly Earnings"),
+    // Which report the record came in and when it was received: the wage resolution rule
+    // (one value per person, employer and quarter) needs both. Blank means an original report
+    // received at an unknown time.
+    F::new("report_type", K::Code("wage_report_type")).optional(),
+    F::new(
+        "received_year",
+        K::Int {
+            min: 1990,
+            max: 2100,
+        },
+    )
+    .optional(),
+    F::new("received_quarter", K::Int { min: 1, max: 4 }).optional(),
 ];
 
 const WORKFORCE_PARTICIPATION: &[F] = &[

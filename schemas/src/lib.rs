@@ -6,13 +6,15 @@
 //! come both Arrow schemas: the *ingest* schema, which still holds clear identifiers, and the
 //! *canonical* schema after pseudonymization, which holds none.
 //!
-//! Code sets and the CTE program catalogue are data files (`schemas/data`) compiled into the
-//! crate, so a state can read and replace them without reading Rust.
+//! Code sets, crosswalks and the CTE program catalogue are data files (`schemas/data`). The
+//! shipped copies are compiled in, so a user needs nothing beside the binary; a job may name its
+//! own catalogue and crosswalk files, read at run time.
 //!
 //! This crate depends on `arrow-schema` only, so it builds in seconds and every other crate can
 //! lean on it.
 
 mod codes;
+pub mod crosswalk;
 mod demographics;
 mod entity;
 mod field;
@@ -20,10 +22,11 @@ pub mod programs;
 mod quarter;
 
 pub use codes::{CodeSet, CodeSetError, CodeSets, CodeValue};
+pub use crosswalk::{Crosswalk, CrosswalkError, not_reported_code};
 pub use demographics::{ALL, DIMENSIONS, Dimension, RaceFlags, derive_race_ethnicity};
 pub use entity::{Entity, SSN_STATUS, pseudonym_column};
 pub use field::{FieldKind, FieldSpec, IdType, Role};
-pub use programs::{CteProgram, CteProgramCatalog};
+pub use programs::{CatalogError, CteProgram, CteProgramCatalog};
 pub use quarter::{Date, DateError, YearQuarter};
 
 /// Arrow field-metadata keys written on every canonical field.

@@ -20,18 +20,73 @@ pub struct CteProgramCatalog {
     programs: BTreeMap<String, CteProgram>,
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("CTE program catalogue {file}: {message}")]
+pub struct CatalogError {
+    pub file: String,
+    pub message: String,
+}
+
 impl CteProgramCatalog {
+    /// The catalogue shipped in `data/cte_programs.csv`, used unless a job names its own.
     pub fn builtin() -> &'static CteProgramCatalog {
         static CATALOG: OnceLock<CteProgramCatalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            let mut programs = BTreeMap::new();
-            let mut reader = csv::Reader::from_reader(CTE_PROGRAMS_CSV.as_bytes());
-            for row in reader.deserialize::<CteProgram>() {
-                let p = row.expect("the shipped cte_programs.csv is checked by tests");
-                programs.insert(p.cip_code.clone(), p);
-            }
-            CteProgramCatalog { programs }
+            CteProgramCatalog::from_csv("cte_programs.csv", CTE_PROGRAMS_CSV)
+                .expect("the shipped cte_programs.csv is checked by tests")
         })
+    }
+
+    /// Reads a state's catalogue, shaped like `data/cte_programs.csv`. Every row is checked:
+    /// CIP 2020 format, a known career cluster, `Female`/`Male`/blank nontraditional gender, no
+    /// program twice.
+    pub fn from_csv(file: &str, text: &str) -> Result<CteProgramCatalog, CatalogError> {
+        let error = |message: String| CatalogError {
+            file: file.to_string(),
+            message,
+        };
+        let clusters = crate::CodeSets::builtin()
+            .get("career_cluster")
+            .expect("career_cluster is a shipped code set");
+        let mut programs = BTreeMap::new();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        for row in reader.deserialize::<CteProgram>() {
+            let p = row.map_err(|e| error(e.to_string()))?;
+            let at = &p.cip_code;
+            if !is_cip_format(at) {
+                return Err(error(format!("{at:?} is not a CIP code written xx.xxxx")));
+            }
+            if !clusters.contains(&p.career_cluster) {
+                return Err(error(format!(
+                    "{at}: career cluster {:?} is not a code of career_cluster",
+                    p.career_cluster
+                )));
+            }
+            if let Some(sex) = &p.nontraditional_for
+                && sex != "Female"
+                && sex != "Male"
+            {
+                return Err(error(format!(
+                    "{at}: nontraditional_for must be Female, Male or blank"
+                )));
+            }
+            if programs.insert(p.cip_code.clone(), p.clone()).is_some() {
+                return Err(error(format!("{at} is listed twice")));
+            }
+        }
+        if programs.is_empty() {
+            return Err(error("lists no program".into()));
+        }
+        Ok(CteProgramCatalog { programs })
+    }
+
+    pub fn from_path(path: &std::path::Path) -> Result<CteProgramCatalog, CatalogError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        CteProgramCatalog::from_csv(&file, &text)
     }
 
     pub fn get(&self, cip_code: &str) -> Option<&CteProgram> {

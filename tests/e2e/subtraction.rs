@@ -14,7 +14,7 @@ use p20w_pipeline::measure::MeasureFamily;
 use p20w_pipeline::protect::{TableRows, protect};
 use p20w_pipeline::tables::CellTable;
 use p20w_privacy::{CellStatus, SuppressionRule, complete_pattern};
-use p20w_schemas::DIMENSIONS;
+use p20w_schemas::{CteProgramCatalog, DIMENSIONS};
 
 use crate::attack::{PubRow, Recovered, catalogue, recoverable};
 use crate::common::DIMS;
@@ -187,7 +187,7 @@ fn pub_rows(t: &TableRows, hidden: &[Vec<bool>]) -> Vec<PubRow> {
 /// What the release publishes now.
 fn published_now(tables: Vec<TableRows>) -> Vec<PubRow> {
     let copies = tables.clone();
-    let protected = protect(tables, RULE);
+    let protected = protect(tables, RULE, CteProgramCatalog::builtin());
     copies
         .iter()
         .zip(&protected)
