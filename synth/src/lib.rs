@@ -16,6 +16,7 @@
 //! Students are generated one at a time from `(seed, index)` and written as they are made, so
 //! memory stays flat from a demo to a million students.
 
+mod format;
 mod ids;
 mod rng;
 mod student;
