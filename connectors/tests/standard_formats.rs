@@ -7,7 +7,7 @@ use p20w_connectors::{Location, SourceSpec, open};
 use p20w_schemas::Entity;
 use p20w_synth::{SynthConfig, generate_state};
 
-fn read(
+fn read_source(
     dir: &std::path::Path,
     file: &str,
     entity: Entity,
@@ -58,8 +58,8 @@ fn each_format_reads_like_its_canonical_csv() {
         ("workforce/pirl.csv", "pirl", "", Entity::WorkforceParticipation, "workforce/pirl_participation.csv"),
     ];
     for (file, format, options, entity, canonical) in cases {
-        let (got, read, skipped) = read(d, file, entity, format, options);
-        let (want, want_read, _) = read(d, canonical, entity, "csv", "");
+        let (got, read, skipped) = read_source(d, file, entity, format, options);
+        let (want, want_read, _) = read_source(d, canonical, entity, "csv", "");
         let rows: usize = want.iter().map(RecordBatch::num_rows).sum();
         assert!(rows > 10, "{canonical} is too small to tell");
         assert_eq!(want_read, summary.rows(canonical));

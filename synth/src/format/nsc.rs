@@ -37,7 +37,7 @@ pub(crate) struct NscFiles {
 
 /// An institution that does not release enrollment status as directory information.
 fn withholds_status(institution: u32) -> bool {
-    institution % 5 == 4
+    institution % 4 == 3
 }
 
 impl NscFiles {

@@ -126,7 +126,7 @@ impl PescFiles {
                 pesc_level(level)
             ));
             let date = when.to_string();
-            let row = [
+            let row: [&str; 10] = [
                 opeid.as_str(), &c.local_id, state_id, ssn, &s.first_name, &s.last_name, &birth,
                 level, cip, &date,
             ];
@@ -144,7 +144,7 @@ impl PescFiles {
                 hours(status)
             ));
             let (b, e) = (b.to_string(), e.to_string());
-            let row = [
+            let row: [&str; 11] = [
                 opeid.as_str(), &c.local_id, state_id, ssn, &s.first_name, &s.last_name, &birth,
                 "FourYear", &b, &e, status,
             ];

@@ -149,7 +149,7 @@ pub fn from_input(spec: &SourceSpec, input: Input) -> Result<NscReader, Connecto
         }
     }
     let position = |column: &str| names.iter().position(|n| *n == normalized(column));
-    let columns: Vec<Option<usize>> = COLUMNS.iter().map(|c| position(c)).collect();
+    let columns: Vec<Option<usize>> = COLUMNS.iter().map(|c| position(*c)).collect();
     let kind_required: &[&str] = match kind {
         Kind::Enrollment => &ENROLLMENT_REQUIRED,
         _ => &AWARD_REQUIRED,
@@ -157,7 +157,7 @@ pub fn from_input(spec: &SourceSpec, input: Input) -> Result<NscReader, Connecto
     let missing: Vec<String> = COMMON_REQUIRED
         .iter()
         .chain(kind_required)
-        .filter(|c| position(c).is_none())
+        .filter(|c| position(**c).is_none())
         .map(|c| c.to_string())
         .collect();
     if !missing.is_empty() {
@@ -349,7 +349,7 @@ impl NscReader {
             let mut bad_date = None;
             for (column, field) in dates {
                 match yyyymmdd(row.get(column)) {
-                    Ok(d) => converted.push((field, d)),
+                    Ok(d) => converted.push((*field, d)),
                     Err(()) => {
                         bad_date = Some(*column);
                         break;

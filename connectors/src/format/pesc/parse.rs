@@ -134,8 +134,9 @@ impl PescReader {
         }
         while !self.records.is_full() && !self.finished {
             self.buf.clear();
-            let event = match self.xml.read_event_into(&mut self.buf) {
-                Ok(e) => e.into_owned(),
+            let result = self.xml.read_event_into(&mut self.buf).map(Event::into_owned);
+            let event = match result {
+                Ok(e) => e,
                 Err(quick_xml::Error::Io(e)) => {
                     return Err(ConnectorError::Io {
                         file: self.file.clone(),

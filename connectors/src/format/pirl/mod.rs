@@ -250,7 +250,7 @@ impl PirlReader {
                 }
             }
         }
-        let text = |e: u32| texts.iter().find(|(n, _)| *n == e).map_or("", |(_, t)| t);
+        let text = |e: u32| texts.iter().find(|(n, _)| *n == e).map_or("", |(_, t)| *t);
         let mut dates = [String::new(), String::new()];
         for (slot, element) in [ENTRY, EXIT].into_iter().enumerate() {
             match yyyymmdd(text(element)) {

@@ -1,5 +1,6 @@
 use std::io::Write;
 
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Date32Type;
 use p20w_schemas::Date;
