@@ -21,7 +21,11 @@ fn read_source(
     let mut batches = Vec::new();
     for b in reader.by_ref() {
         let b = b.unwrap();
-        assert!(b.quarantined.is_empty(), "{file}: {:?}", b.quarantined.first());
+        assert!(
+            b.quarantined.is_empty(),
+            "{file}: {:?}",
+            b.quarantined.first()
+        );
         batches.push(b.records);
     }
     let summary = reader.summary();
@@ -39,8 +43,20 @@ fn each_format_reads_like_its_canonical_csv() {
     let summary = generate_state(&cfg, dir.path()).unwrap();
     let d = dir.path();
     let cases = [
-        ("postsecondary/nsc_detail.csv", "nsc", "", Entity::PsEnrollment, "postsecondary/nsc_enrollments.csv"),
-        ("postsecondary/nsc_detail.csv", "nsc", "", Entity::PsAward, "postsecondary/nsc_awards.csv"),
+        (
+            "postsecondary/nsc_detail.csv",
+            "nsc",
+            "",
+            Entity::PsEnrollment,
+            "postsecondary/nsc_enrollments.csv",
+        ),
+        (
+            "postsecondary/nsc_detail.csv",
+            "nsc",
+            "",
+            Entity::PsAward,
+            "postsecondary/nsc_awards.csv",
+        ),
         (
             "postsecondary/transcripts.xml",
             "pesc",
@@ -55,7 +71,13 @@ fn each_format_reads_like_its_canonical_csv() {
             Entity::PsAward,
             "postsecondary/pesc_awards.csv",
         ),
-        ("workforce/pirl.csv", "pirl", "", Entity::WorkforceParticipation, "workforce/pirl_participation.csv"),
+        (
+            "workforce/pirl.csv",
+            "pirl",
+            "",
+            Entity::WorkforceParticipation,
+            "workforce/pirl_participation.csv",
+        ),
     ];
     for (file, format, options, entity, canonical) in cases {
         let (got, read, skipped) = read_source(d, file, entity, format, options);
@@ -64,10 +86,20 @@ fn each_format_reads_like_its_canonical_csv() {
         assert!(rows > 10, "{canonical} is too small to tell");
         assert_eq!(want_read, summary.rows(canonical));
         assert_eq!(read, want_read, "{file} as {}", entity.name());
-        assert_eq!(got, want, "{file} as {} differs from {canonical}", entity.name());
+        assert_eq!(
+            got,
+            want,
+            "{file} as {} differs from {canonical}",
+            entity.name()
+        );
         if format == "nsc" {
             // Every data row of the detail file is counted once by each source.
-            assert_eq!(read + skipped, summary.rows(file), "{file} as {}", entity.name());
+            assert_eq!(
+                read + skipped,
+                summary.rows(file),
+                "{file} as {}",
+                entity.name()
+            );
         }
     }
 }

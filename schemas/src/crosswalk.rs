@@ -168,8 +168,11 @@ mod tests {
             )
             .unwrap();
         let mut job = Crosswalk::default();
-        job.add_csv("job.csv", "code_set,source_code,code\nps_enrollment_status,F,02\n")
-            .unwrap();
+        job.add_csv(
+            "job.csv",
+            "code_set,source_code,code\nps_enrollment_status,F,02\n",
+        )
+        .unwrap();
         shipped.overlay(&job);
         assert_eq!(shipped.map("ps_enrollment_status", "F"), Some("02"));
         assert_eq!(shipped.map("ps_enrollment_status", ""), Some("NotReported"));

@@ -636,7 +636,14 @@ fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
         let cip = s.cte_courses.first().map_or("24.0101", |c| c.0);
         (level, cip, terms.last().expect("non-empty").1)
     });
-    let withdrawn = withdrawn_term(cfg, s.index, &terms, award.is_some(), start_year + years, data_end);
+    let withdrawn = withdrawn_term(
+        cfg,
+        s.index,
+        &terms,
+        award.is_some(),
+        start_year + years,
+        data_end,
+    );
     s.college = Some(College {
         institution,
         level,

@@ -11,5 +11,6 @@ mod operator;
 mod quarantine;
 mod query;
 mod release;
+mod standard_formats;
 mod subtraction;
 mod truth;

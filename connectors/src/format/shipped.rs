@@ -48,9 +48,7 @@ pub(crate) fn yyyymmdd(v: &str) -> Result<String, ()> {
     let year: i32 = v[..4].parse().map_err(|_| ())?;
     let month: u32 = v[4..6].parse().map_err(|_| ())?;
     let day: u32 = v[6..].parse().map_err(|_| ())?;
-    Date::new(year, month, day)
-        .map(|d| d.to_string())
-        .ok_or(())
+    Date::new(year, month, day).map(|d| d.to_string()).ok_or(())
 }
 
 /// A CIP code as registrars write it (`510801`, `51.0801`, `51.08`) in the canonical

@@ -103,7 +103,10 @@ mod tests {
         let mut by_status: HashMap<String, u32> = HashMap::new();
         for (row, t) in rows.iter().zip(&truth) {
             let s = generate_student(&cfg, index(&t["person_id"]));
-            let c = s.college.as_ref().expect("an NSC enrollment of someone who enrolled");
+            let c = s
+                .college
+                .as_ref()
+                .expect("an NSC enrollment of someone who enrolled");
             assert_eq!(row["state_student_id"], s.state_student_id);
             let span = (row["begin_date"].clone(), row["end_date"].clone());
             let status = row["enrollment_status"].as_str();
@@ -118,13 +121,20 @@ mod tests {
                 .iter()
                 .find(|(b, e, _)| (b.to_string(), e.to_string()) == span)
                 .expect("an NSC term is a true term");
-            assert!(status == term.2 || status == "NotReported", "{status} vs {}", term.2);
+            assert!(
+                status == term.2 || status == "NotReported",
+                "{status} vs {}",
+                term.2
+            );
             *reported
                 .entry((t["person_id"].clone(), span.0, span.1))
                 .or_default() += 1;
         }
         for status in ["01", "02", "03", "Withdrawn", "NotReported"] {
-            assert!(by_status.get(status).copied().unwrap_or(0) > 0, "no {status} rows");
+            assert!(
+                by_status.get(status).copied().unwrap_or(0) > 0,
+                "no {status} rows"
+            );
         }
         // The institutions' own records, term for term.
         let own = read(dir.path(), "postsecondary/enrollments.csv");
@@ -180,10 +190,15 @@ mod tests {
             assert_eq!(row["institution_student_id"], c.local_id);
             assert!(c.terms.iter().any(|(b, e, st)| {
                 (b.to_string(), e.to_string(), st.to_string())
-                    == (row["begin_date"].clone(), row["end_date"].clone(), row["enrollment_status"].clone())
+                    == (
+                        row["begin_date"].clone(),
+                        row["end_date"].clone(),
+                        row["enrollment_status"].clone(),
+                    )
             }));
         }
-        let xml = std::fs::read_to_string(dir.path().join("postsecondary/transcripts.xml")).unwrap();
+        let xml =
+            std::fs::read_to_string(dir.path().join("postsecondary/transcripts.xml")).unwrap();
         assert_eq!(xml.matches("<AcademicSession>").count(), sessions.len());
         let pirl = read(dir.path(), "workforce/pirl_participation.csv");
         let truth = read(dir.path(), "truth/pirl_participation.csv");
@@ -191,7 +206,10 @@ mod tests {
         for (row, t) in pirl.iter().zip(&truth) {
             let s = generate_student(&cfg, index(&t["person_id"]));
             let (program, entry, _) = s.workforce.unwrap();
-            assert_eq!((row["ssn"].as_str(), row["program_type"].as_str()), (s.ssn.as_str(), program));
+            assert_eq!(
+                (row["ssn"].as_str(), row["program_type"].as_str()),
+                (s.ssn.as_str(), program)
+            );
             assert_eq!(row["entry_date"], entry.to_string());
         }
     }

@@ -44,7 +44,11 @@ impl NscFiles {
     pub(crate) fn create(root: &Path) -> Result<NscFiles, SynthError> {
         Ok(NscFiles {
             detail: Out::create(root, "postsecondary/nsc_detail.csv", HEADER)?,
-            enrollments: Out::extract(root, "postsecondary/nsc_enrollments.csv", Entity::PsEnrollment)?,
+            enrollments: Out::extract(
+                root,
+                "postsecondary/nsc_enrollments.csv",
+                Entity::PsEnrollment,
+            )?,
             awards: Out::extract(root, "postsecondary/nsc_awards.csv", Entity::PsAward)?,
             truth_enrollments: truth(root, "truth/nsc_enrollment.csv")?,
             truth_awards: truth(root, "truth/nsc_award.csv")?,
@@ -60,13 +64,55 @@ impl NscFiles {
         let mut detail = |d: [&str; 11]| {
             // Your Unique Identifier, names, return field, found, search date, college,
             // level, dates, status, graduated, graduation date, degree title, degree CIP.
-            let [found, college, level, begin, end, status, graduated, grad_date, title, cip, name] = d;
+            let [
+                found,
+                college,
+                level,
+                begin,
+                end,
+                status,
+                graduated,
+                grad_date,
+                title,
+                cip,
+                name,
+            ] = d;
             let public = if college.is_empty() { "" } else { "Public" };
             let state = if college.is_empty() { "" } else { "ST" };
             self.detail.row(&[
-                &unique, &first, "", &last, "", id, found, SEARCH_DATE, college, name, state,
-                level, public, begin, end, status, "", "", "", "", "", graduated, grad_date, title,
-                "", cip, "", "", "", "", "", "", if college.is_empty() { "" } else { "1" },
+                &unique,
+                &first,
+                "",
+                &last,
+                "",
+                id,
+                found,
+                SEARCH_DATE,
+                college,
+                name,
+                state,
+                level,
+                public,
+                begin,
+                end,
+                status,
+                "",
+                "",
+                "",
+                "",
+                "",
+                graduated,
+                grad_date,
+                title,
+                "",
+                cip,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                if college.is_empty() { "" } else { "1" },
             ])
         };
         let Some(c) = &s.college else {
@@ -99,7 +145,17 @@ impl NscFiles {
         }
         for (b, e, letter, code) in &terms {
             detail([
-                "Y", &college, level, &compact(b), &compact(e), letter, "N", "", "", "", &name,
+                "Y",
+                &college,
+                level,
+                &compact(b),
+                &compact(e),
+                letter,
+                "N",
+                "",
+                "",
+                "",
+                &name,
             ])?;
             self.enrollments.row(&[
                 &college, "", id, "", &first, &last, "", level_code, b, e, code,
@@ -113,13 +169,36 @@ impl NscFiles {
                 _ => "CERTIFICATE OF ACHIEVEMENT",
             };
             // Registrars write CIP codes with and without the dot.
-            let nsc_cip = if r.chance(0.5) { cip.replace('.', "") } else { cip.to_string() };
+            let nsc_cip = if r.chance(0.5) {
+                cip.replace('.', "")
+            } else {
+                cip.to_string()
+            };
             let date = when.to_string();
             detail([
-                "Y", &college, "", "", "", "", "Y", &compact(&date), title, &nsc_cip, &name,
+                "Y",
+                &college,
+                "",
+                "",
+                "",
+                "",
+                "Y",
+                &compact(&date),
+                title,
+                &nsc_cip,
+                &name,
             ])?;
             self.awards.row(&[
-                &college, "", id, "", &first, &last, "", award_level, cip, &date,
+                &college,
+                "",
+                id,
+                "",
+                &first,
+                &last,
+                "",
+                award_level,
+                cip,
+                &date,
             ])?;
             self.truth_awards.row(&[&pid])?;
         }

@@ -61,10 +61,18 @@ impl PescFiles {
         };
         std::fs::create_dir_all(path.parent().expect("in a folder")).map_err(io)?;
         let mut xml = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io)?);
-        writeln!(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TranscriptBatch>").map_err(io)?;
+        writeln!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TranscriptBatch>"
+        )
+        .map_err(io)?;
         Ok(PescFiles {
             xml,
-            enrollments: Out::extract(root, "postsecondary/pesc_enrollments.csv", Entity::PsEnrollment)?,
+            enrollments: Out::extract(
+                root,
+                "postsecondary/pesc_enrollments.csv",
+                Entity::PsEnrollment,
+            )?,
             awards: Out::extract(root, "postsecondary/pesc_awards.csv", Entity::PsAward)?,
             truth_enrollments: truth(root, "truth/pesc_enrollment.csv")?,
             truth_awards: truth(root, "truth/pesc_award.csv")?,
@@ -85,7 +93,11 @@ impl PescFiles {
         };
         let pid = format!("P{}", s.index);
         let opeid = format!("{:06}00", 100_000 + c.institution * 37);
-        let state_id = if c.carries_state_id { s.state_student_id.as_str() } else { "" };
+        let state_id = if c.carries_state_id {
+            s.state_student_id.as_str()
+        } else {
+            ""
+        };
         let ssn = if c.carries_ssn { s.ssn.as_str() } else { "" };
         let birth = s.birth_date.to_string();
         let mut x = String::with_capacity(2048);
@@ -106,7 +118,9 @@ impl PescFiles {
             esc(&c.local_id)
         ));
         if !state_id.is_empty() {
-            x.push_str(&format!("      <AgencyAssignedID>{state_id}</AgencyAssignedID>\n"));
+            x.push_str(&format!(
+                "      <AgencyAssignedID>{state_id}</AgencyAssignedID>\n"
+            ));
         }
         if !ssn.is_empty() {
             x.push_str(&format!("      <SSN>{ssn}</SSN>\n"));
@@ -127,8 +141,16 @@ impl PescFiles {
             ));
             let date = when.to_string();
             let row: [&str; 10] = [
-                opeid.as_str(), &c.local_id, state_id, ssn, &s.first_name, &s.last_name, &birth,
-                level, cip, &date,
+                opeid.as_str(),
+                &c.local_id,
+                state_id,
+                ssn,
+                &s.first_name,
+                &s.last_name,
+                &birth,
+                level,
+                cip,
+                &date,
             ];
             self.awards.row(&row)?;
             self.truth_awards.row(&[&pid])?;
@@ -145,8 +167,17 @@ impl PescFiles {
             ));
             let (b, e) = (b.to_string(), e.to_string());
             let row: [&str; 11] = [
-                opeid.as_str(), &c.local_id, state_id, ssn, &s.first_name, &s.last_name, &birth,
-                "FourYear", &b, &e, status,
+                opeid.as_str(),
+                &c.local_id,
+                state_id,
+                ssn,
+                &s.first_name,
+                &s.last_name,
+                &birth,
+                "FourYear",
+                &b,
+                &e,
+                status,
             ];
             self.enrollments.row(&row)?;
             self.truth_enrollments.row(&[&pid])?;

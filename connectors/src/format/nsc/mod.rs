@@ -124,7 +124,12 @@ pub fn from_input(spec: &SourceSpec, input: Input) -> Result<NscReader, Connecto
         Entity::PsAward => Kind::Degree,
         _ => return Err(spec.unsupported(&[Entity::PsEnrollment, Entity::PsAward])),
     };
-    let validation = validation_with(spec, "nsc.csv", SHIPPED_CROSSWALK, config.crosswalk.as_ref())?;
+    let validation = validation_with(
+        spec,
+        "nsc.csv",
+        SHIPPED_CROSSWALK,
+        config.crosswalk.as_ref(),
+    )?;
     let mut inputs = Inputs::default();
     inputs.track(&input);
     let file = input.name().to_string();
@@ -181,7 +186,12 @@ pub fn from_input(spec: &SourceSpec, input: Input) -> Result<NscReader, Connecto
         entity: spec.entity,
         kind,
         return_field: config.return_field.field(),
-        award_titles: validation.crosswalk.sources("award_level").into_iter().map(str::to_string).collect(),
+        award_titles: validation
+            .crosswalk
+            .sources("award_level")
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
         reader,
         columns,
         header_len: header.len(),
@@ -252,7 +262,10 @@ struct Row<'r> {
 
 impl Row<'_> {
     fn get(&self, column: &str) -> &str {
-        let i = COLUMNS.iter().position(|c| *c == column).expect("a known column");
+        let i = COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .expect("a known column");
         self.texts[i]
     }
 }
@@ -319,7 +332,8 @@ impl NscReader {
                 ("Y" | "y", "N" | "n" | "") => Kind::Enrollment,
                 ("Y" | "y", _) => {
                     let message = format!("{GRADUATED} is neither Y, N nor blank");
-                    self.records.reject(line, Some(GRADUATED), Rule::Code, message);
+                    self.records
+                        .reject(line, Some(GRADUATED), Rule::Code, message);
                     continue;
                 }
                 _ => {

@@ -29,7 +29,12 @@ fn row(id: &str, found: &str, e: [&str; 4], d: [&str; 4]) -> String {
 }
 
 fn enrollment(id: &str, status: &str) -> String {
-    row(id, "Y", ["4", "20230828", "20231215", status], ["N", "", "", ""])
+    row(
+        id,
+        "Y",
+        ["4", "20230828", "20231215", status],
+        ["N", "", "", ""],
+    )
 }
 
 fn degree(id: &str, title: &str, cip: &str) -> String {
@@ -135,7 +140,11 @@ fn every_row_kind_is_read_by_its_source_and_counted_by_the_other() {
 
     let (batches, summary) = read_all(&spec(f.path(), Entity::PsAward));
     assert_eq!(summary.counts.accepted, 1);
-    assert_eq!(summary.counts.read + 5, 6, "the other five rows are skipped");
+    assert_eq!(
+        summary.counts.read + 5,
+        6,
+        "the other five rows are skipped"
+    );
     let skipped: u64 = summary.skipped.iter().map(|s| s.records).sum();
     assert_eq!(skipped, 5);
     assert_eq!(strings(&batches, "award_level")[0].as_deref(), Some("05"));
@@ -183,7 +192,11 @@ fn columns_are_found_by_name_in_any_order_and_spacing() {
 #[test]
 fn a_bad_nsc_header_names_the_missing_columns() {
     let mut f = tempfile::NamedTempFile::new().unwrap();
-    writeln!(f, "First Name,Last Name,Requester Return Field,College Code/Branch,Enrollment Begin").unwrap();
+    writeln!(
+        f,
+        "First Name,Last Name,Requester Return Field,College Code/Branch,Enrollment Begin"
+    )
+    .unwrap();
     writeln!(f, "ANA,DIAZ,S1,001234-00,20230828").unwrap();
     let err = open(&spec(f.path(), Entity::PsEnrollment)).err().unwrap();
     let ConnectorError::MissingColumns { missing, .. } = &err else {
@@ -204,7 +217,10 @@ fn a_bad_nsc_header_names_the_missing_columns() {
     let err = open(&spec(f.path(), Entity::PsAward)).err().unwrap();
     assert!(err.to_string().contains("Degree Title"), "{err}");
     let err = open(&spec(f.path(), Entity::WageRecord)).err().unwrap();
-    assert!(matches!(err, ConnectorError::UnsupportedEntity { .. }), "{err}");
+    assert!(
+        matches!(err, ConnectorError::UnsupportedEntity { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -218,13 +234,23 @@ fn malformed_rows_are_quarantined_on_their_line_without_their_values() {
     writeln!(
         f,
         "{}",
-        row("S2", "Y", ["4", "20231345", "20231215", "F"], ["N", "", "", ""])
+        row(
+            "S2",
+            "Y",
+            ["4", "20231345", "20231215", "F"],
+            ["N", "", "", ""]
+        )
     )
     .unwrap(); // line 3: month 13
     writeln!(f, "{}", enrollment("S3", "X")).unwrap(); // line 4: unknown status
     f.write_all(&bad_utf8).unwrap(); // line 5
     writeln!(f).unwrap();
-    writeln!(f, "{}", row("S6", "maybe", ["", "", "", ""], ["", "", "", ""])).unwrap(); // 6
+    writeln!(
+        f,
+        "{}",
+        row("S6", "maybe", ["", "", "", ""], ["", "", "", ""])
+    )
+    .unwrap(); // 6
     writeln!(f, "{}", enrollment("", "F")).unwrap(); // line 7: no link key
     writeln!(f, "S7,Y,short").unwrap(); // line 8
     writeln!(f, "{}", degree("S8", "Doctor of Philosophy", "26.0101")).unwrap(); // line 9
@@ -240,7 +266,10 @@ fn malformed_rows_are_quarantined_on_their_line_without_their_values() {
             (8, None, Rule::FieldCount),
         ]
     );
-    assert_eq!(summary.counts.read, summary.counts.accepted + summary.counts.quarantined);
+    assert_eq!(
+        summary.counts.read,
+        summary.counts.accepted + summary.counts.quarantined
+    );
     assert_eq!(summary.counts.read + 1, 8, "every data row is counted once");
     for q in batches.iter().flat_map(|b| &b.quarantined) {
         for value in ["20231345", "S2", "S3", "ANA", "DIAZ", "maybe"] {
@@ -265,7 +294,10 @@ fn malformed_rows_are_quarantined_on_their_line_without_their_values() {
 
 #[test]
 fn a_job_crosswalk_overrides_the_shipped_one() {
-    let f = write(&[enrollment("S1", "Q"), degree("S1", "Diploma in Welding", "48.0508")]);
+    let f = write(&[
+        enrollment("S1", "Q"),
+        degree("S1", "Diploma in Welding", "48.0508"),
+    ]);
     let mut job = p20w_schemas::Crosswalk::default();
     job.add_csv(
         "job.csv",
@@ -275,7 +307,10 @@ fn a_job_crosswalk_overrides_the_shipped_one() {
     let mut source = spec(f.path(), Entity::PsEnrollment);
     source.validation.crosswalk = std::sync::Arc::new(job);
     let (batches, _) = read_all(&source);
-    assert_eq!(strings(&batches, "enrollment_status")[0].as_deref(), Some("01"));
+    assert_eq!(
+        strings(&batches, "enrollment_status")[0].as_deref(),
+        Some("01")
+    );
     source.entity = Entity::PsAward;
     let (batches, _) = read_all(&source);
     assert_eq!(strings(&batches, "award_level")[0].as_deref(), Some("02"));
@@ -328,7 +363,12 @@ fn a_two_gigabyte_stream_reads_in_bounded_memory() {
         produced: 0,
         rows: 0,
     };
-    let mut source = SourceSpec::new("nsc", Entity::PsEnrollment, "nsc", Location::Local("-".into()));
+    let mut source = SourceSpec::new(
+        "nsc",
+        Entity::PsEnrollment,
+        "nsc",
+        Location::Local("-".into()),
+    );
     source.batch_rows = 50_000;
     let mut reader = from_input(&source, Input::new("generated.csv", generated)).unwrap();
     let mut accepted = 0u64;
@@ -342,10 +382,17 @@ fn a_two_gigabyte_stream_reads_in_bounded_memory() {
     assert!(reader.bytes_read() >= TARGET, "{}", reader.bytes_read());
     let not_found = summary.skipped[0].records;
     assert_eq!(summary.counts.accepted, accepted);
-    assert_eq!(accepted, not_found * 3, "three enrollment rows per not-found row");
+    assert_eq!(
+        accepted,
+        not_found * 3,
+        "three enrollment rows per not-found row"
+    );
     assert!(accepted > 5_000_000);
     if let Some(peak) = peak_rss_mib() {
-        assert!(peak < 1024, "peak resident memory {peak} MiB for a 2 GiB input");
+        assert!(
+            peak < 1024,
+            "peak resident memory {peak} MiB for a 2 GiB input"
+        );
     }
 }
 

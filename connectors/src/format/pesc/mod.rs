@@ -78,13 +78,25 @@ pub fn from_input(spec: &SourceSpec, input: Input) -> Result<PescReader, Connect
                 .into(),
         });
     }
-    let validation = validation_with(spec, "pesc.csv", SHIPPED_CROSSWALK, config.crosswalk.as_ref())?;
+    let validation = validation_with(
+        spec,
+        "pesc.csv",
+        SHIPPED_CROSSWALK,
+        config.crosswalk.as_ref(),
+    )?;
     let mut inputs = Inputs::default();
     inputs.track(&input);
     let file = input.name().to_string();
     let mut records = RecordBuilder::new(spec.entity, validation, spec.batch_rows);
     records.set_file(&file);
-    Ok(PescReader::new(file, spec.entity, config, input, inputs, records))
+    Ok(PescReader::new(
+        file,
+        spec.entity,
+        config,
+        input,
+        inputs,
+        records,
+    ))
 }
 
 impl SourceReader for PescReader {

@@ -134,7 +134,10 @@ impl PescReader {
         }
         while !self.records.is_full() && !self.finished {
             self.buf.clear();
-            let result = self.xml.read_event_into(&mut self.buf).map(Event::into_owned);
+            let result = self
+                .xml
+                .read_event_into(&mut self.buf)
+                .map(Event::into_owned);
             let event = match result {
                 Ok(e) => e,
                 Err(quick_xml::Error::Io(e)) => {
@@ -193,7 +196,9 @@ impl PescReader {
                 Event::Empty(_) => unreachable!("empty elements are expanded"),
                 Event::Eof => {
                     if !self.path.is_empty() {
-                        self.broken("the document ends before its elements are closed (truncated?)");
+                        self.broken(
+                            "the document ends before its elements are closed (truncated?)",
+                        );
                     }
                     self.finished = true;
                 }
@@ -205,10 +210,14 @@ impl PescReader {
     /// quick-xml reads UTF-8 only; a UTF-16 transcript (PESC's samples include some) fails
     /// the source with what to do, rather than as garbled text.
     fn refuse_utf16(&mut self) -> Result<(), ConnectorError> {
-        let head = self.xml.get_mut().fill_buf().map_err(|source| ConnectorError::Io {
-            file: self.file.clone(),
-            source,
-        })?;
+        let head = self
+            .xml
+            .get_mut()
+            .fill_buf()
+            .map_err(|source| ConnectorError::Io {
+                file: self.file.clone(),
+                source,
+            })?;
         if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
             return Err(ConnectorError::Format {
                 file: self.file.clone(),
@@ -377,7 +386,9 @@ impl PescReader {
             return self.records.reject(award.line, None, rule, message);
         }
         let cip_code = award.cip.as_deref().map(cip).unwrap_or_default();
-        let institution = self.institution(self.session.as_ref().map(|s| &s.school)).to_string();
+        let institution = self
+            .institution(self.session.as_ref().map(|s| &s.school))
+            .to_string();
         let values = self.values(&institution, |field| match field {
             "award_level" => Some(award.level.as_str()),
             "cip_code" => Some(cip_code.as_str()),
@@ -398,7 +409,10 @@ impl PescReader {
         if self.entity != Entity::PsEnrollment {
             return self.skipped.add("academic_session");
         }
-        if let Some((rule, message)) = session.failure.clone().or_else(|| self.person.failure.clone())
+        if let Some((rule, message)) = session
+            .failure
+            .clone()
+            .or_else(|| self.person.failure.clone())
         {
             return self.records.reject(session.line, None, rule, message);
         }
@@ -463,7 +477,11 @@ fn session_dates(s: &Session) -> Result<(String, String), ()> {
     }
     let d = s.designator.as_str();
     let shaped = d.len() == 7 && d.as_bytes()[4] == b'-';
-    let year: i32 = d.get(..4).filter(|_| shaped).and_then(|y| y.parse().ok()).ok_or(())?;
+    let year: i32 = d
+        .get(..4)
+        .filter(|_| shaped)
+        .and_then(|y| y.parse().ok())
+        .ok_or(())?;
     let month: u32 = d.get(5..).and_then(|m| m.parse().ok()).ok_or(())?;
     let begin = Date::new(year, month, 1).ok_or(())?;
     let months = match s.kind.as_str() {

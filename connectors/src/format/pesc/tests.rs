@@ -74,10 +74,9 @@ fn write(text: &[u8]) -> tempfile::NamedTempFile {
 
 fn spec(path: &std::path::Path, entity: Entity) -> SourceSpec {
     let mut s = SourceSpec::new("pesc", entity, "pesc", Location::Local(path.to_path_buf()));
-    s.options = toml::from_str(
-        "state_student_id = \"AgencyAssignedID\"\ninstitution_level = \"FourYear\"",
-    )
-    .unwrap();
+    s.options =
+        toml::from_str("state_student_id = \"AgencyAssignedID\"\ninstitution_level = \"FourYear\"")
+            .unwrap();
     s
 }
 
@@ -128,7 +127,10 @@ fn awards_from_transcripts_of_two_versions() {
             quarantined: 0
         }
     );
-    assert_eq!(strings(&batches, "award_level"), [Some("05".into()), Some("03".into())]);
+    assert_eq!(
+        strings(&batches, "award_level"),
+        [Some("05".into()), Some("03".into())]
+    );
     assert_eq!(
         strings(&batches, "cip_code"),
         [Some("51.3801".into()), Some("52.0201".into())]
@@ -139,8 +141,15 @@ fn awards_from_transcripts_of_two_versions() {
         "OPEID before FICE; each transcript its own sender"
     );
     assert_eq!(strings(&batches, "ssn")[0].as_deref(), Some("219457880"));
-    assert_eq!(strings(&batches, "ssn")[1], None, "a person is reset per student");
-    assert_eq!(strings(&batches, "state_student_id")[0].as_deref(), Some("S1"));
+    assert_eq!(
+        strings(&batches, "ssn")[1],
+        None,
+        "a person is reset per student"
+    );
+    assert_eq!(
+        strings(&batches, "state_student_id")[0].as_deref(),
+        Some("S1")
+    );
     assert_eq!(
         strings(&batches, "institution_student_id")[0].as_deref(),
         Some("U-77")
@@ -181,7 +190,11 @@ fn sessions_become_enrollments() {
     );
     assert_eq!(
         strings(&batches, "enrollment_status"),
-        [Some("01".into()), Some("02".into()), Some("NotReported".into())]
+        [
+            Some("01".into()),
+            Some("02".into()),
+            Some("NotReported".into())
+        ]
     );
     assert_eq!(
         strings(&batches, "institution_id")[1].as_deref(),
@@ -198,7 +211,9 @@ fn sessions_become_enrollments() {
 
 #[test]
 fn a_truncated_document_quarantines_the_open_record_on_its_line() {
-    let cut = TRANSCRIPTS.find("<AcademicSession><AcademicSessionDetail><SessionDesignator>2023-09").unwrap();
+    let cut = TRANSCRIPTS
+        .find("<AcademicSession><AcademicSessionDetail><SessionDesignator>2023-09")
+        .unwrap();
     let text = &TRANSCRIPTS[..cut + 60];
     let line = TRANSCRIPTS[..cut].matches('\n').count() as u64 + 1;
     let f = write(text.as_bytes());
@@ -229,7 +244,10 @@ fn bad_values_are_quarantined_without_their_text() {
         .collect();
     assert_eq!(
         got,
-        [(Some("SessionDesignator"), Rule::Date), (None, Rule::Encoding)]
+        [
+            (Some("SessionDesignator"), Rule::Date),
+            (None, Rule::Encoding)
+        ]
     );
     let (batches, _) = read_all(&spec(f.path(), Entity::PsAward));
     let got: Vec<(Option<&str>, Rule)> = batches
@@ -239,7 +257,11 @@ fn bad_values_are_quarantined_without_their_text() {
         .collect();
     assert_eq!(got, [(None, Rule::Encoding)], "the encoding failure wins");
     for q in batches.iter().flat_map(|b| &b.quarantined) {
-        assert!(!q.message.contains("2022-8x") && !q.message.contains("9.9"), "{}", q.message);
+        assert!(
+            !q.message.contains("2022-8x") && !q.message.contains("9.9"),
+            "{}",
+            q.message
+        );
     }
 }
 

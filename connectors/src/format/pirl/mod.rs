@@ -76,7 +76,12 @@ pub fn from_input(spec: &SourceSpec, input: Input) -> Result<PirlReader, Connect
             });
         }
     };
-    let validation = validation_with(spec, "pirl.csv", SHIPPED_CROSSWALK, config.crosswalk.as_ref())?;
+    let validation = validation_with(
+        spec,
+        "pirl.csv",
+        SHIPPED_CROSSWALK,
+        config.crosswalk.as_ref(),
+    )?;
     let streams: Vec<u32> = validation
         .crosswalk
         .sources("workforce_program")
@@ -111,11 +116,14 @@ pub fn from_input(spec: &SourceSpec, input: Input) -> Result<PirlReader, Connect
         }
     }
     let position = |element: u32| elements.iter().position(|e| *e == Some(element));
-    let mut missing: Vec<String> = [(SSN, "2700 Social Security Number"), (ENTRY, "900 Date of Program Entry")]
-        .iter()
-        .filter(|(e, _)| position(*e).is_none())
-        .map(|(_, name)| name.to_string())
-        .collect();
+    let mut missing: Vec<String> = [
+        (SSN, "2700 Social Security Number"),
+        (ENTRY, "900 Date of Program Entry"),
+    ]
+    .iter()
+    .filter(|(e, _)| position(*e).is_none())
+    .map(|(_, name)| name.to_string())
+    .collect();
     let stream_columns: Vec<(u32, usize)> = streams
         .iter()
         .filter_map(|s| position(*s).map(|i| (*s, i)))

@@ -34,8 +34,14 @@ fn programs(batches: &[SourceBatch]) -> Vec<String> {
     batches
         .iter()
         .flat_map(|b| {
-            let c = b.records.column_by_name("program_type").unwrap().as_string::<i32>();
-            (0..c.len()).map(|i| c.value(i).to_string()).collect::<Vec<_>>()
+            let c = b
+                .records
+                .column_by_name("program_type")
+                .unwrap()
+                .as_string::<i32>();
+            (0..c.len())
+                .map(|i| c.value(i).to_string())
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -140,8 +146,11 @@ fn a_state_adds_a_funding_stream_by_crosswalk() {
     let (_, summary) = read_all(&spec(f.path()));
     assert_eq!(summary.counts.quarantined, 1, "950 is no stream by default");
     let mut job = p20w_schemas::Crosswalk::default();
-    job.add_csv("job.csv", "code_set,source_code,code\nworkforce_program,950,13\n")
-        .unwrap();
+    job.add_csv(
+        "job.csv",
+        "code_set,source_code,code\nworkforce_program,950,13\n",
+    )
+    .unwrap();
     let mut source = spec(f.path());
     source.validation.crosswalk = std::sync::Arc::new(job);
     let (batches, summary) = read_all(&source);
