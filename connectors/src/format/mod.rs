@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod nsc;
+pub mod parquet;
 pub mod pesc;
 pub mod pirl;
 mod shipped;
@@ -55,15 +56,6 @@ impl SourceSpec {
             }
         })
     }
-
-    pub(crate) fn unsupported(&self, supported: &[Entity]) -> ConnectorError {
-        ConnectorError::UnsupportedEntity {
-            source_name: self.name.clone(),
-            format: self.format.clone(),
-            entity: self.entity.name(),
-            supported: supported.iter().map(|e| e.name()).collect(),
-        }
-    }
 }
 
 /// What a reader has read so far; final once it is exhausted.
@@ -95,7 +87,7 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 }
 
 /// The registered formats, as job files name them.
-pub const FORMATS: &[&str] = &["csv", "nsc", "pesc", "pirl"];
+pub const FORMATS: &[&str] = &["csv", "nsc", "parquet", "pesc", "pirl"];
 
 /// Opens `spec` with its format's reader.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> {
@@ -104,6 +96,7 @@ pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> 
         "nsc" => Ok(Box::new(nsc::open(spec)?)),
         "pesc" => Ok(Box::new(pesc::open(spec)?)),
         "pirl" => Ok(Box::new(pirl::open(spec)?)),
+        "parquet" => Ok(Box::new(parquet::open(spec)?)),
         other => Err(ConnectorError::UnknownFormat {
             source_name: spec.name.clone(),
             format: other.to_string(),
