@@ -46,6 +46,16 @@ impl SourceSpec {
         }
     }
 
+    /// The error for a format asked to read an entity it does not carry.
+    pub(crate) fn unsupported(&self, supported: &[Entity]) -> ConnectorError {
+        ConnectorError::UnsupportedEntity {
+            source_name: self.name.clone(),
+            format: self.format.clone(),
+            entity: self.entity.name(),
+            supported: supported.iter().map(|e| e.name()).collect(),
+        }
+    }
+
     /// The format's config struct, from `options`.
     pub fn options<T: DeserializeOwned>(&self) -> Result<T, ConnectorError> {
         T::deserialize(toml::Value::Table(self.options.clone())).map_err(|e| {
