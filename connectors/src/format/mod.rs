@@ -4,6 +4,9 @@
 //! format yields the same validated [`SourceBatch`] stream whatever the [`Location`].
 
 pub mod csv;
+pub mod efw2;
+pub mod fixed_width;
+pub mod icesa;
 
 use p20w_schemas::Entity;
 use serde::de::DeserializeOwned;
@@ -80,12 +83,14 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 }
 
 /// The registered formats, as job files name them.
-pub const FORMATS: &[&str] = &["csv"];
+pub const FORMATS: &[&str] = &["csv", "icesa", "efw2"];
 
 /// Opens `spec` with its format's reader.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> {
     match spec.format.as_str() {
         "csv" => Ok(Box::new(csv::open(spec)?)),
+        "icesa" => Ok(Box::new(icesa::open(spec)?)),
+        "efw2" => Ok(Box::new(efw2::open(spec)?)),
         other => Err(ConnectorError::UnknownFormat {
             source_name: spec.name.clone(),
             format: other.to_string(),
