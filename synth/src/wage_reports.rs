@@ -288,6 +288,6 @@ mod tests {
             assert_eq!(resolved, cents, "{plan:?}");
             assert!(plan.iter().all(|p| p.2 > 0));
         }
-        assert_eq!(kinds.len(), 8, "{kinds:?}");
+        assert_eq!(kinds.len(), 6, "{kinds:?}");
     }
 }

@@ -358,7 +358,7 @@ fn wage_ssn(r: &mut Rng, ssn: &str, people: u64, typo_share: f64) -> String {
 /// Workers in the state's wage file who are not in any cohort: most of a real UI file.
 fn other_workers(cfg: &SynthConfig, wages: &mut WageFiles) -> Result<(), SynthError> {
     let (first, last) = quarter_span(cfg.first_cohort - 1, cfg.data_end_year);
-    let worker = |ssn: &str| -> Keyed<'_> {
+    fn worker(ssn: &str) -> Keyed<'_> {
         Keyed {
             person: "",
             ssn,
@@ -366,7 +366,7 @@ fn other_workers(cfg: &SynthConfig, wages: &mut WageFiles) -> Result<(), SynthEr
             last: "WORKER",
             ssn_right: true,
         }
-    };
+    }
     for j in 0..cfg.other_workers() {
         let index = cfg.students + j;
         let mut r = Rng::for_entity(cfg.seed, 2, index);

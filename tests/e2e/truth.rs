@@ -447,7 +447,8 @@ fn resolve_wages(
         match copy {
             std::collections::btree_map::Entry::Occupied(mut e) => {
                 resends += 1;
-                e.get_mut().0 = e.get().0.max(received);
+                let latest = e.get().0.max(received);
+                e.get_mut().0 = latest;
             }
             std::collections::btree_map::Entry::Vacant(e) => {
                 e.insert((received, t["person_id"].clone()));
@@ -467,7 +468,7 @@ fn resolve_wages(
                 amended += 1;
                 *c
             }
-            None => records.keys().map(|(_, c)| c).sum(),
+            None => records.keys().map(|(_, c)| c).sum::<i64>(),
         };
         let person = records.values().next().map(|(_, p)| p.clone());
         out.push(Resolved {
