@@ -21,7 +21,7 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::RunError;
-use crate::sql::{collect, exec, materialize, u64_column};
+use crate::sql::{collect, count, exec, materialize, u64_column};
 
 /// What the rule did, for the run report; `records = resolved + resends_dropped +
 /// superseded_by_amendment + summed_into_others`.
@@ -92,8 +92,7 @@ pub async fn resolve_wages(
     .await?;
     let batches = collect(
         ctx,
-        "SELECT (SELECT count(*) FROM wage_record),
-                count(*),
+        "SELECT count(*),
                 sum(records - distinct_records),
                 sum(CASE WHEN amended THEN distinct_records - 1 ELSE 0 END),
                 sum(CASE WHEN amended THEN 0 ELSE distinct_records - 1 END),
@@ -107,12 +106,12 @@ pub async fn resolve_wages(
         .ok_or_else(|| RunError::internal("wage resolution counts"))?;
     let v = |i: usize| u64_column(b, i).map(|c| c[0]);
     let counts = WageResolution {
-        records: v(0)?,
-        resolved: v(1)?,
-        resends_dropped: v(2)?,
-        superseded_by_amendment: v(3)?,
-        summed_into_others: v(4)?,
-        without_ssn: v(5)?,
+        records: count(ctx, "SELECT count(*) FROM wage_record").await?,
+        resolved: v(0)?,
+        resends_dropped: v(1)?,
+        superseded_by_amendment: v(2)?,
+        summed_into_others: v(3)?,
+        without_ssn: v(4)?,
     };
     let accounted = counts.resolved
         + counts.resends_dropped

@@ -290,4 +290,38 @@ mod tests {
         }
         assert_eq!(kinds.len(), 6, "{kinds:?}");
     }
+
+    #[test]
+    fn the_state_holds_late_amended_and_resent_records_in_every_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SynthConfig {
+            students: 300,
+            other_workers_per_student: 0.5,
+            ..SynthConfig::default()
+        };
+        let summary = crate::generate_state(&cfg, dir.path()).unwrap();
+        let mut r = csv::Reader::from_path(dir.path().join("workforce/ui_wages.csv")).unwrap();
+        let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
+        let of = |kind: &str| rows.iter().filter(|r| &r[9] == kind).count();
+        assert!(of("Supplemental") > 50 && of("Amendment") > 50, "{} {}", of("Supplemental"), of("Amendment"));
+        let resends = rows.windows(2).filter(|w| w[0] == w[1]).count();
+        assert!(resends > 50, "{resends} resends");
+        for r in rows.iter().filter(|r| &r[9] != "Original") {
+            assert_eq!((&r[10], ["1", "2"].contains(&&r[11])), ("2025", true));
+        }
+        let csv_rows = summary.rows("workforce/ui_wages.csv");
+        for dir in [ICESA_DIR, EFW2_DIR] {
+            let records: u64 = summary
+                .files
+                .iter()
+                .filter(|(f, _)| f.starts_with(dir))
+                .map(|(_, n)| n)
+                .sum();
+            assert_eq!(records, csv_rows, "{dir}");
+        }
+        let icesa = std::fs::read(dir.path().join(ICESA_DIR).join("original.txt")).unwrap();
+        let lines: Vec<&[u8]> = icesa.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        assert!(lines.iter().all(|l| l.len() == 276 && l.ends_with(b"\r")));
+        assert_eq!(lines.len() as u64, 3 * summary.rows(&format!("{ICESA_DIR}/original.txt")) + 2);
+    }
 }
