@@ -38,7 +38,12 @@ fn rows(batch: &RecordBatch) -> Vec<Vec<String>> {
 
 /// Accepted rows, (rule, field) of quarantined rows, and counts of one source.
 fn read(path: &Path, format: &str, options: &str) -> (Vec<Vec<String>>, Vec<String>, SourceCounts) {
-    let mut spec = SourceSpec::new("wages", Entity::WageRecord, format, Location::Local(path.into()));
+    let mut spec = SourceSpec::new(
+        "wages",
+        Entity::WageRecord,
+        format,
+        Location::Local(path.into()),
+    );
     spec.options = toml::from_str(options).unwrap();
     spec.batch_rows = 1_000;
     let mut reader = open(&spec).unwrap();
@@ -69,20 +74,40 @@ fn icesa_and_efw2_copies_read_as_the_csv_reads() {
     let (mut want, want_quarantined, want_counts) = read(&root.join("ui_wages.csv"), "csv", "");
     want.sort();
     let kinds: std::collections::BTreeSet<&str> = want.iter().map(|r| r[9].as_str()).collect();
-    assert_eq!(kinds.len(), 3, "the state holds every report type: {kinds:?}");
+    assert_eq!(
+        kinds.len(),
+        3,
+        "the state holds every report type: {kinds:?}"
+    );
     let icesa = [
         ("icesa/original.txt", "layout = \"tx\""),
-        ("icesa/received_2025Q1.txt", "layout = \"tx\"\nreceived = \"2025Q1\""),
-        ("icesa/received_2025Q2.txt", "layout = \"tx\"\nreceived = \"2025Q2\""),
+        (
+            "icesa/received_2025Q1.txt",
+            "layout = \"tx\"\nreceived = \"2025Q1\"",
+        ),
+        (
+            "icesa/received_2025Q2.txt",
+            "layout = \"tx\"\nreceived = \"2025Q2\"",
+        ),
     ];
     let efw2 = [
         ("efw2/original.txt", "report_type = \"Original\""),
-        ("efw2/supplemental_2025Q1.txt", "report_type = \"Supplemental\"\nreceived = \"2025Q1\""),
-        ("efw2/amendment_2025Q1.txt", "report_type = \"Amendment\"\nreceived = \"2025Q1\""),
-        ("efw2/amendment_2025Q2.txt", "report_type = \"Amendment\"\nreceived = \"2025Q2\""),
+        (
+            "efw2/supplemental_2025Q1.txt",
+            "report_type = \"Supplemental\"\nreceived = \"2025Q1\"",
+        ),
+        (
+            "efw2/amendment_2025Q1.txt",
+            "report_type = \"Amendment\"\nreceived = \"2025Q1\"",
+        ),
+        (
+            "efw2/amendment_2025Q2.txt",
+            "report_type = \"Amendment\"\nreceived = \"2025Q2\"",
+        ),
     ];
     for (format, files) in [("icesa", &icesa[..]), ("efw2", &efw2[..])] {
-        let (mut got, mut quarantined, mut counts) = (Vec::new(), Vec::new(), SourceCounts::default());
+        let (mut got, mut quarantined, mut counts) =
+            (Vec::new(), Vec::new(), SourceCounts::default());
         for (file, options) in files {
             let options = if format == "efw2" {
                 format!("layout = \"la\"\n{options}")

@@ -685,9 +685,9 @@ fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
             // resolved together.
             if second != employer {
                 s.wages.push((
-                q,
-                second,
-                (dollars * 30.0 * r.f64()).round().max(100.0) as i64,
+                    q,
+                    second,
+                    (dollars * 30.0 * r.f64()).round().max(100.0) as i64,
                 ));
             }
         }

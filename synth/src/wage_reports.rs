@@ -62,7 +62,11 @@ pub struct Keyed<'a> {
 
 /// The reports one true wage arrives in: (type, received, amount in cents). Originals have no
 /// received quarter (the state's regular load); later reports arrive in `late[0]` or `late[1]`.
-fn reports(v: &mut Rng, cents: i64, late: [YearQuarter; 2]) -> Vec<(ReportType, Option<YearQuarter>, i64)> {
+fn reports(
+    v: &mut Rng,
+    cents: i64,
+    late: [YearQuarter; 2],
+) -> Vec<(ReportType, Option<YearQuarter>, i64)> {
     use ReportType::*;
     let wrong = |v: &mut Rng| {
         let w = ((cents as f64) * (0.5 + v.f64())).round() as i64;
@@ -249,7 +253,11 @@ impl WageFiles {
     }
 
     pub fn finish(self) -> Result<Vec<(String, u64)>, SynthError> {
-        let mut out = vec![self.csv.finish()?, self.truth.finish()?, self.resolved.finish()?];
+        let mut out = vec![
+            self.csv.finish()?,
+            self.truth.finish()?,
+            self.resolved.finish()?,
+        ];
         for (_, f) in self.icesa {
             out.push(f.finish()?);
         }
@@ -271,18 +279,38 @@ mod tests {
     /// Every plan's records resolve to the true amount under the rule the README states.
     #[test]
     fn every_report_plan_resolves_to_the_true_wage() {
-        let late = [YearQuarter { year: 2025, quarter: 1 }, YearQuarter { year: 2025, quarter: 2 }];
+        let late = [
+            YearQuarter {
+                year: 2025,
+                quarter: 1,
+            },
+            YearQuarter {
+                year: 2025,
+                quarter: 2,
+            },
+        ];
         let mut kinds = std::collections::BTreeSet::new();
         for i in 0..2_000 {
             let mut v = Rng::for_entity(1, 9, i);
             let cents = 100 + (i as i64) * 37;
             let mut plan = reports(&mut v, cents, late);
-            kinds.insert(format!("{:?}", plan.iter().map(|p| p.0).collect::<Vec<_>>()));
+            kinds.insert(format!(
+                "{:?}",
+                plan.iter().map(|p| p.0).collect::<Vec<_>>()
+            ));
             plan.sort_by_key(|p| (p.0.code(), p.1, p.2));
             plan.dedup();
-            let amendments: Vec<_> = plan.iter().filter(|p| p.0 == ReportType::Amendment).collect();
+            let amendments: Vec<_> = plan
+                .iter()
+                .filter(|p| p.0 == ReportType::Amendment)
+                .collect();
             let resolved = match amendments.iter().map(|p| p.1).max() {
-                Some(latest) => amendments.iter().filter(|p| p.1 == latest).map(|p| p.2).max().unwrap(),
+                Some(latest) => amendments
+                    .iter()
+                    .filter(|p| p.1 == latest)
+                    .map(|p| p.2)
+                    .max()
+                    .unwrap(),
                 None => plan.iter().map(|p| p.2).sum(),
             };
             assert_eq!(resolved, cents, "{plan:?}");
@@ -303,7 +331,12 @@ mod tests {
         let mut r = csv::Reader::from_path(dir.path().join("workforce/ui_wages.csv")).unwrap();
         let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
         let of = |kind: &str| rows.iter().filter(|r| &r[9] == kind).count();
-        assert!(of("Supplemental") > 50 && of("Amendment") > 50, "{} {}", of("Supplemental"), of("Amendment"));
+        assert!(
+            of("Supplemental") > 50 && of("Amendment") > 50,
+            "{} {}",
+            of("Supplemental"),
+            of("Amendment")
+        );
         let resends = rows.windows(2).filter(|w| w[0] == w[1]).count();
         assert!(resends > 50, "{resends} resends");
         for r in rows.iter().filter(|r| &r[9] != "Original") {
@@ -320,8 +353,14 @@ mod tests {
             assert_eq!(records, csv_rows, "{dir}");
         }
         let icesa = std::fs::read(dir.path().join(ICESA_DIR).join("original.txt")).unwrap();
-        let lines: Vec<&[u8]> = icesa.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = icesa
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         assert!(lines.iter().all(|l| l.len() == 276 && l.ends_with(b"\r")));
-        assert_eq!(lines.len() as u64, 3 * summary.rows(&format!("{ICESA_DIR}/original.txt")) + 2);
+        assert_eq!(
+            lines.len() as u64,
+            3 * summary.rows(&format!("{ICESA_DIR}/original.txt")) + 2
+        );
     }
 }

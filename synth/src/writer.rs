@@ -397,7 +397,14 @@ fn other_workers(cfg: &SynthConfig, wages: &mut WageFiles) -> Result<(), SynthEr
                 quarter: 1,
             };
             let original = ReportType::Original;
-            wages.record(&worker(&ssn), stray.index(), employer, 100_000, original, None)?;
+            wages.record(
+                &worker(&ssn),
+                stray.index(),
+                employer,
+                100_000,
+                original,
+                None,
+            )?;
         }
     }
     Ok(())

@@ -484,7 +484,10 @@ async fn resent_late_and_amended_wages_are_counted_once() {
     );
     for q in [(2022, 1), (2022, 2), (2022, 3), (2022, 4), (2023, 1)] {
         for w in 1..=4 {
-            wages.push_str(&format!("worker-{w},900000001,UI9,{},{},500000,Original,,\n", q.0, q.1));
+            wages.push_str(&format!(
+                "worker-{w},900000001,UI9,{},{},500000,Original,,\n",
+                q.0, q.1
+            ));
         }
     }
     // Two records without a usable SSN, alike: not resolved, each counts.

@@ -417,8 +417,7 @@ fn resolve_wages(
 ) -> (Vec<Resolved>, BTreeMap<i32, u64>) {
     type Key = (String, String, String, i32);
     // key -> (report type, cents) -> (latest received quarter, true person)
-    let mut groups: BTreeMap<Key, BTreeMap<(String, i64), (Option<i32>, String)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<Key, BTreeMap<(String, i64), (Option<i32>, String)>> = BTreeMap::new();
     let mut per_quarter: BTreeMap<i32, u64> = BTreeMap::new();
     let (mut resends, mut amended) = (0, 0);
     for (w, t) in wages.iter().zip(truth) {
@@ -439,7 +438,12 @@ fn resolve_wages(
             ("", _) | (_, "") => None,
             (y, rq) => Some(y.parse::<i32>().unwrap() * 4 + rq.parse::<i32>().unwrap() - 1),
         };
-        let key = (ssn, w["employer_fein"].clone(), w["employer_ui_account"].clone(), q);
+        let key = (
+            ssn,
+            w["employer_fein"].clone(),
+            w["employer_ui_account"].clone(),
+            q,
+        );
         let copy = groups
             .entry(key)
             .or_default()
@@ -479,7 +483,10 @@ fn resolve_wages(
             cents,
         });
     }
-    assert!(resends > 50 && amended > 50, "{resends} resends, {amended} amended");
+    assert!(
+        resends > 50 && amended > 50,
+        "{resends} resends, {amended} amended"
+    );
     (out, per_quarter)
 }
 

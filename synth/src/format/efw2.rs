@@ -17,14 +17,18 @@ impl Efw2File {
     pub fn create(root: &Path, name: &str) -> Result<Efw2File, SynthError> {
         let mut file = FixedFile::create(root, name)?;
         let mut ra = Record::new(LEN);
-        ra.put(1, 2, "RA").put(3, 9, "990000001").put(38, 57, "P20W SYNTHETIC PAYROLL");
+        ra.put(1, 2, "RA")
+            .put(3, 9, "990000001")
+            .put(38, 57, "P20W SYNTHETIC PAYROLL");
         file.write(&ra)?;
         Ok(Efw2File { file })
     }
 
     pub fn wage(&mut self, w: &WageLine<'_>) -> Result<(), SynthError> {
         let mut re = Record::new(LEN);
-        re.put(1, 2, "RE").put(3, 4, &w.year.to_string()).put(8, 9, w.fein);
+        re.put(1, 2, "RE")
+            .put(3, 4, &w.year.to_string())
+            .put(8, 9, w.fein);
         re.put(40, 57, "SYNTHETIC EMPLOYER");
         self.file.write(&re)?;
         let cents = w.cents as u64;

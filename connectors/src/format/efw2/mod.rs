@@ -5,10 +5,10 @@
 //! EFW2 carries no report type: a source's options give it per file. The reader is the
 //! shared [`fixed_width`](super::fixed_width) one; layouts are `connectors/data/layouts/efw2_*.csv`.
 
+use crate::ConnectorError;
 use crate::format::SourceSpec;
 use crate::format::fixed_width::{self, FixedWidthReader, Structure};
 use crate::location::Input;
-use crate::ConnectorError;
 
 pub static STRUCTURE: Structure = Structure {
     format: "EFW2",
@@ -20,7 +20,10 @@ pub static STRUCTURE: Structure = Structure {
     last: "RF",
     types: &["RA", "RE", "RW", "RO", "RS", "RT", "RU", "RV", "RF"],
     layouts: &[
-        ("standard", include_str!("../../../data/layouts/efw2_standard.csv")),
+        (
+            "standard",
+            include_str!("../../../data/layouts/efw2_standard.csv"),
+        ),
         ("la", include_str!("../../../data/layouts/efw2_la.csv")),
     ],
 };

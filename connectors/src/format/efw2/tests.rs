@@ -9,7 +9,10 @@ use p20w_schemas::Entity;
 const LEN: usize = 512;
 
 fn re(fein: &str) -> String {
-    record(LEN, &[(1, "RE"), (3, "2024"), (8, fein), (40, "ACME WIDGETS")])
+    record(
+        LEN,
+        &[(1, "RE"), (3, "2024"), (8, fein), (40, "ACME WIDGETS")],
+    )
 }
 
 fn rs(ssn: &str, cents: u64, period: &str, account: &str, naics: &str) -> String {
@@ -62,7 +65,7 @@ fn state_records_take_the_employer_fein_and_the_file_report_type() {
         rs("219457880", 512_340, "092024", "UI0000001", "622110"),
         rs("219457882", 100, "122024", "UI0000002", ""),
         record(LEN, &[(1, "RS"), (10, "219457883")])[..300].to_string(), // 7: truncated
-        record(LEN, &[(1, "RX")]),                                         // 8
+        record(LEN, &[(1, "RX")]),                                       // 8
         record(LEN, &[(1, "RT"), (3, "0000002")]),
         rs("219457884", 100, "122024", "UI0000002", ""), // 10: after RT
         record(LEN, &[(1, "RF")]),
@@ -95,7 +98,14 @@ fn state_records_take_the_employer_fein_and_the_file_report_type() {
     assert_eq!(
         got,
         [
-            want("219457880", Some("622110"), "2024", "3", "512340", "UI0000001"),
+            want(
+                "219457880",
+                Some("622110"),
+                "2024",
+                "3",
+                "512340",
+                "UI0000001"
+            ),
             want("219457882", None, "2024", "4", "100", "UI0000002"),
         ]
     );
@@ -121,10 +131,16 @@ fn state_records_take_the_employer_fein_and_the_file_report_type() {
 
 #[test]
 fn the_standard_layout_has_no_naics_and_the_report_type_defaults_to_blank() {
-    let f = file(&[re("123456789"), rs("219457880", 100, "032024", "UI1", "622110")]);
+    let f = file(&[
+        re("123456789"),
+        rs("219457880", 100, "032024", "UI1", "622110"),
+    ]);
     let batch = open(&spec(f.path(), "")).unwrap().next().unwrap().unwrap();
     let row = &rows(&batch.records)[0];
-    assert!(!row.iter().any(|v| v.starts_with("employer_naics")), "{row:?}");
+    assert!(
+        !row.iter().any(|v| v.starts_with("employer_naics")),
+        "{row:?}"
+    );
     assert!(!row.iter().any(|v| v.starts_with("report_type")), "{row:?}");
     let f = file(&[re("123456789"), rs("219457880", 100, "002024", "UI1", "")]);
     let batch = open(&spec(f.path(), "")).unwrap().next().unwrap().unwrap();
@@ -136,7 +152,10 @@ fn the_standard_layout_has_no_naics_and_the_report_type_defaults_to_blank() {
 fn every_shipped_layout_loads() {
     for (name, _) in STRUCTURE.layouts {
         let f = file(&[]);
-        assert!(open(&spec(f.path(), &format!("layout = \"{name}\""))).is_ok(), "{name}");
+        assert!(
+            open(&spec(f.path(), &format!("layout = \"{name}\""))).is_ok(),
+            "{name}"
+        );
     }
     let f = file(&[]);
     let mut s = spec(f.path(), "");

@@ -165,9 +165,15 @@ pub fn decode(kind: &Kind, raw: &str) -> Result<Decoded, DecodeError> {
         )),
         Kind::Mmyyyy if digits && v.len() == 6 => match quarter_of(&v[0..2]) {
             Some(q) => Ok(Decoded::Period(v[2..6].to_string(), q)),
-            None => Err((Rule::Date, "is not a period MMYYYY with a month 01-12".into())),
+            None => Err((
+                Rule::Date,
+                "is not a period MMYYYY with a month 01-12".into(),
+            )),
         },
-        Kind::Mmyyyy => Err((Rule::Date, "is not a period MMYYYY with a month 01-12".into())),
+        Kind::Mmyyyy => Err((
+            Rule::Date,
+            "is not a period MMYYYY with a month 01-12".into(),
+        )),
         Kind::QuarterMonth => match quarter_of(v).filter(|_| digits && v.len() == 2) {
             Some(q) => Ok(Decoded::One(q)),
             None => Err((Rule::Date, "is not a two-digit month 01-12".into())),
@@ -194,15 +200,24 @@ mod tests {
             decode(&Kind::Cents, "00000123456"),
             Ok(Decoded::One("1234.56".into()))
         );
-        assert_eq!(decode(&Kind::Cents, "00000000007"), Ok(Decoded::One("0.07".into())));
+        assert_eq!(
+            decode(&Kind::Cents, "00000000007"),
+            Ok(Decoded::One("0.07".into()))
+        );
         assert_eq!(decode(&Kind::Cents, "   "), Ok(Decoded::Blank));
-        assert_eq!(decode(&Kind::Cents, "0000001234.5").unwrap_err().0, Rule::Money);
+        assert_eq!(
+            decode(&Kind::Cents, "0000001234.5").unwrap_err().0,
+            Rule::Money
+        );
         assert_eq!(
             decode(&Kind::Mmyyyy, "092024"),
             Ok(Decoded::Period("2024".into(), "3".into()))
         );
         assert_eq!(decode(&Kind::Mmyyyy, "132024").unwrap_err().0, Rule::Date);
-        assert_eq!(decode(&Kind::QuarterMonth, "12"), Ok(Decoded::One("4".into())));
+        assert_eq!(
+            decode(&Kind::QuarterMonth, "12"),
+            Ok(Decoded::One("4".into()))
+        );
         assert_eq!(decode(&Kind::QuarterMonth, "1x").unwrap_err().0, Rule::Date);
         let code = Kind::Code(code_values("A=Amendment;O=Original").unwrap());
         assert_eq!(decode(&code, "A"), Ok(Decoded::One("Amendment".into())));

@@ -111,7 +111,10 @@ fn layout_path(location: &Location, file: &str) -> PathBuf {
 }
 
 /// Opens `spec`'s file with `structure`.
-pub fn open(spec: &SourceSpec, structure: &'static Structure) -> Result<FixedWidthReader, ConnectorError> {
+pub fn open(
+    spec: &SourceSpec,
+    structure: &'static Structure,
+) -> Result<FixedWidthReader, ConnectorError> {
     let input = spec.location.open(None)?;
     read(spec, structure, input)
 }
@@ -133,7 +136,12 @@ pub fn read(
         message,
     };
     let fields = Entity::WageRecord.fields();
-    let index = |name: &str| fields.iter().position(|f| f.name == name).expect("model field");
+    let index = |name: &str| {
+        fields
+            .iter()
+            .position(|f| f.name == name)
+            .expect("model field")
+    };
     let mut defaults: Vec<Option<String>> = vec![None; fields.len()];
     defaults[index("report_type")] = config.report_type.clone();
     if let Some(received) = &config.received {
@@ -239,17 +247,23 @@ impl FixedWidthReader {
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, ConnectorError> {
         let s = self.structure;
         while !self.records.is_full() {
-            let next = self.lines.next_line().map_err(|source| ConnectorError::Io {
-                file: self.file.clone(),
-                source,
-            })?;
+            let next = self
+                .lines
+                .next_line()
+                .map_err(|source| ConnectorError::Io {
+                    file: self.file.clone(),
+                    source,
+                })?;
             let Some((line, bytes)) = next else {
                 self.finished = true;
                 break;
             };
             let bytes = match bytes {
                 Line::Overlong => {
-                    let message = format!("is longer than the {}-byte {} record", s.record_len, s.format);
+                    let message = format!(
+                        "is longer than the {}-byte {} record",
+                        s.record_len, s.format
+                    );
                     self.records.reject(line, None, Rule::RecordLength, message);
                     continue;
                 }
@@ -257,14 +271,25 @@ impl FixedWidthReader {
                 Line::Bytes([]) => continue,
                 Line::Bytes(b) => b,
             };
-            let kind = bytes.get(..s.type_len).and_then(|t| std::str::from_utf8(t).ok());
+            let kind = bytes
+                .get(..s.type_len)
+                .and_then(|t| std::str::from_utf8(t).ok());
             let record_type = kind.and_then(|k| s.types.iter().copied().find(|t| *t == k));
             let Ok(text) = std::str::from_utf8(bytes) else {
-                self.reject_line(line, record_type, None, Rule::Encoding, "is not valid UTF-8".into());
+                self.reject_line(
+                    line,
+                    record_type,
+                    None,
+                    Rule::Encoding,
+                    "is not valid UTF-8".into(),
+                );
                 continue;
             };
             let Some(record_type) = record_type else {
-                let message = format!("record type is not one of the {} types {:?}", s.format, s.types);
+                let message = format!(
+                    "record type is not one of the {} types {:?}",
+                    s.format, s.types
+                );
                 self.records.reject(line, None, Rule::RecordType, message);
                 continue;
             };
@@ -293,7 +318,14 @@ impl FixedWidthReader {
     }
 
     /// Quarantines a line; a rejected employer record takes its wage records with it.
-    fn reject_line(&mut self, line: u64, record_type: Option<&str>, field: Option<&str>, rule: Rule, message: String) {
+    fn reject_line(
+        &mut self,
+        line: u64,
+        record_type: Option<&str>,
+        field: Option<&str>,
+        rule: Rule,
+        message: String,
+    ) {
         if record_type == Some(self.structure.employer) {
             self.employer = Employer::Rejected(line);
             self.block = Block::default();
@@ -302,7 +334,11 @@ impl FixedWidthReader {
     }
 
     /// The record's fields in model order; `None` where the layout gives none or it is blank.
-    fn fields(&self, record_type: &str, text: &str) -> Result<(Vec<Option<String>>, u64), Rejection> {
+    fn fields(
+        &self,
+        record_type: &str,
+        text: &str,
+    ) -> Result<(Vec<Option<String>>, u64), Rejection> {
         let mut out = vec![None; Entity::WageRecord.fields().len()];
         let mut total_records = 0;
         for f in self.layout.fields_of(record_type) {
@@ -311,7 +347,11 @@ impl FixedWidthReader {
                 return Err((Some(f.field.clone()), Rule::Encoding, message));
             };
             let decoded = decode(&f.kind, raw).map_err(|(rule, message)| {
-                (Some(f.field.clone()), rule, format!("{} {message}", f.field))
+                (
+                    Some(f.field.clone()),
+                    rule,
+                    format!("{} {message}", f.field),
+                )
             })?;
             match decoded {
                 Decoded::Blank => {}
@@ -347,7 +387,13 @@ impl FixedWidthReader {
             }
             Err((field, rule, message)) => {
                 let message = format!("{} record: {message}", self.structure.employer);
-                self.reject_line(line, Some(self.structure.employer), field.as_deref(), rule, message);
+                self.reject_line(
+                    line,
+                    Some(self.structure.employer),
+                    field.as_deref(),
+                    rule,
+                    message,
+                );
             }
         }
     }
@@ -358,7 +404,10 @@ impl FixedWidthReader {
             Employer::Open(_, values) => values.clone(),
             other => {
                 let message = match other {
-                    Employer::None => format!("{} record before any {} employer record", s.wage, s.employer),
+                    Employer::None => format!(
+                        "{} record before any {} employer record",
+                        s.wage, s.employer
+                    ),
                     Employer::Rejected(at) => format!(
                         "{} record whose {} employer record (line {at}) was quarantined",
                         s.wage, s.employer
@@ -402,7 +451,10 @@ impl FixedWidthReader {
                 self.employer = Employer::Closed(line);
                 return;
             }
-            let message = format!("{} record without an open {} employer record", s.total, s.employer);
+            let message = format!(
+                "{} record without an open {} employer record",
+                s.total, s.employer
+            );
             self.records.reject(line, None, Rule::RecordOrder, message);
             return;
         }
@@ -411,7 +463,9 @@ impl FixedWidthReader {
             match self.fields(s.total, text) {
                 Ok((values, count)) => {
                     let mut differs = Vec::new();
-                    if checks.iter().any(|f| f.field == TOTAL_RECORDS) && count != self.block.records {
+                    if checks.iter().any(|f| f.field == TOTAL_RECORDS)
+                        && count != self.block.records
+                    {
                         differs.push("record count");
                     }
                     let amount = values[self.wages].as_deref().and_then(crate::parse_cents);

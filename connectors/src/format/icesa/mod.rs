@@ -6,10 +6,10 @@
 //! The reader is the shared [`fixed_width`](super::fixed_width) one; layouts are tables in
 //! `connectors/data/layouts/icesa_*.csv`.
 
+use crate::ConnectorError;
 use crate::format::SourceSpec;
 use crate::format::fixed_width::{self, FixedWidthReader, Structure};
 use crate::location::Input;
-use crate::ConnectorError;
 
 pub static STRUCTURE: Structure = Structure {
     format: "ICESA",
@@ -21,7 +21,10 @@ pub static STRUCTURE: Structure = Structure {
     last: "F",
     types: &["A", "B", "E", "S", "T", "F"],
     layouts: &[
-        ("standard", include_str!("../../../data/layouts/icesa_standard.csv")),
+        (
+            "standard",
+            include_str!("../../../data/layouts/icesa_standard.csv"),
+        ),
         ("tx", include_str!("../../../data/layouts/icesa_tx.csv")),
     ],
 };

@@ -72,7 +72,10 @@ fn spec(path: &std::path::Path, options: &str) -> SourceSpec {
 }
 
 fn a_record() -> String {
-    record(LEN, &[(1, "A"), (2, "2024"), (6, "987654321"), (15, "UTAX")])
+    record(
+        LEN,
+        &[(1, "A"), (2, "2024"), (6, "987654321"), (15, "UTAX")],
+    )
 }
 
 #[test]
@@ -97,7 +100,11 @@ fn wage_records_take_their_employer_and_the_file_options() {
         assert!(reader.next().is_none());
         assert!(batch.quarantined.is_empty(), "{:?}", batch.quarantined);
         let common = |ssn: &str, first: &str, last: &str| {
-            vec![format!("ssn={ssn}"), format!("first_name={first}"), format!("last_name={last}")]
+            vec![
+                format!("ssn={ssn}"),
+                format!("first_name={first}"),
+                format!("last_name={last}"),
+            ]
         };
         let row = |names: Vec<String>, rest: &[&str]| {
             names
@@ -169,21 +176,21 @@ fn malformed_lines_are_quarantined_with_their_rule_and_line() {
     let mut not_utf8 = good.clone().into_bytes();
     not_utf8[12] = 0xff;
     let mut lines: Vec<Vec<u8>> = vec![
-        a_record().into_bytes(),                                   // 1
-        wage("219457881", "DUNMORE", "CALEB", 1, "").into_bytes(), // 2: before any E
+        a_record().into_bytes(),                                    // 1
+        wage("219457881", "DUNMORE", "CALEB", 1, "").into_bytes(),  // 2: before any E
         employer("123456789", "UI0000001", "09", "O").into_bytes(), // 3
-        good.clone().into_bytes(),                                 // 4
-        truncated.into_bytes(),                                    // 5
-        record(LEN, &[(1, "X"), (2, "219457882")]).into_bytes(),   // 6
-        not_utf8,                                                  // 7
-        bad_wages.into_bytes(),                                    // 8
-        bad_period.into_bytes(),                                   // 9
-        format!("{good}{good}").into_bytes(),                      // 10: two records, one line
-        total(7, 100).into_bytes(),                                // 11: count differs
-        good.clone().into_bytes(),                                 // 12: after the T
+        good.clone().into_bytes(),                                  // 4
+        truncated.into_bytes(),                                     // 5
+        record(LEN, &[(1, "X"), (2, "219457882")]).into_bytes(),    // 6
+        not_utf8,                                                   // 7
+        bad_wages.into_bytes(),                                     // 8
+        bad_period.into_bytes(),                                    // 9
+        format!("{good}{good}").into_bytes(),                       // 10: two records, one line
+        total(7, 100).into_bytes(),                                 // 11: count differs
+        good.clone().into_bytes(),                                  // 12: after the T
         employer("12345678X", "UI0000001", "09", "O").into_bytes(), // 13: bad FEIN
-        good.clone().into_bytes(),                                 // 14
-        total(1, 100).into_bytes(),                                // 15
+        good.clone().into_bytes(),                                  // 14
+        total(1, 100).into_bytes(),                                 // 15
     ];
     let mut e_short = employer("123456789", "UI0000001", "09", "O").into_bytes();
     e_short.truncate(100);
@@ -257,7 +264,14 @@ fn options_choose_and_check_the_layout() {
         // Texas: a 9-character account at 147 and the worksite NAICS at 156.
         record(
             LEN,
-            &[(1, "S"), (2, "219457880"), (64, "00000000010000"), (147, "TX1234567"), (156, "622110"), (215, "032024")],
+            &[
+                (1, "S"),
+                (2, "219457880"),
+                (64, "00000000010000"),
+                (147, "TX1234567"),
+                (156, "622110"),
+                (215, "032024"),
+            ],
         ),
         total(1, 10_000),
     ];
@@ -265,13 +279,25 @@ fn options_choose_and_check_the_layout() {
     let mut reader = open(&spec(f.path(), "layout = \"tx\"")).unwrap();
     let batch = reader.next().unwrap().unwrap();
     let row = &rows(&batch.records)[0];
-    assert!(row.contains(&"employer_naics=622110".to_string()), "{row:?}");
-    assert!(row.contains(&"employer_ui_account=TX1234567".to_string()), "{row:?}");
+    assert!(
+        row.contains(&"employer_naics=622110".to_string()),
+        "{row:?}"
+    );
+    assert!(
+        row.contains(&"employer_ui_account=TX1234567".to_string()),
+        "{row:?}"
+    );
     // The standard layout reads 147-161 as the account and knows no NAICS.
     let batch = open(&spec(f.path(), "")).unwrap().next().unwrap().unwrap();
     let row = &rows(&batch.records)[0];
-    assert!(row.contains(&"employer_ui_account=TX1234567622110".to_string()), "{row:?}");
-    assert!(!row.iter().any(|v| v.starts_with("employer_naics")), "{row:?}");
+    assert!(
+        row.contains(&"employer_ui_account=TX1234567622110".to_string()),
+        "{row:?}"
+    );
+    assert!(
+        !row.iter().any(|v| v.starts_with("employer_naics")),
+        "{row:?}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -283,9 +309,16 @@ fn options_choose_and_check_the_layout() {
     .unwrap();
     let data = dir.path().join("wages.txt");
     std::fs::copy(f.path(), &data).unwrap();
-    let batch = open(&spec(&data, "layout_file = \"mine.csv\"")).unwrap().next().unwrap().unwrap();
+    let batch = open(&spec(&data, "layout_file = \"mine.csv\""))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
     let row = &rows(&batch.records)[0];
-    assert!(row.contains(&"employer_ui_account=TX12".to_string()), "{row:?}");
+    assert!(
+        row.contains(&"employer_ui_account=TX12".to_string()),
+        "{row:?}"
+    );
 
     for bad in [
         "layout = \"zz\"",
@@ -294,9 +327,14 @@ fn options_choose_and_check_the_layout() {
         "colums = 1",
     ] {
         let err = open(&spec(f.path(), bad)).err().unwrap();
-        assert!(matches!(err, ConnectorError::Options { .. }), "{bad}: {err}");
+        assert!(
+            matches!(err, ConnectorError::Options { .. }),
+            "{bad}: {err}"
+        );
     }
-    let err = open(&spec(&data, "layout_file = \"missing.csv\"")).err().unwrap();
+    let err = open(&spec(&data, "layout_file = \"missing.csv\""))
+        .err()
+        .unwrap();
     assert!(matches!(err, ConnectorError::Io { .. }), "{err}");
 }
 
@@ -304,7 +342,10 @@ fn options_choose_and_check_the_layout() {
 fn every_shipped_layout_loads() {
     for (name, _) in STRUCTURE.layouts {
         let f = file(&[], "\n");
-        assert!(open(&spec(f.path(), &format!("layout = \"{name}\""))).is_ok(), "{name}");
+        assert!(
+            open(&spec(f.path(), &format!("layout = \"{name}\""))).is_ok(),
+            "{name}"
+        );
     }
 }
 
@@ -334,7 +375,13 @@ fn a_two_gigabyte_stream_is_read_in_bounded_batches() {
     let per_block = 1_000u64;
     let mut block = employer("123456789", "UI0000001", "09", "O") + "\r\n";
     for i in 0..per_block {
-        block += &wage(&format!("{:09}", 219_000_000 + i), "WORKER", "", 12_345, "092024");
+        block += &wage(
+            &format!("{:09}", 219_000_000 + i),
+            "WORKER",
+            "",
+            12_345,
+            "092024",
+        );
         block += "\r\n";
     }
     block += &total(per_block, per_block * 12_345);
