@@ -151,7 +151,7 @@ pub fn decode(kind: &Kind, raw: &str) -> Result<Decoded, DecodeError> {
     let digits = v.bytes().all(|b| b.is_ascii_digit());
     let quarter_of = |month: &str| -> Option<String> {
         let m: u32 = month.parse().ok()?;
-        (1..=12).contains(&m).then(|| ((m + 2) / 3).to_string())
+        (1..=12).contains(&m).then(|| m.div_ceil(3).to_string())
     };
     match kind {
         Kind::Text => Ok(Decoded::One(v.to_string())),
