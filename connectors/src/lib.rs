@@ -19,7 +19,7 @@ mod value;
 
 use arrow_array::RecordBatch;
 
-pub use format::{FORMATS, ReadSummary, SourceReader, SourceSpec, open};
+pub use format::{FORMATS, ReadSummary, SkippedRecords, SourceReader, SourceSpec, open};
 pub use location::{InputFile, Location};
 pub use record::{RecordBuilder, UnmappedCode, UnmappedCodes, Validation};
 pub use value::{Rule, parse_cents};

@@ -15,10 +15,14 @@
 //! arrive late (supplemental reports), are restated (amendments) or are sent twice
 //! ([`wage_reports`]); the wage records are also written as ICESA and EFW2 files.
 //!
+//! The same records are also written in the standard formats (an NSC StudentTracker detail
+//! report, PESC College Transcripts, a WIOA PIRL file), each beside a canonical CSV of exactly
+//! the records its reader yields (see `format`).
+//!
 //! Students are generated one at a time from `(seed, index)` and written as they are made, so
 //! memory stays flat from a demo to a million students.
 
-pub mod format;
+mod format;
 mod ids;
 mod rng;
 mod student;

@@ -10,8 +10,8 @@ use std::path::Path;
 use p20w_schemas::{Entity, YearQuarter};
 
 use crate::SynthConfig;
-use crate::format::WageLine;
 use crate::format::efw2::Efw2File;
+use crate::format::fixed_width::WageLine;
 use crate::format::icesa::IcesaFile;
 use crate::rng::Rng;
 use crate::writer::{Out, SynthError};

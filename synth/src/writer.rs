@@ -72,6 +72,10 @@ impl Out {
     }
 
     /// One record; the csv crate quotes any field holding a comma, a quote, `\r` or `\n`.
+    pub(crate) fn rows(&self) -> u64 {
+        self.rows
+    }
+
     pub(crate) fn row(&mut self, fields: &[&str]) -> Result<(), SynthError> {
         self.w.write_record(fields).map_err(|e| self.err(e))?;
         self.rows += 1;
@@ -126,6 +130,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
     let mut truth_ps_awards = Out::create(root, "truth/ps_award.csv", "person_id")?;
     let mut truth_workforce = Out::create(root, "truth/workforce_participation.csv", "person_id")?;
 
+    let mut formats = crate::format::Formats::create(root)?;
     let people = cfg.students + cfg.other_workers();
     for i in 0..cfg.students {
         let s = generate(cfg, i);
@@ -262,6 +267,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
             workforce.row(&[&s.ssn, program, &entry.to_string(), &exit])?;
             truth_workforce.row(&[&pid])?;
         }
+        formats.student(cfg, &s)?;
     }
     other_workers(cfg, &mut wages)?;
 
@@ -283,6 +289,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         summary.files.push(out.finish()?);
     }
     summary.files.extend(wages.finish()?);
+    summary.files.extend(formats.finish()?);
     let readme = "Ground truth for tests: who each record really belongs to.\n\
         persons.csv has one row per student (person_id, true identifiers, cohort: the spring the\n\
         student was due to graduate; exit_cohort: the exit cohort under the published rule, blank\n\
@@ -297,6 +304,9 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         (ssn_keyed_right = 0: the records carry a mistyped SSN and link to no one).\n\
         workforce/ui_wages.csv also has copies as ICESA (workforce/icesa/, Texas layout) and EFW2\n\
         (workforce/efw2/, Louisiana layout) files, one per received quarter and report type.\n\
+        nsc_*, pesc_* and pirl_* name the persons of the canonical CSVs beside the NSC detail\n\
+        report, the PESC transcripts and the PIRL file. NSC also reports terms withdrawn before\n\
+        the census, which the institutions' census-date extracts leave out.\n\
         K-12 extracts are keyed by state_student_id without error, so persons.csv covers them.\n\
         The pipeline never reads this folder.\n";
     std::fs::write(root.join("truth/README.txt"), readme).map_err(|source| SynthError::Io {

@@ -7,6 +7,11 @@ pub mod csv;
 pub mod efw2;
 pub mod fixed_width;
 pub mod icesa;
+pub mod nsc;
+pub mod parquet;
+pub mod pesc;
+pub mod pirl;
+mod shipped;
 
 use p20w_schemas::Entity;
 use serde::de::DeserializeOwned;
@@ -44,6 +49,16 @@ impl SourceSpec {
         }
     }
 
+    /// The error for a format asked to read an entity it does not carry.
+    pub(crate) fn unsupported(&self, supported: &[Entity]) -> ConnectorError {
+        ConnectorError::UnsupportedEntity {
+            source_name: self.name.clone(),
+            format: self.format.clone(),
+            entity: self.entity.name(),
+            supported: supported.iter().map(|e| e.name()).collect(),
+        }
+    }
+
     /// The format's config struct, from `options`.
     pub fn options<T: DeserializeOwned>(&self) -> Result<T, ConnectorError> {
         T::deserialize(toml::Value::Table(self.options.clone())).map_err(|e| {
@@ -53,15 +68,6 @@ impl SourceSpec {
                 message: e.to_string(),
             }
         })
-    }
-
-    pub(crate) fn unsupported(&self, supported: &[Entity]) -> ConnectorError {
-        ConnectorError::UnsupportedEntity {
-            source_name: self.name.clone(),
-            format: self.format.clone(),
-            entity: self.entity.name(),
-            supported: supported.iter().map(|e| e.name()).collect(),
-        }
     }
 }
 
@@ -73,6 +79,17 @@ pub struct ReadSummary {
     /// Input columns or elements the canonical model does not have; they were not read.
     pub ignored: Vec<String>,
     pub unmapped: Vec<UnmappedCode>,
+    /// Input records that are not records of the source's entity (an NSC not-found row, a
+    /// degree row under an enrollment source), by reason: neither read nor quarantined, but
+    /// counted, so input rows = `counts.read` + the sum of these.
+    pub skipped: Vec<SkippedRecords>,
+}
+
+/// Input records of one kind that a source passed over, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedRecords {
+    pub reason: String,
+    pub records: u64,
 }
 
 /// An open source: a stream of validated batches plus what it has read.
@@ -83,7 +100,7 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 }
 
 /// The registered formats, as job files name them.
-pub const FORMATS: &[&str] = &["csv", "icesa", "efw2"];
+pub const FORMATS: &[&str] = &["csv", "efw2", "icesa", "nsc", "parquet", "pesc", "pirl"];
 
 /// Opens `spec` with its format's reader.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> {
@@ -91,6 +108,10 @@ pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> 
         "csv" => Ok(Box::new(csv::open(spec)?)),
         "icesa" => Ok(Box::new(icesa::open(spec)?)),
         "efw2" => Ok(Box::new(efw2::open(spec)?)),
+        "nsc" => Ok(Box::new(nsc::open(spec)?)),
+        "pesc" => Ok(Box::new(pesc::open(spec)?)),
+        "pirl" => Ok(Box::new(pirl::open(spec)?)),
+        "parquet" => Ok(Box::new(parquet::open(spec)?)),
         other => Err(ConnectorError::UnknownFormat {
             source_name: spec.name.clone(),
             format: other.to_string(),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{FixedFile, Record, WageLine};
+use super::fixed_width::{FixedFile, Record, WageLine};
 use crate::writer::SynthError;
 
 const LEN: usize = 512;

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use p20w_schemas::Entity;
 use serde::Deserialize;
 
-use crate::format::{ReadSummary, SourceSpec};
+use crate::format::{ReadSummary, SkippedRecords, SourceSpec};
 use crate::location::{Input, Inputs, Location};
 use crate::record::RecordBuilder;
 use crate::{ConnectorError, Rule, SourceBatch};
@@ -168,6 +168,7 @@ pub fn read(
         employer: Employer::None,
         block: Block::default(),
         total_mismatches: 0,
+        skipped: std::collections::BTreeMap::new(),
         inputs,
         records,
         finished: false,
@@ -217,6 +218,9 @@ pub struct FixedWidthReader {
     employer: Employer,
     block: Block,
     total_mismatches: u64,
+    /// Lines that are not wage records and were used as structure, by reason: with
+    /// `counts.read` they account for every line.
+    skipped: std::collections::BTreeMap<String, u64>,
     inputs: Inputs,
     records: RecordBuilder,
     finished: bool,
@@ -232,6 +236,14 @@ impl FixedWidthReader {
             inputs: self.inputs.files(),
             ignored: Vec::new(),
             unmapped: self.records.unmapped_codes(),
+            skipped: self
+                .skipped
+                .iter()
+                .map(|(reason, records)| SkippedRecords {
+                    reason: reason.clone(),
+                    records: *records,
+                })
+                .collect(),
         }
     }
 
@@ -268,7 +280,10 @@ impl FixedWidthReader {
                     continue;
                 }
                 // An empty line holds no record (a blank line at the end of a file).
-                Line::Bytes([]) => continue,
+                Line::Bytes([]) => {
+                    self.skip("blank lines".into());
+                    continue;
+                }
                 Line::Bytes(b) => b,
             };
             let kind = bytes
@@ -310,11 +325,18 @@ impl FixedWidthReader {
                 self.wage_record(line, &text);
             } else if record_type == s.total {
                 self.total_record(line, &text);
-            } else if record_type == s.last {
-                self.close_employer(line);
+            } else {
+                if record_type == s.last {
+                    self.close_employer(line);
+                }
+                self.skip(format!("{} {record_type} records", s.format));
             }
         }
         self.records.take_batch()
+    }
+
+    fn skip(&mut self, reason: String) {
+        *self.skipped.entry(reason).or_default() += 1;
     }
 
     /// Quarantines a line; a rejected employer record takes its wage records with it.
@@ -379,6 +401,8 @@ impl FixedWidthReader {
         self.warn_if_unclosed(line);
         match self.fields(self.structure.employer, text) {
             Ok((values, _)) => {
+                let s = self.structure;
+                self.skip(format!("{} {} employer records", s.format, s.employer));
                 self.employer = Employer::Open(line, values);
                 self.block = Block {
                     cents_complete: true,
@@ -449,6 +473,7 @@ impl FixedWidthReader {
         if !matches!(self.employer, Employer::Open(..)) {
             if matches!(self.employer, Employer::Rejected(_)) {
                 self.employer = Employer::Closed(line);
+                self.skip(format!("{} {} total records", s.format, s.total));
                 return;
             }
             let message = format!(
@@ -458,6 +483,7 @@ impl FixedWidthReader {
             self.records.reject(line, None, Rule::RecordOrder, message);
             return;
         }
+        let mismatches = self.total_mismatches;
         let checks = self.layout.fields_of(s.total);
         if !checks.is_empty() {
             match self.fields(s.total, text) {
@@ -495,6 +521,16 @@ impl FixedWidthReader {
             }
         }
         self.employer = Employer::Closed(line);
+        let reason = if self.total_mismatches > mismatches {
+            format!(
+                "{} {} total records whose count or UI total wages differ from their {} \
+                 records (the records are kept as read)",
+                s.format, s.total, s.wage
+            )
+        } else {
+            format!("{} {} total records", s.format, s.total)
+        };
+        self.skip(reason);
     }
 
     /// A new employer or the file's last record closes the employer before it; a missing

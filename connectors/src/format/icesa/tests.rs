@@ -236,6 +236,24 @@ fn malformed_lines_are_quarantined_with_their_rule_and_line() {
         "every wage line and every unreadable line is counted"
     );
     assert_eq!(reader.total_mismatches(), 1, "line 11 counts 7 records");
+    let skipped: Vec<(String, u64)> = reader
+        .summary()
+        .skipped
+        .into_iter()
+        .map(|s| (s.reason, s.records))
+        .collect();
+    let differ = "ICESA T total records whose count or UI total wages differ from their S \
+                  records (the records are kept as read)";
+    assert_eq!(
+        skipped,
+        [
+            ("ICESA A records".to_string(), 1),
+            ("ICESA E employer records".to_string(), 2),
+            ("ICESA T total records".to_string(), 1),
+            (differ.to_string(), 1),
+        ],
+        "with the 12 records read they account for all 17 lines"
+    );
     for q in batches.iter().flat_map(|b| &b.quarantined) {
         for value in ["21945788", "GUTIERREZ", "ROSA", "12345678", "2024"] {
             assert!(!q.message.contains(value), "{}", q.message);
