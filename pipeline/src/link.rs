@@ -103,10 +103,12 @@ pub async fn link(ctx: &SessionContext, work: &std::path::Path) -> Result<Vec<Li
     }
     // Most wage records belong to workers who were never students here, so this rate is low
     // by nature; what matters is the per-group rate of students with an SSN link.
-    let records = count(ctx, "SELECT count(*) FROM wage_record").await?;
+    // Counted over the resolved wages (crate::wages): a resend or a restated record is not a
+    // second record to link.
+    let records = count(ctx, "SELECT count(*) FROM wage_resolved").await?;
     let linked = count(
         ctx,
-        "SELECT count(*) FROM wage_record w JOIN ssn_link l ON l.ssn_pid = w.ssn_pid",
+        "SELECT count(*) FROM wage_resolved w JOIN ssn_link l ON l.ssn_pid = w.ssn_pid",
     )
     .await?;
     rates.push(rate("wage_record", records, linked));

@@ -82,6 +82,10 @@ enum Command {
         /// Workers in the wage file who were never students, per student.
         #[arg(long, default_value_t = 4.0)]
         other_workers_per_student: f64,
+        /// Leave out the ICESA and EFW2 copies of the wage records (several times the CSV's
+        /// size: about 2.4 KB per wage record, hundreds of gigabytes at a million students).
+        #[arg(long)]
+        no_fixed_width_wages: bool,
     },
     /// Create a new master key file (32 random bytes as hex, mode 0600).
     Keygen {
@@ -212,11 +216,13 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             students,
             seed,
             other_workers_per_student,
+            no_fixed_width_wages,
         } => {
             let cfg = SynthConfig {
                 students,
                 seed,
                 other_workers_per_student,
+                fixed_width_wages: !no_fixed_width_wages,
                 ..SynthConfig::default()
             };
             let job = demo::synthesize(&out, &cfg).context("synthesis failed")?;

@@ -14,7 +14,9 @@
 //! - **Postsecondary enrollment by the fall after exit**: a linked enrollment spell covering
 //!   October 1 of the first fall on or after the exit date.
 //! - **Employment in the second quarter after exit**: linked UI wages above zero, summed over
-//!   employers, in quarter `E + 2` where `E` is the exit quarter. Only exiters whose `E + 2` is
+//!   employers, in quarter `E + 2` where `E` is the exit quarter. Wages are the resolved ones
+//!   (`wage_resolved`, [`crate::wages`]): one value per person, employer and quarter, after
+//!   resends, supplemental reports and amendments. Only exiters whose `E + 2` is
 //!   an observable quarter of the wage file (it holds records and is no later than the last
 //!   quarter with at least [`WAGE_COVERAGE_SHARE`] of the median quarter's records) are in the
 //!   denominator.
@@ -170,6 +172,7 @@ pub async fn person_outcomes(
           WHERE e.begin_date <= c.fall_census AND e.end_date >= c.fall_census",
     )
     .await?;
+    // Wages are read resolved (crate::wages): resends once, amendments restating.
     // The wage file is by far the largest input: join it against the small target table
     // (one row per concentrator and linked SSN) so the hash table holds only the targets.
     materialize(
@@ -177,7 +180,7 @@ pub async fn person_outcomes(
         work,
         "q2_earnings",
         "SELECT t.student_pid, sum(w.wages) AS earnings_cents
-           FROM wage_record w
+           FROM wage_resolved w
            JOIN (SELECT c.student_pid, l.ssn_pid, c.exit_q + 2 AS q
                    FROM cohort c JOIN ssn_link l ON l.student_pid = c.student_pid) t
              ON w.ssn_pid = t.ssn_pid AND w.\"year\" * 4 + w.\"quarter\" - 1 = t.q
@@ -193,7 +196,7 @@ pub async fn person_outcomes(
         work,
         "wage_quarters",
         "SELECT \"year\" * 4 + \"quarter\" - 1 AS q, count(*) AS records
-           FROM wage_record GROUP BY \"year\" * 4 + \"quarter\" - 1",
+           FROM wage_resolved GROUP BY \"year\" * 4 + \"quarter\" - 1",
     )
     .await?;
     exec(
@@ -226,9 +229,15 @@ pub async fn person_outcomes(
 }
 
 /// The definitions above in the data dictionary's words.
-pub const DEFINITIONS_MARKDOWN: &str = "\nDefinitions:\n\n\
+pub fn definitions_markdown() -> String {
+    DEFINITIONS_MARKDOWN.replace("{wage_rule}", crate::wages::RULE_MARKDOWN)
+}
+
+/// The definitions, with a placeholder for the wage rule ([`definitions_markdown`] fills it).
+const DEFINITIONS_MARKDOWN: &str = "\nDefinitions:\n\n\
          - Exit: judged by the student's last K-12 enrollment, the one that ends last across all districts (an enrollment without an exit date is still open and ends last; on one exit date the later entry wins, then an exit that ends secondary education over a transfer or death). A last enrollment that is open or ends in a transfer or death is no exit, so a dropout who re-entered and transferred out is in no cohort.\n\
          - Concentrator: at least two distinct courses (course identifiers) completed in one program (CIP code) by the end of the exit school year; a retaken course counts once. The primary program has the most distinct courses, the lowest CIP code on a tie.\n\
          - A concentrator with no accepted person row (all quarantined) is counted, with every characteristic not reported.\n\
          - Several person rows of one student (one per district): special populations are ever during high school (a member code on any row, else the non-member code if any row reports it, else not reported); sex and race/ethnicity take the value reported on the most rows, rows reporting none cast no vote, and a tie is `NotSelected` / `RaceAndEthnicityUnknown`.\n\
-         - Wage coverage: the wage file's last full quarter is the latest holding at least half as many records as its median quarter; a quarter is observable when the file holds records for it and it is no later than that. Only exiters whose second quarter after exit is observable are in the employment denominator. Wage rows dated after the current calendar quarter are quarantined (rule `quarter_window`).\n";
+         {wage_rule}\
+         - Wage coverage: the wage file's last full quarter is the latest holding at least half as many resolved records as its median quarter; a quarter is observable when the file holds records for it and it is no later than that. Only exiters whose second quarter after exit is observable are in the employment denominator. Wage rows dated after the current calendar quarter are quarantined (rule `quarter_window`).\n";

@@ -22,6 +22,8 @@ pub struct RunReport {
     /// Per source with an SSN column: how many records had each validation outcome.
     pub ssn_status: BTreeMap<String, BTreeMap<String, u64>>,
     pub link_rates: Vec<LinkRate>,
+    /// What the wage resolution rule did (`crate::wages`): records in, values out.
+    pub wage_resolution: crate::wages::WageResolution,
     /// Share of concentrators whose records could reach wage and postsecondary data, pooled
     /// over the run's cohorts: in total (`dimension` = `all`), by sex and by race/ethnicity.
     pub linkage_by_group: Vec<GroupLinkage>,

@@ -92,6 +92,8 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         sources.push(report);
     }
     register_entities(&ctx, job).await?;
+    // Every later stage reads wages resolved: one value per person, employer and quarter.
+    let wage_resolution = crate::wages::resolve_wages(&ctx, work_dir).await?;
 
     // 3. Link.
     let stage = stages.start("link");
@@ -152,6 +154,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         sources,
         ssn_status,
         link_rates,
+        wage_resolution,
         linkage_by_group: linkage_by_group(find("linkage_by_group")?),
         concentrators_by_cohort: concentrators_by_cohort(find("concentrators_by_cohort")?),
         suppressed_cells,

@@ -314,7 +314,7 @@ pub fn dictionary_markdown(tables: &[CellTable]) -> String {
              other tables and the run report) |\n",
         );
     }
-    s.push_str(crate::measure::DEFINITIONS_MARKDOWN);
+    s.push_str(&crate::measure::definitions_markdown());
     s
 }
 

@@ -198,7 +198,11 @@ const WAGE_RECORD: &[F] = &[
     LAST_NAME,
     F::new("employer_fein", K::Digits(9)),
     F::new("employer_ui_account", K::Text),
-    F::new("employer_naics", K::Digits(6)).ceds("001064", "Employment NAICS Code"),
+    // Optional: neither ICESA nor EFW2 carries NAICS in its base records (only some states'
+    // supplemental fields do), and no measure uses it yet.
+    F::new("employer_naics", K::Digits(6))
+        .optional()
+        .ceds("001064", "Employment NAICS Code"),
     F::new(
         "year",
         K::Int {

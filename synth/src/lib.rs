@@ -11,7 +11,9 @@
 //! the SSN only for some students; names and birth dates carry typos. Students who attended
 //! several districts have one person row per district, which need not agree; some retake a
 //! course; some dropouts re-enter and then transfer out of state; the wage file's last quarter
-//! is thin (its reports are still arriving) and one wage row is mis-dated 2099.
+//! is thin (its reports are still arriving) and one wage row is mis-dated 2099. Some wages
+//! arrive late (supplemental reports), are restated (amendments) or are sent twice
+//! ([`wage_reports`]); the wage records are also written as ICESA and EFW2 files.
 //!
 //! The same records are also written in the standard formats (an NSC StudentTracker detail
 //! report, PESC College Transcripts, a WIOA PIRL file), each beside a canonical CSV of exactly
@@ -24,6 +26,7 @@ mod format;
 mod ids;
 mod rng;
 mod student;
+pub mod wage_reports;
 mod writer;
 
 pub use ids::{index_of_ssn, ssn_for, state_student_id_for};
@@ -49,6 +52,9 @@ pub struct SynthConfig {
     pub other_workers_per_student: f64,
     /// Share of a student's wage records whose SSN was keyed with a typo.
     pub wage_ssn_typo_share: f64,
+    /// Also write the wage records as ICESA and EFW2 files (`workforce/icesa/`,
+    /// `workforce/efw2/`); they are several times the CSV's size.
+    pub fixed_width_wages: bool,
 }
 
 impl Default for SynthConfig {
@@ -64,6 +70,7 @@ impl Default for SynthConfig {
             ps_ssn_share: 0.8,
             other_workers_per_student: 4.0,
             wage_ssn_typo_share: 0.01,
+            fixed_width_wages: true,
         }
     }
 }

@@ -718,11 +718,15 @@ fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
             .push((q, employer, (dollars * 100.0).round().max(100.0) as i64));
         if r.chance(0.1) {
             let second = r.below(cfg.employers() as u64) as u32;
-            s.wages.push((
-                q,
-                second,
-                (dollars * 30.0 * r.f64()).round().max(100.0) as i64,
-            ));
+            // A second job, so another employer: one employer's records of a quarter are
+            // resolved together.
+            if second != employer {
+                s.wages.push((
+                    q,
+                    second,
+                    (dollars * 30.0 * r.f64()).round().max(100.0) as i64,
+                ));
+            }
         }
     }
     if r.chance(0.05) {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use p20w_schemas::{Date, Entity, YearQuarter};
 
+use crate::wage_reports::{Keyed, ReportType, WageFiles};
+
 use crate::SynthConfig;
 use crate::ids::{index_of_ssn, ssn_for};
 use crate::rng::Rng;
@@ -97,18 +99,6 @@ impl Out {
     }
 }
 
-const NAICS: &[&str] = &[
-    "622110", "611110", "722511", "445110", "236220", "238210", "336111", "541511", "561320",
-    "621111", "811111", "484121", "524113", "452319", "921190", "311612",
-];
-
-fn fein(employer: u32) -> String {
-    format!(
-        "{:09}",
-        100_000_000 + (employer as u64 * 7_919) % 800_000_000
-    )
-}
-
 /// Generates the whole state into `root` (created if missing; existing files are replaced).
 pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, SynthError> {
     // Extract headers come from the canonical model, so the generator cannot drift from it.
@@ -124,7 +114,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
     let mut ps_enrollments =
         Out::extract(root, "postsecondary/enrollments.csv", Entity::PsEnrollment)?;
     let mut ps_awards = Out::extract(root, "postsecondary/awards.csv", Entity::PsAward)?;
-    let mut wages = Out::extract(root, "workforce/ui_wages.csv", Entity::WageRecord)?;
+    let mut wages = WageFiles::create(root, cfg)?;
     let mut workforce = Out::extract(
         root,
         "workforce/program_participation.csv",
@@ -138,7 +128,6 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
     )?;
     let mut truth_ps_enrollments = Out::create(root, "truth/ps_enrollment.csv", "person_id")?;
     let mut truth_ps_awards = Out::create(root, "truth/ps_award.csv", "person_id")?;
-    let mut truth_wages = Out::create(root, "truth/wage_record.csv", "person_id")?;
     let mut truth_workforce = Out::create(root, "truth/workforce_participation.csv", "person_id")?;
 
     let mut formats = crate::format::Formats::create(root)?;
@@ -256,6 +245,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
                 truth_ps_awards.row(&[&pid])?;
             }
         }
+        let mut v = Rng::for_entity(cfg.seed, 4, i);
         for (q, employer, cents) in &s.wages {
             let ssn = wage_ssn(&mut r, &s.ssn, people, cfg.wage_ssn_typo_share);
             let last = if r.chance(0.05) {
@@ -263,16 +253,14 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
             } else {
                 s.last_name.clone()
             };
-            write_wage(
-                &mut wages,
-                &ssn,
-                &s.first_name,
-                &last.to_uppercase(),
-                *q,
-                *employer,
-                *cents,
-            )?;
-            truth_wages.row(&[&pid])?;
+            let who = Keyed {
+                person: &pid,
+                ssn_right: ssn.replace('-', "") == s.ssn,
+                ssn: &ssn,
+                first: &s.first_name,
+                last: &last.to_uppercase(),
+            };
+            wages.wage(&mut v, &who, *q, *employer, *cents)?;
         }
         if let Some((program, entry, exit)) = &s.workforce {
             let exit = exit.map(|d| d.to_string()).unwrap_or_default();
@@ -281,7 +269,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         }
         formats.student(cfg, &s)?;
     }
-    other_workers(cfg, &mut wages, &mut truth_wages)?;
+    other_workers(cfg, &mut wages)?;
 
     let mut summary = SynthSummary::default();
     for out in [
@@ -292,16 +280,15 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         wbl,
         ps_enrollments,
         ps_awards,
-        wages,
         workforce,
         truth_persons,
         truth_ps_enrollments,
         truth_ps_awards,
-        truth_wages,
         truth_workforce,
     ] {
         summary.files.push(out.finish()?);
     }
+    summary.files.extend(wages.finish()?);
     summary.files.extend(formats.finish()?);
     let readme = "Ground truth for tests: who each record really belongs to.\n\
         persons.csv has one row per student (person_id, true identifiers, cohort: the spring the\n\
@@ -311,7 +298,12 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         k12/students.csv may hold several rows per student, k12/enrollments.csv several\n\
         enrollments, k12/cte_courses.csv a retaken course twice (same course_id).\n\
         Every other file has one row per data row of the extract of the same entity, in the same\n\
-        order, naming the person_id it belongs to (blank: a worker who was never a student here);\n\
+        order, naming the person_id it belongs to (blank: a worker who was never a student here),\n\
+        except wages_resolved.csv: one row per student, employer and quarter with what the student\n\
+        really earned (wages, dollars), which the wage records resolve to under the published rule\n\
+        (ssn_keyed_right = 0: the records carry a mistyped SSN and link to no one).\n\
+        workforce/ui_wages.csv also has copies as ICESA (workforce/icesa/, Texas layout) and EFW2\n\
+        (workforce/efw2/, Louisiana layout) files, one per received quarter and report type.\n\
         nsc_*, pesc_* and pirl_* name the persons of the canonical CSVs beside the NSC detail\n\
         report, the PESC transcripts and the PIRL file. NSC also reports terms withdrawn before\n\
         the census, which the institutions' census-date extracts leave out.\n\
@@ -373,40 +365,22 @@ fn wage_ssn(r: &mut Rng, ssn: &str, people: u64, typo_share: f64) -> String {
     hyphenate_sometimes(r, ssn)
 }
 
-fn write_wage(
-    out: &mut Out,
-    ssn: &str,
-    first: &str,
-    last: &str,
-    q: i32,
-    employer: u32,
-    cents: i64,
-) -> Result<(), SynthError> {
-    let yq = YearQuarter::from_index(q);
-    let naics = NAICS[employer as usize % NAICS.len()];
-    out.row(&[
-        ssn,
-        first,
-        last,
-        &fein(employer),
-        &format!("UI{employer:07}"),
-        naics,
-        &yq.year.to_string(),
-        &yq.quarter.to_string(),
-        &format!("{}.{:02}", cents / 100, cents % 100),
-        // report_type, received_year, received_quarter: blank is an original report.
-        "",
-        "",
-        "",
-    ])
-}
-
 /// Workers in the state's wage file who are not in any cohort: most of a real UI file.
-fn other_workers(cfg: &SynthConfig, wages: &mut Out, truth: &mut Out) -> Result<(), SynthError> {
+fn other_workers(cfg: &SynthConfig, wages: &mut WageFiles) -> Result<(), SynthError> {
     let (first, last) = quarter_span(cfg.first_cohort - 1, cfg.data_end_year);
+    fn worker(ssn: &str) -> Keyed<'_> {
+        Keyed {
+            person: "",
+            ssn,
+            first: "",
+            last: "WORKER",
+            ssn_right: true,
+        }
+    }
     for j in 0..cfg.other_workers() {
         let index = cfg.students + j;
         let mut r = Rng::for_entity(cfg.seed, 2, index);
+        let mut v = Rng::for_entity(cfg.seed, 5, index);
         let ssn = match r.f64() {
             x if x < 0.002 => "123-45-6789".to_string(),
             x if x < 0.004 => format!("000{:06}", r.below(1_000_000)),
@@ -423,8 +397,7 @@ fn other_workers(cfg: &SynthConfig, wages: &mut Out, truth: &mut Out) -> Result<
                 employer = r.below(cfg.employers() as u64) as u32;
             }
             let cents = (base * (r.normal() * 0.2).exp() * 100.0).round().max(100.0) as i64;
-            write_wage(wages, &ssn, "", "WORKER", q, employer, cents)?;
-            truth.row(&[""])?;
+            wages.wage(&mut v, &worker(&ssn), q, employer, cents)?;
         }
         if j == 0 {
             // A keying slip: one record dated 2099. Ingest must quarantine it, or it would
@@ -433,8 +406,15 @@ fn other_workers(cfg: &SynthConfig, wages: &mut Out, truth: &mut Out) -> Result<
                 year: 2099,
                 quarter: 1,
             };
-            write_wage(wages, &ssn, "", "WORKER", stray.index(), employer, 100_000)?;
-            truth.row(&[""])?;
+            let original = ReportType::Original;
+            wages.record(
+                &worker(&ssn),
+                stray.index(),
+                employer,
+                100_000,
+                original,
+                None,
+            )?;
         }
     }
     Ok(())
@@ -490,7 +470,9 @@ mod tests {
                 std::fs::read(b.path().join(file)).unwrap(),
             );
             assert_eq!(x, y, "{file} differs between runs");
-            assert_eq!(lines(&a.path().join(file)), *rows, "{file}");
+            if file.ends_with(".csv") {
+                assert_eq!(lines(&a.path().join(file)), *rows, "{file}");
+            }
         }
         for (extract, truth) in [
             ("postsecondary/enrollments.csv", "truth/ps_enrollment.csv"),

@@ -9,6 +9,7 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::prelude::{CsvReadOptions, SessionContext};
+use p20w_pipeline::wages::{self, WageResolution};
 use p20w_pipeline::{link, measure, session};
 use p20w_schemas::Entity;
 
@@ -18,6 +19,14 @@ type Outcome = HashMap<String, String>;
 /// Registers each entity's fixture (CSV text naming some of its canonical columns; the rest
 /// are blank), runs link and person outcomes for `cohorts`, and returns `outcomes` by student.
 async fn outcomes(fixture: &[(Entity, &str)], cohorts: &[i32]) -> BTreeMap<String, Outcome> {
+    outcomes_and_wages(fixture, cohorts).await.0
+}
+
+/// [`outcomes`], with what the wage resolution rule did.
+async fn outcomes_and_wages(
+    fixture: &[(Entity, &str)],
+    cohorts: &[i32],
+) -> (BTreeMap<String, Outcome>, WageResolution) {
     let dir = tempfile::tempdir().unwrap();
     let ctx = session::new_session(1 << 30, &dir.path().join("spill")).unwrap();
     for entity in Entity::ALL {
@@ -73,11 +82,12 @@ async fn outcomes(fixture: &[(Entity, &str)], cohorts: &[i32]) -> BTreeMap<Strin
     }
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
+    let resolution = wages::resolve_wages(&ctx, &work).await.unwrap();
     link::link(&ctx, &work).await.unwrap();
     measure::person_outcomes(&ctx, &work, cohorts)
         .await
         .unwrap();
-    read_outcomes(&ctx).await
+    (read_outcomes(&ctx).await, resolution)
 }
 
 async fn read_outcomes(ctx: &SessionContext) -> BTreeMap<String, Outcome> {
@@ -458,4 +468,87 @@ async fn a_concentrator_without_a_person_row_still_counts() {
     assert_eq!(got["reported"]["sex"], "Female");
     // Carpentry is nontraditional for women.
     assert_eq!(got["reported"]["nontraditional"], "Underrepresented");
+}
+
+/// Resent, late and amended wage records: one value per person, employer and quarter, never
+/// counted twice. Each student graduates 2022-05-30, so the quarter measured is 2022Q4.
+#[tokio::test]
+async fn resent_late_and_amended_wages_are_counted_once() {
+    let students = ["resent", "late", "amended", "tied", "untyped", "undated"];
+    let mut persons = String::from("state_student_id_pid,ssn_pid,sex\n");
+    for s in students {
+        persons.push_str(&format!("{s},ssn-{s},Female\n"));
+    }
+    let mut wages = String::from(
+        "ssn_pid,employer_fein,employer_ui_account,year,quarter,wages,report_type,received_year,received_quarter\n",
+    );
+    for q in [(2022, 1), (2022, 2), (2022, 3), (2022, 4), (2023, 1)] {
+        for w in 1..=4 {
+            wages.push_str(&format!(
+                "worker-{w},900000001,UI9,{},{},500000,Original,,\n",
+                q.0, q.1
+            ));
+        }
+    }
+    // Two records without a usable SSN, alike: not resolved, each counts.
+    wages.push_str(",900000001,UI9,2022,1,100,Original,,\n,900000001,UI9,2022,1,100,Original,,\n");
+    let rows = [
+        // The same original report twice: $3,000.
+        "ssn-resent,100000001,UI1,2022,4,300000,Original,,",
+        "ssn-resent,100000001,UI1,2022,4,300000,Original,,",
+        // $2,000 reported, $500 more in a late report, and $100 from a second employer.
+        "ssn-late,100000001,UI1,2022,4,200000,Original,,",
+        "ssn-late,100000001,UI1,2022,4,50000,Supplemental,2023,1",
+        "ssn-late,100000002,UI2,2022,4,10000,Original,,",
+        // Restated twice: the later amendment ($900) holds, the resent original adds nothing.
+        "ssn-amended,100000001,UI1,2022,4,100000,Original,,",
+        "ssn-amended,100000001,UI1,2022,4,100000,Original,,",
+        "ssn-amended,100000001,UI1,2022,4,120000,Amendment,2023,1",
+        "ssn-amended,100000001,UI1,2022,4,90000,Amendment,2023,2",
+        // Two amendments received in one quarter: the larger ($800) holds.
+        "ssn-tied,100000001,UI1,2022,4,100000,Original,,",
+        "ssn-tied,100000001,UI1,2022,4,70000,Amendment,2023,1",
+        "ssn-tied,100000001,UI1,2022,4,80000,Amendment,2023,1",
+        // No report type is an original; a supplemental resent a quarter later counts once.
+        "ssn-untyped,100000001,UI1,2022,4,40000,,,",
+        "ssn-untyped,100000001,UI1,2022,4,10000,Supplemental,2023,1",
+        "ssn-untyped,100000001,UI1,2022,4,10000,Supplemental,2023,2",
+        // An amendment received at an unknown time is older than a dated one: $30 holds.
+        "ssn-undated,100000001,UI1,2022,4,1000,Original,,",
+        "ssn-undated,100000001,UI1,2022,4,5000,Amendment,,",
+        "ssn-undated,100000001,UI1,2022,4,3000,Amendment,2023,1",
+    ];
+    for r in rows {
+        wages.push_str(r);
+        wages.push('\n');
+    }
+    let (got, resolution) = outcomes_and_wages(
+        &[
+            (Entity::Person, &persons),
+            (Entity::K12Enrollment, &graduations(&students)),
+            (Entity::CteCourseCompletion, &two_courses(&students)),
+            (Entity::WageRecord, &wages),
+        ],
+        &[2022],
+    )
+    .await;
+    let earnings = |s: &str| got[s]["earnings_q2_cents"].clone();
+    assert_eq!(earnings("resent"), "300000");
+    assert_eq!(earnings("late"), "260000");
+    assert_eq!(earnings("amended"), "90000");
+    assert_eq!(earnings("tied"), "80000");
+    assert_eq!(earnings("untyped"), "50000");
+    assert_eq!(earnings("undated"), "3000");
+    assert_eq!(
+        resolution,
+        WageResolution {
+            records: 20 + 2 + rows.len() as u64,
+            // 20 worker records, 2 without an SSN, 7 resolved student values
+            resolved: 29,
+            resends_dropped: 3,
+            superseded_by_amendment: 6,
+            summed_into_others: 2,
+            without_ssn: 2,
+        }
+    );
 }

@@ -47,15 +47,19 @@ fn nsc_pesc_and_pirl_sources_run_and_reconcile() {
         .count() as u64
         - 1;
     let canonical_rows = |file: &str| {
-        std::fs::read_to_string(dir.join(file)).unwrap().lines().count() as u64 - 1
+        std::fs::read_to_string(dir.join(file))
+            .unwrap()
+            .lines()
+            .count() as u64
+            - 1
     };
     let mut seen = 0;
     for s in report["sources"].as_array().unwrap() {
         let n = |k: &str| s[k].as_u64().unwrap();
         assert_eq!(n("read"), n("accepted") + n("quarantined"), "{}", s["name"]);
-        let skipped: u64 = s["skipped_records"]
-            .as_array()
-            .map_or(0, |a| a.iter().map(|r| r["records"].as_u64().unwrap()).sum());
+        let skipped: u64 = s["skipped_records"].as_array().map_or(0, |a| {
+            a.iter().map(|r| r["records"].as_u64().unwrap()).sum()
+        });
         let expected = match s["name"].as_str().unwrap() {
             "ps_enrollments" => Some((nsc_rows, "postsecondary/nsc_enrollments.csv")),
             "ps_awards" => Some((nsc_rows, "postsecondary/nsc_awards.csv")),
@@ -67,7 +71,12 @@ fn nsc_pesc_and_pirl_sources_run_and_reconcile() {
         seen += 1;
         assert_eq!(n("quarantined"), 0, "{}", s["name"]);
         if let Some((rows, canonical)) = expected {
-            assert_eq!(n("read") + skipped, rows, "{}: every NSC row counted once", s["name"]);
+            assert_eq!(
+                n("read") + skipped,
+                rows,
+                "{}: every NSC row counted once",
+                s["name"]
+            );
             assert_eq!(n("accepted"), canonical_rows(canonical), "{}", s["name"]);
         }
     }
@@ -82,8 +91,14 @@ fn nsc_pesc_and_pirl_sources_run_and_reconcile() {
             .as_u64()
             .unwrap()
     };
-    assert_eq!(accepted("workforce_programs"), canonical_rows("workforce/pirl_participation.csv"));
-    assert_eq!(accepted("pesc_ps_enrollment"), canonical_rows("postsecondary/pesc_enrollments.csv"));
+    assert_eq!(
+        accepted("workforce_programs"),
+        canonical_rows("workforce/pirl_participation.csv")
+    );
+    assert_eq!(
+        accepted("pesc_ps_enrollment"),
+        canonical_rows("postsecondary/pesc_enrollments.csv")
+    );
     // NSC echoes the state id of every student it returns, so each NSC record links.
     let ps = report["link_rates"]
         .as_array()
@@ -91,5 +106,8 @@ fn nsc_pesc_and_pirl_sources_run_and_reconcile() {
         .iter()
         .find(|r| r["entity"] == "ps_enrollment")
         .unwrap();
-    assert!(ps["linked"].as_u64().unwrap() >= accepted("ps_enrollments"), "{ps}");
+    assert!(
+        ps["linked"].as_u64().unwrap() >= accepted("ps_enrollments"),
+        "{ps}"
+    );
 }

@@ -251,7 +251,6 @@ fn concentrators() -> Vec<Concentrator> {
     }
     let wages = read_csv(&dir.join("workforce/ui_wages.csv"));
     let wage_truth = read_csv(&dir.join("truth/wage_record.csv"));
-    let mut earnings: HashMap<(String, i32), i64> = HashMap::new();
     // Rows dated after the current calendar quarter are quarantined at ingest; the synthetic
     // wage years are either at most its data end year (2024) or the stray 2099.
     let this_year = 1970
@@ -260,22 +259,43 @@ fn concentrators() -> Vec<Concentrator> {
             .unwrap()
             .as_secs()
             / 31_556_952) as i32;
-    let mut per_quarter: BTreeMap<i32, u64> = BTreeMap::new();
-    for (w, t) in wages.iter().zip(wage_truth.iter()) {
-        let year = w["year"].parse::<i32>().unwrap();
-        if year > this_year {
+    let (resolved, per_quarter) = resolve_wages(&wages, &wage_truth, this_year);
+    let mut earnings: HashMap<(String, i32), i64> = HashMap::new();
+    let mut by_account: HashMap<(String, String, i32), i64> = HashMap::new();
+    for r in &resolved {
+        let Some(p) = &r.person else { continue };
+        if r.ssn != true_ssn[p] {
             continue;
         }
-        let q = year * 4 + w["quarter"].parse::<i32>().unwrap() - 1;
-        *per_quarter.entry(q).or_default() += 1;
-        let p = &t["person_id"];
-        if p.is_empty() || !known_ssn.contains(p) || w["ssn"].replace('-', "") != true_ssn[p] {
-            continue;
+        *by_account
+            .entry((p.clone(), r.account.clone(), r.q))
+            .or_default() += r.cents;
+        if known_ssn.contains(p) {
+            *earnings.entry((p.clone(), r.q)).or_default() += r.cents;
         }
-        let (dollars, cents) = w["wages"].split_once('.').unwrap();
-        let c = dollars.parse::<i64>().unwrap() * 100 + cents.parse::<i64>().unwrap();
-        *earnings.entry((p.clone(), q)).or_default() += c;
     }
+    // The rule as written here gives what the students really earned (the generator's
+    // truth), so a pipeline that followed it publishes the true figures.
+    let mut checked = 0;
+    for t in read_csv(&dir.join("truth/wages_resolved.csv")) {
+        let q = t["year"].parse::<i32>().unwrap() * 4 + t["quarter"].parse::<i32>().unwrap() - 1;
+        if t["ssn_keyed_right"] != "1" {
+            continue;
+        }
+        let key = (t["person_id"].clone(), t["employer_ui_account"].clone(), q);
+        assert_eq!(
+            by_account.remove(&key),
+            Some(cents(&t["wages"])),
+            "{key:?}: resolved wages differ from the truth"
+        );
+        checked += 1;
+    }
+    assert!(checked > 1_000, "{checked} resolved wages checked");
+    assert!(
+        by_account.is_empty(),
+        "resolved wages the truth does not hold: {:?}",
+        by_account.iter().take(3).collect::<Vec<_>>()
+    );
 
     // Observable quarters: those with records, up to the last one holding at least half the
     // records of the median quarter.
@@ -368,6 +388,106 @@ fn concentrators() -> Vec<Concentrator> {
         });
     }
     out
+}
+
+fn cents(dollars: &str) -> i64 {
+    let (d, c) = dollars.split_once('.').unwrap();
+    d.parse::<i64>().unwrap() * 100 + c.parse::<i64>().unwrap()
+}
+
+/// One resolved wage: one person (as keyed), employer and quarter.
+struct Resolved {
+    /// The true person of the records, when a student.
+    person: Option<String>,
+    ssn: String,
+    account: String,
+    q: i32,
+    cents: i64,
+}
+
+/// The README's wage rule, written again: per keyed SSN, employer (FEIN, UI account) and
+/// quarter, identical records (same wages and report type, blank = Original) count once and
+/// keep the latest received quarter; the latest received amendment holds (none received =
+/// oldest; the largest amount on a tie), else the distinct records add up. Records whose SSN
+/// cannot be pseudonymized stay one each. Also returns resolved records per quarter.
+fn resolve_wages(
+    wages: &[HashMap<String, String>],
+    truth: &[HashMap<String, String>],
+    this_year: i32,
+) -> (Vec<Resolved>, BTreeMap<i32, u64>) {
+    type Key = (String, String, String, i32);
+    // key -> (report type, cents) -> (latest received quarter, true person)
+    let mut groups: BTreeMap<Key, BTreeMap<(String, i64), (Option<i32>, String)>> = BTreeMap::new();
+    let mut per_quarter: BTreeMap<i32, u64> = BTreeMap::new();
+    let (mut resends, mut amended) = (0, 0);
+    for (w, t) in wages.iter().zip(truth) {
+        let year = w["year"].parse::<i32>().unwrap();
+        if year > this_year {
+            continue;
+        }
+        let q = year * 4 + w["quarter"].parse::<i32>().unwrap() - 1;
+        let Some(ssn) = p20w_privacy::canonical_ssn(&w["ssn"]).0 else {
+            *per_quarter.entry(q).or_default() += 1;
+            continue;
+        };
+        let report = match w["report_type"].as_str() {
+            "" => "Original".to_string(),
+            other => other.to_string(),
+        };
+        let received = match (w["received_year"].as_str(), w["received_quarter"].as_str()) {
+            ("", _) | (_, "") => None,
+            (y, rq) => Some(y.parse::<i32>().unwrap() * 4 + rq.parse::<i32>().unwrap() - 1),
+        };
+        let key = (
+            ssn,
+            w["employer_fein"].clone(),
+            w["employer_ui_account"].clone(),
+            q,
+        );
+        let copy = groups
+            .entry(key)
+            .or_default()
+            .entry((report, cents(&w["wages"])));
+        match copy {
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                resends += 1;
+                let latest = e.get().0.max(received);
+                e.get_mut().0 = latest;
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert((received, t["person_id"].clone()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ((ssn, _, account, q), records) in groups {
+        *per_quarter.entry(q).or_default() += 1;
+        let amendments: Vec<(Option<i32>, i64)> = records
+            .iter()
+            .filter(|((kind, _), _)| kind == "Amendment")
+            .map(|((_, c), (received, _))| (*received, *c))
+            .collect();
+        let cents = match amendments.iter().max() {
+            Some((_, c)) => {
+                amended += 1;
+                *c
+            }
+            None => records.keys().map(|(_, c)| c).sum::<i64>(),
+        };
+        let person = records.values().next().map(|(_, p)| p.clone());
+        out.push(Resolved {
+            person: person.filter(|p| !p.is_empty()),
+            ssn,
+            account,
+            q,
+            cents,
+        });
+    }
+    assert!(
+        resends > 50 && amended > 50,
+        "{resends} resends, {amended} amended"
+    );
+    (out, per_quarter)
 }
 
 #[derive(Default, Debug)]

@@ -4,6 +4,9 @@
 //! format yields the same validated [`SourceBatch`] stream whatever the [`Location`].
 
 pub mod csv;
+pub mod efw2;
+pub mod fixed_width;
+pub mod icesa;
 pub mod nsc;
 pub mod parquet;
 pub mod pesc;
@@ -97,12 +100,14 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 }
 
 /// The registered formats, as job files name them.
-pub const FORMATS: &[&str] = &["csv", "nsc", "parquet", "pesc", "pirl"];
+pub const FORMATS: &[&str] = &["csv", "efw2", "icesa", "nsc", "parquet", "pesc", "pirl"];
 
 /// Opens `spec` with its format's reader.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> {
     match spec.format.as_str() {
         "csv" => Ok(Box::new(csv::open(spec)?)),
+        "icesa" => Ok(Box::new(icesa::open(spec)?)),
+        "efw2" => Ok(Box::new(efw2::open(spec)?)),
         "nsc" => Ok(Box::new(nsc::open(spec)?)),
         "pesc" => Ok(Box::new(pesc::open(spec)?)),
         "pirl" => Ok(Box::new(pirl::open(spec)?)),

@@ -1,5 +1,7 @@
 //! The synthetic state's records in the standard formats agencies also send: an NSC
-//! StudentTracker detail return file, PESC College Transcripts, a WIOA PIRL file.
+//! StudentTracker detail return file, PESC College Transcripts, a WIOA PIRL file; and the wage
+//! records as employers file them, ICESA and EFW2 (`icesa.rs`, `efw2.rs`, written from
+//! `crate::wage_reports`).
 //!
 //! Each is written beside a plain CSV in the canonical columns holding exactly the records a
 //! reader of the format yields (same values, same order), so tests can check that reading the
@@ -9,6 +11,9 @@
 //! for every student; PESC here is the four-year institutions' transcripts; PIRL covers the
 //! DOL programs it has funding-stream elements for).
 
+pub(crate) mod efw2;
+pub(crate) mod fixed_width;
+pub(crate) mod icesa;
 mod nsc;
 mod pesc;
 mod pirl;
