@@ -680,7 +680,12 @@ fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
         s.wages
             .push((q, employer, (dollars * 100.0).round().max(100.0) as i64));
         if r.chance(0.1) {
-            let second = r.below(cfg.employers() as u64) as u32;
+            // A second job is with another employer: the same employer twice in one quarter
+            // would be one wage record sent twice (a duplicate `p20w validate` warns of).
+            let mut second = r.below(cfg.employers() as u64) as u32;
+            if second == employer {
+                second = (second + 1) % cfg.employers();
+            }
             s.wages.push((
                 q,
                 second,

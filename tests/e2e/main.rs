@@ -13,3 +13,4 @@ mod query;
 mod release;
 mod subtraction;
 mod truth;
+mod validate;
