@@ -185,7 +185,10 @@ mod tests {
             wage(2024, 1),
             Some(("received_year", Rule::ReceivedBeforeQuarter))
         );
-        assert_eq!(wage(2023, 4).map(|r| r.1), Some(Rule::ReceivedBeforeQuarter));
+        assert_eq!(
+            wage(2023, 4).map(|r| r.1),
+            Some(Rule::ReceivedBeforeQuarter)
+        );
         assert_eq!(wage(2024, 2), None, "received in the quarter itself");
         assert_eq!(wage(2024, 3), None);
         let unknown = check(Entity::WageRecord, &[("year", i(2024)), ("quarter", i(2))]);

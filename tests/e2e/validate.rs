@@ -165,7 +165,10 @@ fn the_synthetic_state_is_clean_but_for_its_stray_wage_row_and_nothing_is_writte
         BTreeSet::from([f("ui_wages", "V5.quarter_window", stray, Some("year"))])
     );
     let wages = source(&v, "ui_wages");
-    assert_eq!(wages["run_would_fail"], false, "one row is within the share");
+    assert_eq!(
+        wages["run_would_fail"], false,
+        "one row is within the share"
+    );
     assert_eq!(v.json["totals"]["errors"], 1);
     assert_eq!(v.json["totals"]["warnings"], 0);
 
@@ -174,7 +177,11 @@ fn the_synthetic_state_is_clean_but_for_its_stray_wage_row_and_nothing_is_writte
     let v = validate(&job, "5");
     assert_eq!(v.code, 0, "{}", v.stdout);
     assert_eq!(v.json["outcome"], "clean");
-    assert!(v.stdout.contains("result: clean (exit status 0)"), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("result: clean (exit status 0)"),
+        "{}",
+        v.stdout
+    );
     assert_eq!(v.json["sources"].as_array().unwrap().len(), 9);
     for s in v.json["sources"].as_array().unwrap() {
         let data_lines = lines(Path::new(s["location"].as_str().unwrap())) - 1;
@@ -186,7 +193,10 @@ fn the_synthetic_state_is_clean_but_for_its_stray_wage_row_and_nothing_is_writte
         assert_eq!(s["run_would_fail"], false);
     }
     assert!(v.json["key_tables"]["keys"].as_u64().unwrap() > 1_000);
-    assert!(!dir.join("releases").exists(), "nothing under the output folder");
+    assert!(
+        !dir.join("releases").exists(),
+        "nothing under the output folder"
+    );
     assert_eq!(snapshot(&dir), before_clean, "validate changes no file");
     assert_ne!(before, before_clean);
 }
@@ -261,7 +271,12 @@ fn injected_errors_of_every_tier_are_reported_by_rule_and_line_without_values() 
     );
     let expected = BTreeSet::from([
         f("k12_students", "V2.date", students, Some("birth_date")),
-        f("k12_students", "V3.unmapped_code", students + 1, Some("sex")),
+        f(
+            "k12_students",
+            "V3.unmapped_code",
+            students + 1,
+            Some("sex"),
+        ),
         f("k12_enrollments", "V4.duplicate_key", enrollments, None),
         f(
             "k12_enrollments",
@@ -275,11 +290,21 @@ fn injected_errors_of_every_tier_are_reported_by_rule_and_line_without_values() 
             enrollments + 2,
             Some("state_student_id"),
         ),
-        f("k12_cte_courses", "V3.cte_program", courses, Some("cip_code")),
+        f(
+            "k12_cte_courses",
+            "V3.cte_program",
+            courses,
+            Some("cip_code"),
+        ),
         f("ui_wages", "V2.range", wages, Some("quarter")),
         f("ui_wages", "V1.field_count", wages + 1, None),
         f("ui_wages", "V5.quarter_window", stray, Some("year")),
-        f("ps_enrollments", "V5.end_before_begin", ps, Some("end_date")),
+        f(
+            "ps_enrollments",
+            "V5.end_before_begin",
+            ps,
+            Some("end_date"),
+        ),
         f(
             "ps_awards",
             "V6.award_without_enrollment",
@@ -307,7 +332,10 @@ fn injected_errors_of_every_tier_are_reported_by_rule_and_line_without_values() 
     assert_eq!(v.json["totals"]["warnings"], 3);
 
     let ps = source(&v, "ps_enrollments");
-    assert_eq!(ps["exceeds_max_quarantined_share"], true, "one row, share 0");
+    assert_eq!(
+        ps["exceeds_max_quarantined_share"], true,
+        "one row, share 0"
+    );
     assert_eq!(ps["run_would_fail"], true);
     let k12 = source(&v, "k12_students");
     assert_eq!(k12["exceeds_max_quarantined_share"], false);
@@ -374,7 +402,11 @@ fn warnings_only_exit_4_and_run_accepts_the_rows() {
         .unwrap()
         .lines()
         .skip(1)
-        .find(|l| p20w_privacy::canonical_ssn(l.split(',').next().unwrap()).0.is_some())
+        .find(|l| {
+            p20w_privacy::canonical_ssn(l.split(',').next().unwrap())
+                .0
+                .is_some()
+        })
         .unwrap()
         .to_string();
     let wages = append(&wage_file, &[&wage]);
@@ -480,7 +512,13 @@ fn run_quarantines_exactly_the_rows_validate_reports_as_errors() {
                         s["name"].as_str().unwrap().to_string(),
                         e["line"].as_u64().unwrap(),
                         e["field"].as_str().unwrap_or("").to_string(),
-                        r["id"].as_str().unwrap().split_once('.').unwrap().1.to_string(),
+                        r["id"]
+                            .as_str()
+                            .unwrap()
+                            .split_once('.')
+                            .unwrap()
+                            .1
+                            .to_string(),
                     )
                 })
             })

@@ -220,9 +220,21 @@ mod tests {
             ],
             &[1, 1, 2, 1, 1],
         );
-        let key = KeyReader::new(&batch, Entity::WageRecord, natural_key(Entity::WageRecord).unwrap());
-        assert_eq!(key.hash(0), key.hash(1), "hyphens do not make another person");
-        assert_ne!(key.hash(1), key.hash(2), "another quarter is another record");
+        let key = KeyReader::new(
+            &batch,
+            Entity::WageRecord,
+            natural_key(Entity::WageRecord).unwrap(),
+        );
+        assert_eq!(
+            key.hash(0),
+            key.hash(1),
+            "hyphens do not make another person"
+        );
+        assert_ne!(
+            key.hash(1),
+            key.hash(2),
+            "another quarter is another record"
+        );
         assert_eq!(key.hash(3), None, "a placeholder SSN names no one");
         assert_eq!(key.hash(4), None);
     }

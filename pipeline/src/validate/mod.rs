@@ -19,9 +19,7 @@ use std::collections::BTreeMap;
 
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Date32Type;
-use p20w_connectors::{
-    ConnectorError, InputFile, SourceBatch, SourceReader, UnmappedCode, UnmappedCodes,
-};
+use p20w_connectors::{ConnectorError, InputFile, SourceBatch, UnmappedCode, UnmappedCodes};
 use p20w_schemas::Entity;
 use serde::Serialize;
 
@@ -458,7 +456,13 @@ fn check_accepted(
         }
     }
     let student = || KeyReader::new(records, entity, &["state_student_id"]);
-    let enrollment = || KeyReader::new(records, entity, &["institution_id", "institution_student_id"]);
+    let enrollment = || {
+        KeyReader::new(
+            records,
+            entity,
+            &["institution_id", "institution_student_id"],
+        )
+    };
     let days = |field: &str| {
         let i = entity
             .fields()
@@ -470,7 +474,9 @@ fn check_accepted(
     match entity {
         Entity::Person => {
             let key = student();
-            tables.students.extend((0..rows).filter_map(|r| key.hash(r)));
+            tables
+                .students
+                .extend((0..rows).filter_map(|r| key.hash(r)));
         }
         e if names_k12_student(e) && refs.students => {
             let key = student();

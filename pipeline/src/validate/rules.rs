@@ -71,12 +71,21 @@ impl Ord for RuleKey {
 /// once it has passed every row rule (as in WIOA's WIPS, where duplicate and logical checks
 /// wait for the valid-value checks).
 pub const TIERS: [(u8, &str); 6] = [
-    (1, "file: readable, opens in its format, records split into fields"),
+    (
+        1,
+        "file: readable, opens in its format, records split into fields",
+    ),
     (2, "fields: required fields present, types and ranges"),
-    (3, "codes: code sets after the crosswalk, CTE program catalogue"),
+    (
+        3,
+        "codes: code sets after the crosswalk, CTE program catalogue",
+    ),
     (4, "keys: duplicate natural keys"),
     (5, "logic: fields of one row that must agree"),
-    (6, "references: records naming a person or enrollment another source lacks"),
+    (
+        6,
+        "references: records naming a person or enrollment another source lacks",
+    ),
 ];
 
 /// The tier of each connector rule. Exhaustive on purpose: a new rule must be given a tier.
@@ -115,9 +124,9 @@ impl Check {
             Check::Options | Check::Open | Check::Read => 1,
             Check::UnmappedNotReported => 3,
             Check::DuplicateKey => 4,
-            Check::UnknownStudent | Check::AwardWithoutEnrollment | Check::AwardBeforeEnrollment => {
-                6
-            }
+            Check::UnknownStudent
+            | Check::AwardWithoutEnrollment
+            | Check::AwardBeforeEnrollment => 6,
         }
     }
 
@@ -182,7 +191,10 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), n, "ids are unique");
         for r in Rule::ALL {
-            assert_eq!(Check::row(r).id(), format!("V{}.{}", tier_of(r), r.as_str()));
+            assert_eq!(
+                Check::row(r).id(),
+                format!("V{}.{}", tier_of(r), r.as_str())
+            );
             assert_eq!(Rule::from_id(r.as_str()), Some(r));
         }
         assert_eq!(Check::row(Rule::Date).id(), "V2.date");

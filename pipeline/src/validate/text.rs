@@ -73,9 +73,10 @@ pub fn summary_text(r: &ValidationReport) -> String {
                 .unmapped_codes
                 .iter()
                 .map(|u| {
-                    let code = u.code.as_deref().map_or("(withheld)".to_string(), |c| {
-                        format!("{c:?}")
-                    });
+                    let code = u
+                        .code
+                        .as_deref()
+                        .map_or("(withheld)".to_string(), |c| format!("{c:?}"));
                     format!("{} {code} ({})", u.field, plural(u.rows, "row", "rows"))
                 })
                 .collect();
