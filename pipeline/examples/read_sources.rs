@@ -9,7 +9,10 @@ use p20w_pipeline::config::JobConfig;
 
 fn main() -> anyhow::Result<()> {
     let jobs: Vec<String> = std::env::args().skip(1).collect();
-    anyhow::ensure!(!jobs.is_empty(), "usage: read_sources JOB.toml [JOB.toml ...]");
+    anyhow::ensure!(
+        !jobs.is_empty(),
+        "usage: read_sources JOB.toml [JOB.toml ...]"
+    );
     println!(
         "{:<24} {:<22} {:<12} {:>12} {:>10} {:>9} {:>13}",
         "job", "source", "format", "records", "MB", "MB/s", "records/s"
@@ -22,7 +25,11 @@ fn main() -> anyhow::Result<()> {
             .map_or(job_path.clone(), |n| n.to_string_lossy().into_owned());
         for source in &job.sources {
             // A source read by an earlier job file (same format, same input) is not timed again.
-            if !seen.insert((source.format.clone(), source.location.describe(), source.entity.name())) {
+            if !seen.insert((
+                source.format.clone(),
+                source.location.describe(),
+                source.entity.name(),
+            )) {
                 continue;
             }
             let start = Instant::now();
