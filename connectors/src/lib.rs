@@ -92,7 +92,25 @@ pub struct QuarantinedRow {
 #[derive(Debug)]
 pub struct SourceBatch {
     pub records: RecordBatch,
+    /// The 1-based input line of each accepted record, in `records`' order: what `p20w
+    /// validate` names when a rule spans rows (a duplicate key, a missing reference).
+    pub lines: Vec<u64>,
+    /// The file of those records: `(i, file)` holds from record `i` until the next entry.
+    pub files: Vec<(usize, String)>,
     pub quarantined: Vec<QuarantinedRow>,
+}
+
+impl SourceBatch {
+    /// The file and line of accepted record `row`.
+    pub fn place(&self, row: usize) -> (&str, u64) {
+        let file = self
+            .files
+            .iter()
+            .rev()
+            .find(|(first, _)| *first <= row)
+            .map_or("", |(_, f)| f.as_str());
+        (file, self.lines.get(row).copied().unwrap_or(0))
+    }
 }
 
 /// What a source read, for the run report; `read == accepted + quarantined` always.

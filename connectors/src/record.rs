@@ -71,6 +71,10 @@ pub struct RecordBuilder {
     batch_rows: usize,
     columns: Vec<Column>,
     accepted: usize,
+    /// The line of each accepted record of the batch being built.
+    lines: Vec<u64>,
+    /// (index of the first accepted record from it, file) for each file of that batch.
+    files: Vec<(usize, String)>,
     quarantined: Vec<QuarantinedRow>,
     counts: SourceCounts,
     unmapped: BTreeMap<(&'static str, &'static str, Option<String>), u64>,
@@ -86,6 +90,8 @@ impl RecordBuilder {
             batch_rows,
             columns: new_columns(entity, batch_rows),
             accepted: 0,
+            lines: Vec::with_capacity(batch_rows),
+            files: vec![(0, String::new())],
             quarantined: Vec::new(),
             counts: SourceCounts::default(),
             unmapped: BTreeMap::new(),
@@ -100,6 +106,10 @@ impl RecordBuilder {
     /// several files or objects).
     pub fn set_file(&mut self, file: &str) {
         self.file = file.to_string();
+        match self.files.last_mut() {
+            Some((first, f)) if *first == self.accepted => *f = self.file.clone(),
+            _ => self.files.push((self.accepted, self.file.clone())),
+        }
     }
 
     /// One input record: `values[i]` is the text of `entity.fields()[i]`, `None` where the
@@ -140,6 +150,7 @@ impl RecordBuilder {
             b.append(v);
         }
         self.accepted += 1;
+        self.lines.push(line);
         self.counts.accepted += 1;
         true
     }
@@ -228,6 +239,8 @@ impl RecordBuilder {
         self.accepted = 0;
         Ok(Some(SourceBatch {
             records,
+            lines: std::mem::replace(&mut self.lines, Vec::with_capacity(self.batch_rows)),
+            files: std::mem::replace(&mut self.files, vec![(0, self.file.clone())]),
             quarantined: std::mem::take(&mut self.quarantined),
         }))
     }
@@ -355,6 +368,8 @@ mod tests {
         assert!(!b.push(6, &person("123456789")));
         let batch = b.take_batch().unwrap().unwrap();
         assert_eq!(batch.records.num_rows(), 2);
+        assert_eq!(batch.lines, [2, 3], "the lines of the accepted records");
+        assert_eq!(batch.place(1), ("p.csv", 3));
         assert_eq!(batch.quarantined.len(), 3);
         assert_eq!(batch.quarantined[0].rule, Rule::UnmappedCode);
         assert_eq!(batch.quarantined[0].file, "p.csv");
@@ -374,6 +389,24 @@ mod tests {
             (Some("W"), 2)
         );
         assert!(b.take_batch().unwrap().is_none());
+    }
+
+    #[test]
+    fn accepted_records_keep_their_file_and_line() {
+        let mut b = RecordBuilder::new(Entity::Person, validation(UnmappedCodes::Quarantine), 8);
+        b.set_file("a.csv");
+        assert!(b.push(2, &person("F")));
+        b.set_file("b.csv");
+        b.set_file("c.csv");
+        assert!(!b.push(2, &person("W")));
+        assert!(b.push(3, &person("F")));
+        assert!(b.push(4, &person("F")));
+        let batch = b.take_batch().unwrap().unwrap();
+        let places: Vec<(&str, u64)> = (0..3).map(|i| batch.place(i)).collect();
+        assert_eq!(places, [("a.csv", 2), ("c.csv", 3), ("c.csv", 4)]);
+        assert_eq!(batch.quarantined[0].file, "c.csv");
+        assert!(b.push(5, &person("F")));
+        assert_eq!(b.take_batch().unwrap().unwrap().place(0), ("c.csv", 5));
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub enum Rule {
     RecordOrder,
     /// A record naming something (a student, an employer) that its file or source lacks.
     Reference,
+    /// An exit date before the entry date of the same enrollment or participation.
+    ExitBeforeEntry,
+    /// An end date before the begin (start) date of the same spell or experience.
+    EndBeforeBegin,
+    /// A wage record received in a quarter before the one its wages were earned in.
+    ReceivedBeforeQuarter,
 }
 
 impl Rule {
@@ -53,7 +59,41 @@ impl Rule {
             Rule::RecordType => "record_type",
             Rule::RecordOrder => "record_order",
             Rule::Reference => "reference",
+            Rule::ExitBeforeEntry => "exit_before_entry",
+            Rule::EndBeforeBegin => "end_before_begin",
+            Rule::ReceivedBeforeQuarter => "received_before_quarter",
         }
+    }
+
+    /// Every rule, for tables that must cover them all (the validate tiers and their README
+    /// table); a new variant goes here too (a test in the pipeline's `validate` checks it).
+    pub const ALL: [Rule; 21] = [
+        Rule::Malformed,
+        Rule::FieldCount,
+        Rule::Encoding,
+        Rule::Required,
+        Rule::Date,
+        Rule::Integer,
+        Rule::Range,
+        Rule::Money,
+        Rule::Code,
+        Rule::CipFormat,
+        Rule::CteProgram,
+        Rule::Digits,
+        Rule::QuarterWindow,
+        Rule::UnmappedCode,
+        Rule::RecordLength,
+        Rule::RecordType,
+        Rule::RecordOrder,
+        Rule::Reference,
+        Rule::ExitBeforeEntry,
+        Rule::EndBeforeBegin,
+        Rule::ReceivedBeforeQuarter,
+    ];
+
+    /// The rule whose id is `id`.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.as_str() == id)
     }
 }
 

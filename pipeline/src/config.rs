@@ -122,6 +122,12 @@ impl SourceConfig {
             ..SourceSpec::new(&self.name, self.entity, &self.format, self.location.clone())
         }
     }
+
+    /// Whether a run stops on this source: more of the rows read were quarantined than
+    /// `max_quarantined_share` allows. `run` and `validate` both decide by this.
+    pub fn loses_too_many(&self, read: u64, quarantined: u64) -> bool {
+        quarantined as f64 > self.max_quarantined_share * read as f64
+    }
 }
 
 /// A validated job.

@@ -1,5 +1,7 @@
 //! The `p20w` command line. Exit status: 0 success, 1 a run or data error, 2 a usage or
-//! configuration error (a refused query included), 130/143 a run stopped by SIGINT/SIGTERM.
+//! configuration error (a refused query included), 3 input data rejected (a run whose source
+//! lost too many rows, a validation with errors), 4 a validation with warnings only, 130/143 a
+//! run stopped by SIGINT/SIGTERM.
 //! Results go to stdout, logs and progress to stderr; a closed stdout (`p20w query … | head -1`)
 //! ends the command quietly with success.
 
@@ -19,6 +21,7 @@ use p20w_pipeline::query::{OutputFormat, check_out_path, query_release, write_re
 use p20w_pipeline::run::{RunOutcome, run_job};
 use p20w_pipeline::stdout::{self, Stdout};
 use p20w_pipeline::tables::dimension_columns;
+use p20w_pipeline::validate::{summary_text, validate_job};
 use p20w_pipeline::{RunError, demo, progress};
 use p20w_privacy::MasterKey;
 use p20w_synth::SynthConfig;
@@ -97,6 +100,19 @@ enum Command {
         /// The job file (job.toml): sources, agreement, key, measures and output.
         job: PathBuf,
     },
+    /// Read and check every source of a job as `run` would, writing nothing. Exit status: 0
+    /// clean, 4 warnings only, 3 errors (rows `run` would quarantine, or an unreadable source),
+    /// 2 a bad job file or source settings, 1 could not run.
+    Validate {
+        /// The job file (job.toml); its key is not needed.
+        job: PathBuf,
+        /// Also write the report as JSON to this file (never values from the input).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Examples (file, line, field, rule) kept per check and source.
+        #[arg(long, value_name = "N", default_value_t = 5)]
+        examples: usize,
+    },
     /// Run SQL over a release's datasets (each dataset folder is a table).
     Query {
         /// The release folder (the one holding manifest.json).
@@ -126,7 +142,7 @@ enum Format {
 
 /// The input data failed its checks: a source lost more rows than allowed (`run`), or
 /// `validate` found errors.
-const EXIT_DATA_REJECTED: u8 = 3;
+const EXIT_DATA_REJECTED: u8 = p20w_pipeline::validate::EXIT_ERRORS;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -162,7 +178,7 @@ fn main() -> ExitCode {
         runtime.block_on(dispatch(cli.command))
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         // The reader of our results went away: nothing is wrong and nobody is listening.
         Err(_) if stdout::closed() => ExitCode::SUCCESS,
         Err(err) => {
@@ -199,7 +215,8 @@ fn report_error(format: LogFormat, message: &str) {
     }
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<()> {
+/// Runs one command; its exit status when it ran to its end (0, or a validation's verdict).
+async fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Demo { dir, students } => {
             let cfg = SynthConfig {
@@ -275,8 +292,28 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             };
             write_results(&batches, format, out.as_deref())?;
         }
+        Command::Validate {
+            job,
+            json,
+            examples,
+        } => {
+            let config = JobConfig::load(&job).map_err(RunError::from)?;
+            let report = validate_job(&config, examples);
+            if let Some(path) = &json {
+                let text = serde_json::to_string_pretty(&report)
+                    .context("cannot encode the validation report")?;
+                std::fs::write(path, text + "\n")
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            // The verdict is the exit status, so a reader that went away does not change it.
+            match write!(Stdout, "{}", summary_text(&report)) {
+                Err(_) if stdout::closed() => {}
+                other => other.context("cannot write to stdout")?,
+            }
+            return Ok(report.exit_code);
+        }
     }
-    Ok(())
+    Ok(0)
 }
 
 async fn print_outcome(outcome: &RunOutcome) -> anyhow::Result<()> {

@@ -71,7 +71,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         let stage = stages.ingest(&s.name, &s.location);
         let (report, written) =
             ingest_source(&ctx, s, work_dir, &quarantine, stage.meter()).await?;
-        if report.quarantined as f64 > s.max_quarantined_share * report.read as f64 {
+        if s.loses_too_many(report.read, report.quarantined) {
             return Err(RunError::SourceLoss {
                 source_name: s.name.clone(),
                 quarantined: report.quarantined,

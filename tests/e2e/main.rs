@@ -15,3 +15,4 @@ mod release;
 mod standard_formats;
 mod subtraction;
 mod truth;
+mod validate;
