@@ -7,6 +7,7 @@ mod definitions;
 mod disclosure;
 mod identifiers;
 mod interrupt;
+mod locations;
 mod operator;
 mod quarantine;
 mod query;
