@@ -306,24 +306,25 @@ impl JobConfig {
                     s.name
                 )));
             }
+            let location = match (s.path, s.url, s.postgres) {
+                (Some(p), None, None) => Location::Local(resolve(&p)),
+                (None, Some(u), None) => Location::Object(object(&u)?),
+                (None, None, Some(pg)) => Location::Postgres(
+                    postgres_location(pg).map_err(|m| invalid(format!("source {}: {m}", s.name)))?,
+                ),
+                _ => {
+                    return Err(invalid(format!(
+                        "source {}: set exactly one of path, url and [sources.postgres]",
+                        s.name
+                    )));
+                }
+            };
             sources.push(SourceConfig {
                 name: s.name,
                 entity,
                 format: s.format,
                 options: s.options,
-                location: match (s.path, s.url, s.postgres) {
-                    (Some(p), None, None) => Location::Local(resolve(&p)),
-                    (None, Some(u), None) => Location::Object(object(&u)?),
-                    (None, None, Some(pg)) => Location::Postgres(
-                        postgres_location(pg).map_err(|m| invalid(format!("source {}: {m}", s.name)))?,
-                    ),
-                    _ => {
-                        return Err(invalid(format!(
-                            "source {}: set exactly one of path, url and [sources.postgres]",
-                            s.name
-                        )));
-                    }
-                },
+                location,
                 validation: Validation {
                     catalog: catalog.clone(),
                     crosswalk: Arc::new(crosswalk),

@@ -53,7 +53,7 @@ pub async fn upload_release(
     for rel in &files {
         let key = rel
             .split('/')
-            .fold(prefix.clone(), |p, part| p.clone().join(part));
+            .fold(prefix.clone(), |p, part| p.join(part));
         match put_new(store.as_ref(), &local.join(rel), &key, &output.describe(&key)).await {
             Ok(()) => created.push(key),
             Err(e) => {

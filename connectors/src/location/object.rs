@@ -122,7 +122,7 @@ impl ObjectLocation {
         child
             .split('/')
             .filter(|p| !p.is_empty())
-            .fold(self.path.clone(), |p, part| p.clone().join(part))
+            .fold(self.path.clone(), |p, part| p.join(part))
     }
 
     /// What errors and reports call the object at `path`: the URL, never a setting.

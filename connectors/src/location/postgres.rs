@@ -187,6 +187,7 @@ impl Read for CopyRead {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
 
     #[test]
     fn tables_are_quoted_identifiers_and_queries_lose_their_semicolon() {
@@ -230,5 +231,108 @@ mod tests {
         let e = loc.open().err().unwrap().to_string();
         assert!(e.contains("P20W_TEST_BAD_PG_URL does not hold a valid"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    /// The test server's connection string variable, if `.ci/services.sh` started one; fails
+    /// instead of skipping when P20W_REQUIRE_SERVICES=1.
+    fn server() -> Option<&'static str> {
+        const VAR: &str = "P20W_TEST_PG_URL";
+        if std::env::var(VAR).is_ok() {
+            return Some(VAR);
+        }
+        if std::env::var("P20W_REQUIRE_SERVICES").as_deref() == Ok("1") {
+            panic!("P20W_REQUIRE_SERVICES=1 but {VAR} is unset: `source .ci/services.sh`");
+        }
+        eprintln!("skipping: no PostgreSQL test server (`source .ci/services.sh` starts one)");
+        None
+    }
+
+    fn execute(var: &str, sql: &str) {
+        let conninfo = std::env::var(var).unwrap();
+        runtime_handle().block_on(async {
+            let (client, conn) = tokio_postgres::connect(&conninfo, NoTls).await.unwrap();
+            tokio::spawn(conn);
+            client.batch_execute(sql).await.unwrap();
+        });
+    }
+
+    /// Typed PostgreSQL columns come out in the text the canonical model reads, and the csv
+    /// format's column mapping works on them as on a file.
+    #[test]
+    fn a_typed_table_reads_through_the_csv_format_with_its_column_mapping() {
+        use crate::format::SourceSpec;
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Int32Type, Int64Type};
+        use p20w_schemas::Entity;
+
+        let Some(var) = server() else { return };
+        let table = format!("wages_{}", std::process::id());
+        execute(
+            var,
+            &format!(
+                "DROP TABLE IF EXISTS {table}; \
+                 CREATE TABLE {table} (ssn_num text, fein text, acct text, naics text, \
+                   yr integer, qtr smallint, wage_amt numeric(12,2), paid_on date); \
+                 INSERT INTO {table} VALUES \
+                   ('219457880', '123456789', 'UI-1, east', '622110', 2024, 3, 5123.4, '2024-09-30'), \
+                   (NULL, '123456789', 'UI-1', '622110', 2024, 1, 0.5, NULL);"
+            ),
+        );
+        let location = PostgresLocation::new(var, Relation::Table(table.clone())).unwrap();
+        let mut spec = SourceSpec::new("w", Entity::WageRecord, "csv", super::super::Location::Postgres(location));
+        spec.options = toml::from_str(
+            "columns = { ssn = \"ssn_num\", employer_fein = \"fein\", employer_ui_account = \"acct\", \
+             employer_naics = \"naics\", year = \"yr\", quarter = \"qtr\", wages = \"wage_amt\" }",
+        )
+        .unwrap();
+        let mut reader = crate::format::open(&spec).unwrap();
+        let batch = reader.next().unwrap().unwrap();
+        assert!(reader.next().is_none());
+        let summary = reader.summary();
+        assert_eq!((summary.counts.read, summary.counts.accepted), (2, 1));
+        assert_eq!(summary.ignored, ["paid_on"]);
+        let wages = batch.records.column_by_name("wages").unwrap().as_primitive::<Int64Type>();
+        assert_eq!(wages.value(0), 512_340);
+        let quarter = batch.records.column_by_name("quarter").unwrap().as_primitive::<Int32Type>();
+        assert_eq!(quarter.value(0), 3);
+        let q = &batch.quarantined[0];
+        assert_eq!((q.line, q.field.as_deref()), (3, Some("ssn")));
+        assert_eq!(q.file, format!("postgres:${var}/{table}"));
+        // What was read is the server's CSV rendering, hashed like a file.
+        let expected = "ssn_num,fein,acct,naics,yr,qtr,wage_amt,paid_on\n\
+            219457880,123456789,\"UI-1, east\",622110,2024,3,5123.40,2024-09-30\n\
+            ,123456789,UI-1,622110,2024,1,0.50,\n";
+        assert_eq!(summary.inputs[0].bytes, expected.len() as u64);
+        assert_eq!(
+            summary.inputs[0].sha256,
+            hex::encode(sha2::Sha256::digest(expected.as_bytes()))
+        );
+        execute(var, &format!("DROP TABLE {table}"));
+    }
+
+    /// A failed cast's server message quotes the value it could not convert; ours does not.
+    #[test]
+    fn a_server_error_that_could_quote_data_is_reported_by_code_only() {
+        let Some(var) = server() else { return };
+        let loc = PostgresLocation::new(
+            var,
+            Relation::Query("SELECT '219457880x'::integer AS ssn".into()),
+        )
+        .unwrap();
+        let e = match loc.open() {
+            Ok(mut read) => {
+                let mut text = String::new();
+                read.read_to_string(&mut text).unwrap_err().to_string()
+            }
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("22P02") && !e.contains("219457880"), "{e}");
+        let missing = PostgresLocation::new(var, Relation::Table("no_such_table_here".into()))
+            .unwrap()
+            .open()
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(missing.contains("42P01") && missing.contains("no_such_table_here"), "{missing}");
     }
 }
