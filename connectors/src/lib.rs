@@ -19,7 +19,7 @@ mod value;
 
 use arrow_array::RecordBatch;
 
-pub use format::{FORMATS, ReadSummary, SourceReader, SourceSpec, open};
+pub use format::{FORMATS, ReadSummary, SkippedRecords, SourceReader, SourceSpec, open};
 pub use location::{
     InputFile, Location, LocationError, ObjectLocation, PostgresLocation, Relation, runtime_handle,
 };

@@ -170,7 +170,9 @@ impl RecordBuilder {
         };
         let v = raw.trim();
         if v.is_empty() {
-            return Ok(v);
+            // A crosswalk may give a blank a meaning: a blank NSC enrollment status says the
+            // college does not release it, not that the record lacks one.
+            return Ok(validation.crosswalk.map(set, "").unwrap_or(v));
         }
         if let Some(code) = validation.crosswalk.map(set, v) {
             return Ok(code);

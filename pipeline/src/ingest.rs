@@ -19,7 +19,9 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
-use p20w_connectors::{InputFile, ReadSummary, SourceCounts, SourceReader, UnmappedCode};
+use p20w_connectors::{
+    InputFile, ReadSummary, SkippedRecords, SourceCounts, SourceReader, UnmappedCode,
+};
 use p20w_schemas::{Entity, IdType, Role, SSN_STATUS, pseudonym_column};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -55,6 +57,9 @@ pub struct SourceReport {
     pub ignored_columns: Vec<String>,
     /// Codes neither canonical nor crosswalked, with their row counts.
     pub unmapped_codes: Vec<UnmappedCode>,
+    /// Input records that are not records of this source's entity (NSC not-found rows, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_records: Vec<SkippedRecords>,
 }
 
 /// The table (and work subfolder) holding a source's pseudonymized rows. Source names are
@@ -282,6 +287,7 @@ pub async fn ingest_source(
             quarantined_by_rule: quarantine.counts_of(name),
             ignored_columns: summary.ignored,
             unmapped_codes: summary.unmapped,
+            skipped_records: summary.skipped,
         },
         WrittenTable { dir: out, schema },
     ))

@@ -153,6 +153,7 @@ mod tests {
             "foster_care/NotReported",
             "homeless/NotReported",
             "nontraditional/NotReported",
+            "ps_enrollment_status/NotReported",
             "single_parent/NotReported",
             "wage_report_type/Original",
             "wage_report_type/Supplemental",

@@ -98,6 +98,29 @@ impl Crosswalk {
         self.sets.get(code_set)?.get(source).map(String::as_str)
     }
 
+    /// Adds every entry of `over`, replacing this crosswalk's entry for the same source code:
+    /// a job's own crosswalk over the one a format ships.
+    pub fn overlay(&mut self, over: &Crosswalk) {
+        for (set, codes) in &over.sets {
+            let mine = self.sets.entry(set.clone()).or_default();
+            for (source, code) in codes {
+                mine.insert(source.clone(), code.clone());
+            }
+        }
+    }
+
+    /// The source codes mapped in `code_set`, sorted (a format that finds its records by the
+    /// codes a crosswalk knows, such as PIRL's funding-stream elements).
+    pub fn sources(&self, code_set: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .sets
+            .get(code_set)
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        out.sort_unstable();
+        out
+    }
+
     pub fn is_empty(&self) -> bool {
         self.sets.values().all(HashMap::is_empty)
     }
@@ -133,6 +156,28 @@ mod tests {
         );
         assert_eq!(x.map("sex", "X"), None);
         assert_eq!(x.map("disability", "F"), None);
+    }
+
+    #[test]
+    fn an_overlay_wins_entry_by_entry_and_a_blank_source_code_is_a_code() {
+        let mut shipped = Crosswalk::default();
+        shipped
+            .add_csv(
+                "nsc.csv",
+                "code_set,source_code,code\nps_enrollment_status,F,01\nps_enrollment_status,,NotReported\n",
+            )
+            .unwrap();
+        let mut job = Crosswalk::default();
+        job.add_csv(
+            "job.csv",
+            "code_set,source_code,code\nps_enrollment_status,F,02\n",
+        )
+        .unwrap();
+        shipped.overlay(&job);
+        assert_eq!(shipped.map("ps_enrollment_status", "F"), Some("02"));
+        assert_eq!(shipped.map("ps_enrollment_status", ""), Some("NotReported"));
+        assert_eq!(shipped.sources("ps_enrollment_status"), ["", "F"]);
+        assert!(shipped.sources("sex").is_empty());
     }
 
     #[test]

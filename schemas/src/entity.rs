@@ -152,7 +152,10 @@ const WORK_BASED_LEARNING: &[F] = &[
 ];
 
 const INSTITUTION_ID: F = F::new("institution_id", K::Text);
+// Optional: an NSC detail report or a PESC transcript without SchoolAssignedPersonID carries
+// none, and linkage never uses it (postsecondary records link by state id or SSN).
 const INSTITUTION_STUDENT_ID: F = F::new("institution_student_id", K::Text)
+    .optional()
     .role(Role::Identifier(IdType::InstitutionStudentId))
     .ceds("001071", "Student Identifier");
 const OPTIONAL_STATE_ID: F = STATE_ID.optional();

@@ -13,9 +13,14 @@
 //! course; some dropouts re-enter and then transfer out of state; the wage file's last quarter
 //! is thin (its reports are still arriving) and one wage row is mis-dated 2099.
 //!
+//! The same records are also written in the standard formats (an NSC StudentTracker detail
+//! report, PESC College Transcripts, a WIOA PIRL file), each beside a canonical CSV of exactly
+//! the records its reader yields (see `format`).
+//!
 //! Students are generated one at a time from `(seed, index)` and written as they are made, so
 //! memory stays flat from a demo to a million students.
 
+mod format;
 mod ids;
 mod rng;
 mod student;

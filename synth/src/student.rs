@@ -146,6 +146,10 @@ pub struct College {
     /// (begin, end, enrollment status)
     pub terms: Vec<(Date, Date, &'static str)>,
     pub award: Option<(&'static str, &'static str, Date)>,
+    /// A term a student who stopped early registered for and withdrew from before the fall
+    /// or spring census (begin, withdrawal date). Institutions' census-date extracts leave it
+    /// out; the NSC detail report shows it with status `W`.
+    pub withdrawn: Option<(Date, Date)>,
 }
 
 impl Student {
@@ -632,6 +636,14 @@ fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
         let cip = s.cte_courses.first().map_or("24.0101", |c| c.0);
         (level, cip, terms.last().expect("non-empty").1)
     });
+    let withdrawn = withdrawn_term(
+        cfg,
+        s.index,
+        &terms,
+        award.is_some(),
+        start_year + years,
+        data_end,
+    );
     s.college = Some(College {
         institution,
         level,
@@ -640,7 +652,32 @@ fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
         carries_ssn: r.chance(cfg.ps_ssn_share),
         terms,
         award,
+        withdrawn,
     });
+}
+
+/// For some who stopped before the program's last spring without an award: the next term,
+/// withdrawn three weeks in. Drawn from its own stream so the rest of the state is unchanged.
+fn withdrawn_term(
+    cfg: &SynthConfig,
+    index: u64,
+    terms: &[(Date, Date, &'static str)],
+    awarded: bool,
+    last_spring_year: i32,
+    data_end: Date,
+) -> Option<(Date, Date)> {
+    let (_, last_end, _) = *terms.last()?;
+    let stopped_early = !awarded && last_end < date(last_spring_year, 5, 10);
+    if !stopped_early || !Rng::for_entity(cfg.seed, 11, index).chance(0.3) {
+        return None;
+    }
+    let begin = if last_end.month >= 8 {
+        date(last_end.year + 1, 1, 10)
+    } else {
+        date(last_end.year, 8, 24)
+    };
+    let withdrew = Date::from_days(begin.to_days() + 21);
+    (withdrew <= data_end).then_some((begin, withdrew))
 }
 
 fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {

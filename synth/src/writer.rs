@@ -35,7 +35,7 @@ impl SynthSummary {
     }
 }
 
-struct Out {
+pub(crate) struct Out {
     path: PathBuf,
     name: String,
     w: csv::Writer<BufWriter<File>>,
@@ -43,7 +43,7 @@ struct Out {
 }
 
 impl Out {
-    fn create(root: &Path, name: &str, header: &str) -> Result<Out, SynthError> {
+    pub(crate) fn create(root: &Path, name: &str, header: &str) -> Result<Out, SynthError> {
         let path = root.join(name);
         let io = |source| SynthError::Io {
             path: path.display().to_string(),
@@ -64,13 +64,17 @@ impl Out {
     }
 
     /// An agency extract whose header is `entity`'s columns in model order.
-    fn extract(root: &Path, name: &str, entity: Entity) -> Result<Out, SynthError> {
+    pub(crate) fn extract(root: &Path, name: &str, entity: Entity) -> Result<Out, SynthError> {
         let header: Vec<&str> = entity.fields().iter().map(|f| f.name).collect();
         Out::create(root, name, &header.join(","))
     }
 
     /// One record; the csv crate quotes any field holding a comma, a quote, `\r` or `\n`.
-    fn row(&mut self, fields: &[&str]) -> Result<(), SynthError> {
+    pub(crate) fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub(crate) fn row(&mut self, fields: &[&str]) -> Result<(), SynthError> {
         self.w.write_record(fields).map_err(|e| self.err(e))?;
         self.rows += 1;
         Ok(())
@@ -87,7 +91,7 @@ impl Out {
         }
     }
 
-    fn finish(mut self) -> Result<(String, u64), SynthError> {
+    pub(crate) fn finish(mut self) -> Result<(String, u64), SynthError> {
         self.w.flush().map_err(|e| self.err(csv::Error::from(e)))?;
         Ok((self.name, self.rows))
     }
@@ -137,6 +141,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
     let mut truth_wages = Out::create(root, "truth/wage_record.csv", "person_id")?;
     let mut truth_workforce = Out::create(root, "truth/workforce_participation.csv", "person_id")?;
 
+    let mut formats = crate::format::Formats::create(root)?;
     let people = cfg.students + cfg.other_workers();
     for i in 0..cfg.students {
         let s = generate(cfg, i);
@@ -274,6 +279,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
             workforce.row(&[&s.ssn, program, &entry.to_string(), &exit])?;
             truth_workforce.row(&[&pid])?;
         }
+        formats.student(cfg, &s)?;
     }
     other_workers(cfg, &mut wages, &mut truth_wages)?;
 
@@ -296,6 +302,7 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
     ] {
         summary.files.push(out.finish()?);
     }
+    summary.files.extend(formats.finish()?);
     let readme = "Ground truth for tests: who each record really belongs to.\n\
         persons.csv has one row per student (person_id, true identifiers, cohort: the spring the\n\
         student was due to graduate; exit_cohort: the exit cohort under the published rule, blank\n\
@@ -304,7 +311,10 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         k12/students.csv may hold several rows per student, k12/enrollments.csv several\n\
         enrollments, k12/cte_courses.csv a retaken course twice (same course_id).\n\
         Every other file has one row per data row of the extract of the same entity, in the same\n\
-        order, naming the person_id it belongs to (blank: a worker who was never a student here).\n\
+        order, naming the person_id it belongs to (blank: a worker who was never a student here);\n\
+        nsc_*, pesc_* and pirl_* name the persons of the canonical CSVs beside the NSC detail\n\
+        report, the PESC transcripts and the PIRL file. NSC also reports terms withdrawn before\n\
+        the census, which the institutions' census-date extracts leave out.\n\
         K-12 extracts are keyed by state_student_id without error, so persons.csv covers them.\n\
         The pipeline never reads this folder.\n";
     std::fs::write(root.join("truth/README.txt"), readme).map_err(|source| SynthError::Io {
@@ -384,6 +394,10 @@ fn write_wage(
         &yq.year.to_string(),
         &yq.quarter.to_string(),
         &format!("{}.{:02}", cents / 100, cents % 100),
+        // report_type, received_year, received_quarter: blank is an original report.
+        "",
+        "",
+        "",
     ])
 }
 

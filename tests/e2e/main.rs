@@ -3,6 +3,7 @@
 
 mod attack;
 mod common;
+mod crosswalks;
 mod definitions;
 mod disclosure;
 mod identifiers;
@@ -12,5 +13,6 @@ mod operator;
 mod quarantine;
 mod query;
 mod release;
+mod standard_formats;
 mod subtraction;
 mod truth;

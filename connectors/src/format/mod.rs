@@ -4,6 +4,11 @@
 //! format yields the same validated [`SourceBatch`] stream whatever the [`Location`].
 
 pub mod csv;
+pub mod nsc;
+pub mod parquet;
+pub mod pesc;
+pub mod pirl;
+mod shipped;
 
 use p20w_schemas::Entity;
 use serde::de::DeserializeOwned;
@@ -51,15 +56,6 @@ impl SourceSpec {
             }
         })
     }
-
-    pub(crate) fn unsupported(&self, supported: &[Entity]) -> ConnectorError {
-        ConnectorError::UnsupportedEntity {
-            source_name: self.name.clone(),
-            format: self.format.clone(),
-            entity: self.entity.name(),
-            supported: supported.iter().map(|e| e.name()).collect(),
-        }
-    }
 }
 
 /// What a reader has read so far; final once it is exhausted.
@@ -70,6 +66,17 @@ pub struct ReadSummary {
     /// Input columns or elements the canonical model does not have; they were not read.
     pub ignored: Vec<String>,
     pub unmapped: Vec<UnmappedCode>,
+    /// Input records that are not records of the source's entity (an NSC not-found row, a
+    /// degree row under an enrollment source), by reason: neither read nor quarantined, but
+    /// counted, so input rows = `counts.read` + the sum of these.
+    pub skipped: Vec<SkippedRecords>,
+}
+
+/// Input records of one kind that a source passed over, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedRecords {
+    pub reason: String,
+    pub records: u64,
 }
 
 /// An open source: a stream of validated batches plus what it has read.
@@ -80,12 +87,16 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 }
 
 /// The registered formats, as job files name them.
-pub const FORMATS: &[&str] = &["csv"];
+pub const FORMATS: &[&str] = &["csv", "nsc", "parquet", "pesc", "pirl"];
 
 /// Opens `spec` with its format's reader.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> {
     match spec.format.as_str() {
         "csv" => Ok(Box::new(csv::open(spec)?)),
+        "nsc" => Ok(Box::new(nsc::open(spec)?)),
+        "pesc" => Ok(Box::new(pesc::open(spec)?)),
+        "pirl" => Ok(Box::new(pirl::open(spec)?)),
+        "parquet" => Ok(Box::new(parquet::open(spec)?)),
         other => Err(ConnectorError::UnknownFormat {
             source_name: spec.name.clone(),
             format: other.to_string(),

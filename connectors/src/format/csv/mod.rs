@@ -149,6 +149,7 @@ impl SourceReader for CsvReader {
             inputs: self.inputs.files(),
             ignored: self.ignored.clone(),
             unmapped: self.records.unmapped_codes(),
+            skipped: Vec::new(),
         }
     }
 
