@@ -209,9 +209,8 @@ impl JobConfig {
         };
 
         let storage = storage_settings(&raw.storage).map_err(invalid)?;
-        let object = |url: &str| {
-            ObjectLocation::parse(url, &storage).map_err(|e| invalid(e.to_string()))
-        };
+        let object =
+            |url: &str| ObjectLocation::parse(url, &storage).map_err(|e| invalid(e.to_string()));
         let output = if raw.output.contains("://") {
             Output::Object(object(&raw.output)?)
         } else {
@@ -310,7 +309,8 @@ impl JobConfig {
                 (Some(p), None, None) => Location::Local(resolve(&p)),
                 (None, Some(u), None) => Location::Object(object(&u)?),
                 (None, None, Some(pg)) => Location::Postgres(
-                    postgres_location(pg).map_err(|m| invalid(format!("source {}: {m}", s.name)))?,
+                    postgres_location(pg)
+                        .map_err(|m| invalid(format!("source {}: {m}", s.name)))?,
                 ),
                 _ => {
                     return Err(invalid(format!(
@@ -375,7 +375,9 @@ impl JobConfig {
 }
 
 /// The `[storage]` table as text: TOML booleans and numbers are given as the store expects.
-fn storage_settings(table: &BTreeMap<String, toml::Value>) -> Result<BTreeMap<String, String>, String> {
+fn storage_settings(
+    table: &BTreeMap<String, toml::Value>,
+) -> Result<BTreeMap<String, String>, String> {
     table
         .iter()
         .map(|(k, v)| {
@@ -383,7 +385,11 @@ fn storage_settings(table: &BTreeMap<String, toml::Value>) -> Result<BTreeMap<St
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Boolean(b) => b.to_string(),
                 toml::Value::Integer(i) => i.to_string(),
-                _ => return Err(format!("storage setting {k:?} must be a string, boolean or integer")),
+                _ => {
+                    return Err(format!(
+                        "storage setting {k:?} must be a string, boolean or integer"
+                    ));
+                }
             };
             Ok((k.clone(), text))
         })
@@ -464,7 +470,11 @@ mod tests {
 
     /// `job` with a `[storage]` table, placed after the top-level keys.
     fn with_storage(job: &str, settings: &str) -> String {
-        job.replacen("[[sources]]", &format!("[storage]\n{settings}\n\n[[sources]]"), 1)
+        job.replacen(
+            "[[sources]]",
+            &format!("[storage]\n{settings}\n\n[[sources]]"),
+            1,
+        )
     }
 
     #[test]
@@ -481,25 +491,39 @@ mod tests {
             Location::Local("/x/k12/enrollments.csv".into()),
             "relative paths stay relative to the job file"
         );
-        let pg = with_first_source(
-            "[sources.postgres]\nurl_env = \"SIS_DB\"\ntable = \"k12.students\"",
-        );
+        let pg =
+            with_first_source("[sources.postgres]\nurl_env = \"SIS_DB\"\ntable = \"k12.students\"");
         let job = JobConfig::parse(&pg, Path::new("/x/job.toml")).unwrap();
-        assert_eq!(job.sources[0].location.describe(), "postgres:$SIS_DB/k12.students");
+        assert_eq!(
+            job.sources[0].location.describe(),
+            "postgres:$SIS_DB/k12.students"
+        );
         let both = with_first_source("path = \"a.csv\"\nurl = \"s3://b/a.csv\"");
         let none = with_first_source("");
         for text in [both, none] {
-            let err = JobConfig::parse(&text, Path::new("j.toml")).unwrap_err().to_string();
-            assert!(err.contains("exactly one of path, url and [sources.postgres]"), "{err}");
+            let err = JobConfig::parse(&text, Path::new("j.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("exactly one of path, url and [sources.postgres]"),
+                "{err}"
+            );
         }
         let two = with_first_source(
             "[sources.postgres]\nurl_env = \"SIS_DB\"\ntable = \"t\"\nquery = \"SELECT 1\"",
         );
-        let err = JobConfig::parse(&two, Path::new("j.toml")).unwrap_err().to_string();
+        let err = JobConfig::parse(&two, Path::new("j.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("exactly one of table and query"), "{err}");
         let secret = with_storage(&url, "aws_secret_access_key = \"hunter2\"");
-        let err = JobConfig::parse(&secret, Path::new("j.toml")).unwrap_err().to_string();
-        assert!(err.contains("is a credential") && !err.contains("hunter2"), "{err}");
+        let err = JobConfig::parse(&secret, Path::new("j.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is a credential") && !err.contains("hunter2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -51,10 +51,15 @@ pub async fn upload_release(
     files.push(MANIFEST.to_string());
     let mut created = Vec::new();
     for rel in &files {
-        let key = rel
-            .split('/')
-            .fold(prefix.clone(), |p, part| p.join(part));
-        match put_new(store.as_ref(), &local.join(rel), &key, &output.describe(&key)).await {
+        let key = rel.split('/').fold(prefix.clone(), |p, part| p.join(part));
+        match put_new(
+            store.as_ref(),
+            &local.join(rel),
+            &key,
+            &output.describe(&key),
+        )
+        .await
+        {
             Ok(()) => created.push(key),
             Err(e) => {
                 for key in &created {
@@ -86,10 +91,7 @@ async fn put_new(
         mode: PutMode::Create,
         ..PutOptions::default()
     };
-    match store
-        .put_opts(key, PutPayload::from(bytes), options)
-        .await
-    {
+    match store.put_opts(key, PutPayload::from(bytes), options).await {
         Ok(_) => Ok(()),
         Err(object_store::Error::AlreadyExists { .. }) => {
             Err(RunError::ReleaseExists(shown.to_string()))
@@ -184,11 +186,19 @@ mod tests {
         let out = ObjectLocation::with_store("s3://b/x".parse().unwrap(), store.clone());
         let prefix = release_prefix(&out, "mou", "r1");
         let stray = ObjectPath::from("x/mou/r1/run_report.json");
-        store.put(&stray, PutPayload::from_static(b"old")).await.unwrap();
+        store
+            .put(&stray, PutPayload::from_static(b"old"))
+            .await
+            .unwrap();
         let err = upload_release(dir.path(), &out, &prefix).await.unwrap_err();
         assert!(matches!(err, RunError::ReleaseExists(_)), "{err}");
         let kept = store.get(&stray).await.unwrap().bytes().await.unwrap();
         assert_eq!(&kept[..], b"old");
-        assert!(store.head(&ObjectPath::from("x/mou/r1/manifest.json")).await.is_err());
+        assert!(
+            store
+                .head(&ObjectPath::from("x/mou/r1/manifest.json"))
+                .await
+                .is_err()
+        );
     }
 }

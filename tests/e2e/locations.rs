@@ -100,14 +100,20 @@ async fn load_table(client: &tokio_postgres::Client, table: &str, csv: &Path) {
     futures::pin_mut!(sink);
     // In pieces, as a large extract would go.
     for piece in text.chunks(64 * 1024) {
-        sink.send(std::io::Cursor::new(piece.to_vec())).await.unwrap();
+        sink.send(std::io::Cursor::new(piece.to_vec()))
+            .await
+            .unwrap();
     }
     sink.as_mut().finish().await.unwrap();
 }
 
 async fn get(store: &dyn ObjectStore, key: &str) -> Vec<u8> {
     let got = store.get(&ObjectPath::from(key)).await;
-    got.unwrap_or_else(|e| panic!("{key}: {e}")).bytes().await.unwrap().to_vec()
+    got.unwrap_or_else(|e| panic!("{key}: {e}"))
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
 }
 
 fn manifest_files(manifest: &Value) -> BTreeMap<String, (String, u64)> {
@@ -118,7 +124,10 @@ fn manifest_files(manifest: &Value) -> BTreeMap<String, (String, u64)> {
         .map(|f| {
             (
                 f["path"].as_str().unwrap().to_string(),
-                (f["sha256"].as_str().unwrap().to_string(), f["rows"].as_u64().unwrap()),
+                (
+                    f["sha256"].as_str().unwrap().to_string(),
+                    f["rows"].as_u64().unwrap(),
+                ),
             )
         })
         .collect()
@@ -144,13 +153,23 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
                 .unwrap();
         tokio::spawn(conn);
         client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
             .await
             .unwrap();
-        load_table(&client, &format!("{schema}.students"), &local.dir.join("k12/students.csv"))
-            .await;
-        load_table(&client, &format!("{schema}.awards"), &local.dir.join("postsecondary/awards.csv"))
-            .await;
+        load_table(
+            &client,
+            &format!("{schema}.students"),
+            &local.dir.join("k12/students.csv"),
+        )
+        .await;
+        load_table(
+            &client,
+            &format!("{schema}.awards"),
+            &local.dir.join("postsecondary/awards.csv"),
+        )
+        .await;
         for rel in job_text.lines().filter_map(|l| l.strip_prefix("path = ")) {
             let rel = rel.trim_matches('"');
             let bytes = std::fs::read(local.dir.join(rel)).unwrap();
@@ -160,7 +179,14 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
     });
     let s3 = |rel: &str| format!("s3://{}/{run_id}/{rel}", svc.bucket);
     let release_id = local.release.file_name().unwrap().to_str().unwrap();
-    let agreement = local.release.parent().unwrap().file_name().unwrap().to_str().unwrap();
+    let agreement = local
+        .release
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
     let mut job = String::new();
     for line in job_text.lines() {
         let replaced = match line.strip_prefix("path = ") {
@@ -172,7 +198,10 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
                 "[sources.postgres]\nurl_env = \"{}\"\nquery = \"SELECT * FROM {schema}.awards\"",
                 svc.pg_url_env
             ),
-            Some(rel) => format!("url = \"{}\"", s3(&format!("inputs/{}", rel.trim_matches('"')))),
+            Some(rel) => format!(
+                "url = \"{}\"",
+                s3(&format!("inputs/{}", rel.trim_matches('"')))
+            ),
             None if line.starts_with("output = ") => format!("output = \"{}\"", s3("releases")),
             None if line.starts_with("key_file = ") => {
                 format!("key_file = \"{}\"", local.dir.join("p20w.key").display())
@@ -191,7 +220,10 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
         job.push_str(&replaced);
         job.push('\n');
     }
-    assert!(job.contains("[sources.postgres]") && job.contains("url = \"s3://"), "{job}");
+    assert!(
+        job.contains("[sources.postgres]") && job.contains("url = \"s3://"),
+        "{job}"
+    );
     let job_path = dir.join("job.toml");
     std::fs::write(&job_path, &job).unwrap();
 
@@ -204,7 +236,11 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
         .find_map(|l| l.strip_prefix("release: "))
         .unwrap_or_else(|| panic!("no release line in:\n{stdout}"))
         .to_string();
-    assert_eq!(url, s3(&format!("releases/{agreement}/{release_id}")), "{stdout}");
+    assert_eq!(
+        url,
+        s3(&format!("releases/{agreement}/{release_id}")),
+        "{stdout}"
+    );
     assert!(!stderr.contains("AWS_SECRET") && !stderr.contains("secret_access_key"));
 
     let prefix = format!("{run_id}/releases/{agreement}/{release_id}");
@@ -215,19 +251,30 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
         let remote_manifest: Value =
             serde_json::from_slice(&get(store.as_ref(), &format!("{prefix}/manifest.json")).await)
                 .unwrap();
-        let (ours, theirs) = (manifest_files(&remote_manifest), manifest_files(&local_manifest));
+        let (ours, theirs) = (
+            manifest_files(&remote_manifest),
+            manifest_files(&local_manifest),
+        );
         assert_eq!(
             ours.keys().collect::<Vec<_>>(),
             theirs.keys().collect::<Vec<_>>()
         );
         for (path, (sha, rows)) in &theirs {
             let remote = get(store.as_ref(), &format!("{prefix}/{path}")).await;
-            assert_eq!(&hex::encode(Sha256::digest(&remote)), &ours[path].0, "{path}");
+            assert_eq!(
+                &hex::encode(Sha256::digest(&remote)),
+                &ours[path].0,
+                "{path}"
+            );
             assert_eq!(rows, &ours[path].1, "{path}");
             // The tables are the same bytes; the reports name where each input was read from.
             if path.ends_with(".parquet") {
                 assert_eq!(sha, &ours[path].0, "{path} differs from the local release");
-                assert_eq!(remote, std::fs::read(local.release.join(path)).unwrap(), "{path}");
+                assert_eq!(
+                    remote,
+                    std::fs::read(local.release.join(path)).unwrap(),
+                    "{path}"
+                );
             }
         }
         // Every object read has the digest of the same file read from disk; every source read
@@ -240,7 +287,10 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
                 .map(|i| {
                     (
                         i["source"].as_str().unwrap().to_string(),
-                        (i["sha256"].as_str().unwrap().to_string(), i["rows_read"].as_u64().unwrap()),
+                        (
+                            i["sha256"].as_str().unwrap().to_string(),
+                            i["rows_read"].as_u64().unwrap(),
+                        ),
                     )
                 })
                 .collect()
@@ -259,8 +309,14 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
             .iter()
             .map(|i| i["file"].as_str().unwrap().to_string())
             .collect();
-        assert!(files.contains(&format!("postgres:${PG_VAR}/{schema}.students")), "{files:?}");
-        assert!(files.contains(&format!("postgres:${PG_VAR}/query")), "{files:?}");
+        assert!(
+            files.contains(&format!("postgres:${PG_VAR}/{schema}.students")),
+            "{files:?}"
+        );
+        assert!(
+            files.contains(&format!("postgres:${PG_VAR}/query")),
+            "{files:?}"
+        );
         assert!(files.iter().any(|f| f.starts_with("s3://")), "{files:?}");
     });
 
@@ -276,18 +332,30 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
     // A prefix holding anything (here the remains of a failed upload) is not written to
     // either, and what is there stays.
     let stray = format!("{run_id}/releases/{agreement}/taken/run_report.json");
-    rt.block_on(store.put(&ObjectPath::from(stray.as_str()), PutPayload::from_static(b"stray")))
-        .unwrap();
+    rt.block_on(store.put(
+        &ObjectPath::from(stray.as_str()),
+        PutPayload::from_static(b"stray"),
+    ))
+    .unwrap();
     let taken = dir.join("taken.toml");
     let release_line = format!("release_id = \"{release_id}\"");
-    std::fs::write(&taken, job.replacen(&release_line, "release_id = \"taken\"", 1)).unwrap();
+    std::fs::write(
+        &taken,
+        job.replacen(&release_line, "release_id = \"taken\"", 1),
+    )
+    .unwrap();
     let refused = svc.p20w(&["run", taken.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success() && stderr.contains("already exists"), "{stderr}");
+    assert!(
+        !refused.status.success() && stderr.contains("already exists"),
+        "{stderr}"
+    );
     rt.block_on(async {
         assert_eq!(get(store.as_ref(), &stray).await, b"stray");
         let listed: Vec<_> = store
-            .list(Some(&ObjectPath::from(format!("{run_id}/releases/{agreement}/taken"))))
+            .list(Some(&ObjectPath::from(format!(
+                "{run_id}/releases/{agreement}/taken"
+            ))))
             .collect()
             .await;
         assert_eq!(listed.len(), 1, "nothing but the stray object");
@@ -303,12 +371,21 @@ fn a_postgres_source_names_the_table_not_the_connection_string_in_errors() {
     let job = job_text
         .replacen(
             "path = \"k12/students.csv\"",
-            &format!("[sources.postgres]\nurl_env = \"{}\"\ntable = \"no_such_table\"", svc.pg_url_env),
+            &format!(
+                "[sources.postgres]\nurl_env = \"{}\"\ntable = \"no_such_table\"",
+                svc.pg_url_env
+            ),
             1,
         )
         .replace("path = \"", &format!("path = \"{}/", local.dir.display()))
-        .replace("key_file = \"", &format!("key_file = \"{}/", local.dir.display()))
-        .replace("output = \"releases\"", &format!("output = \"{}\"", dir.join("out").display()));
+        .replace(
+            "key_file = \"",
+            &format!("key_file = \"{}/", local.dir.display()),
+        )
+        .replace(
+            "output = \"releases\"",
+            &format!("output = \"{}\"", dir.join("out").display()),
+        );
     let job_path = dir.join("job.toml");
     std::fs::write(&job_path, &job).unwrap();
     let out = svc.p20w(&["run", job_path.to_str().unwrap()]);

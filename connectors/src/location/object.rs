@@ -142,9 +142,7 @@ impl ObjectLocation {
 
     /// Whether an object exists at `path` (a HEAD request).
     pub fn exists(&self, path: &ObjectPath) -> bool {
-        runtime_handle()
-            .block_on(self.store.head(path))
-            .is_ok()
+        runtime_handle().block_on(self.store.head(path)).is_ok()
     }
 }
 
@@ -333,12 +331,21 @@ mod tests {
         assert!(e.contains("no query"), "{e}");
         let s = settings(&[("aws_secret_access_key", "hunter2")]);
         let e = err("s3://b/x.csv", &s);
-        assert!(e.contains("is a credential") && !e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("is a credential") && !e.contains("hunter2"),
+            "{e}"
+        );
         let s = settings(&[("azure_storage_sas_key", "sig=hunter2")]);
         let e = err("az://c/x.csv", &s);
-        assert!(e.contains("is a credential") && !e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("is a credential") && !e.contains("hunter2"),
+            "{e}"
+        );
         let e = err("s3://b/x.csv", &settings(&[("aws_endpiont", "x")]));
-        assert!(e.contains("unknown storage setting \"aws_endpiont\""), "{e}");
+        assert!(
+            e.contains("unknown storage setting \"aws_endpiont\""),
+            "{e}"
+        );
         let e = err("s3://b/x.csv", &settings(&[("endpoint", "x")]));
         assert!(e.contains("must start with aws_"), "{e}");
     }

@@ -63,7 +63,10 @@ impl PostgresLocation {
                 Relation::Query(q)
             }
         };
-        Ok(PostgresLocation { url_env: url_env.to_string(), relation })
+        Ok(PostgresLocation {
+            url_env: url_env.to_string(),
+            relation,
+        })
     }
 
     /// What reports and errors call this source: the variable and the table, never the
@@ -224,12 +227,24 @@ mod tests {
         )
         .unwrap();
         let e = loc.open().err().unwrap().to_string();
-        assert!(e.contains("P20W_TEST_UNSET_VARIABLE_FOR_POSTGRES is not set"), "{e}");
+        assert!(
+            e.contains("P20W_TEST_UNSET_VARIABLE_FOR_POSTGRES is not set"),
+            "{e}"
+        );
         // SAFETY: no other test reads or writes this variable.
-        unsafe { std::env::set_var("P20W_TEST_BAD_PG_URL", "host=x port=notaport password=hunter2") };
-        let loc = PostgresLocation::new("P20W_TEST_BAD_PG_URL", Relation::Table("t".into())).unwrap();
+        unsafe {
+            std::env::set_var(
+                "P20W_TEST_BAD_PG_URL",
+                "host=x port=notaport password=hunter2",
+            )
+        };
+        let loc =
+            PostgresLocation::new("P20W_TEST_BAD_PG_URL", Relation::Table("t".into())).unwrap();
         let e = loc.open().err().unwrap().to_string();
-        assert!(e.contains("P20W_TEST_BAD_PG_URL does not hold a valid"), "{e}");
+        assert!(
+            e.contains("P20W_TEST_BAD_PG_URL does not hold a valid"),
+            "{e}"
+        );
         assert!(!e.contains("hunter2"), "{e}");
     }
 
@@ -279,7 +294,12 @@ mod tests {
             ),
         );
         let location = PostgresLocation::new(var, Relation::Table(table.clone())).unwrap();
-        let mut spec = SourceSpec::new("w", Entity::WageRecord, "csv", super::super::Location::Postgres(location));
+        let mut spec = SourceSpec::new(
+            "w",
+            Entity::WageRecord,
+            "csv",
+            super::super::Location::Postgres(location),
+        );
         spec.options = toml::from_str(
             "columns = { ssn = \"ssn_num\", employer_fein = \"fein\", employer_ui_account = \"acct\", \
              employer_naics = \"naics\", year = \"yr\", quarter = \"qtr\", wages = \"wage_amt\" }",
@@ -291,9 +311,17 @@ mod tests {
         let summary = reader.summary();
         assert_eq!((summary.counts.read, summary.counts.accepted), (2, 1));
         assert_eq!(summary.ignored, ["paid_on"]);
-        let wages = batch.records.column_by_name("wages").unwrap().as_primitive::<Int64Type>();
+        let wages = batch
+            .records
+            .column_by_name("wages")
+            .unwrap()
+            .as_primitive::<Int64Type>();
         assert_eq!(wages.value(0), 512_340);
-        let quarter = batch.records.column_by_name("quarter").unwrap().as_primitive::<Int32Type>();
+        let quarter = batch
+            .records
+            .column_by_name("quarter")
+            .unwrap()
+            .as_primitive::<Int32Type>();
         assert_eq!(quarter.value(0), 3);
         let q = &batch.quarantined[0];
         assert_eq!((q.line, q.field.as_deref()), (3, Some("ssn")));
@@ -333,6 +361,9 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(missing.contains("42P01") && missing.contains("no_such_table_here"), "{missing}");
+        assert!(
+            missing.contains("42P01") && missing.contains("no_such_table_here"),
+            "{missing}"
+        );
     }
 }
