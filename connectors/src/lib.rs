@@ -20,7 +20,9 @@ mod value;
 use arrow_array::RecordBatch;
 
 pub use format::{FORMATS, ReadSummary, SkippedRecords, SourceReader, SourceSpec, open};
-pub use location::{InputFile, Location};
+pub use location::{
+    InputFile, Location, LocationError, ObjectLocation, PostgresLocation, Relation, runtime_handle,
+};
 pub use record::{RecordBuilder, UnmappedCode, UnmappedCodes, Validation};
 pub use value::{Rule, parse_cents};
 

@@ -5,7 +5,12 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use p20w_connectors::{FORMATS, Location, SourceSpec, UnmappedCodes, Validation};
+use std::collections::BTreeMap;
+
+use p20w_connectors::{
+    FORMATS, Location, ObjectLocation, PostgresLocation, Relation, SourceSpec, UnmappedCodes,
+    Validation,
+};
 use p20w_privacy::MasterKey;
 use p20w_schemas::{Crosswalk, CteProgramCatalog, Entity};
 use serde::Deserialize;
@@ -31,7 +36,12 @@ struct JobFile {
     agreement_id: String,
     key_file: Option<PathBuf>,
     key_env: Option<String>,
-    output: PathBuf,
+    /// A folder, or an object-store URL (`s3://bucket/prefix`).
+    output: String,
+    /// Non-secret object-store settings (`aws_endpoint`, `aws_region`, `google_…`,
+    /// `azure_…`) for every URL of the job; credentials come from the environment.
+    #[serde(default)]
+    storage: BTreeMap<String, toml::Value>,
     work_dir: Option<PathBuf>,
     cohorts: Vec<i32>,
     measures: Vec<String>,
@@ -68,7 +78,10 @@ struct SourceFile {
     entity: String,
     #[serde(default = "default_format")]
     format: String,
-    path: PathBuf,
+    /// Exactly one of `path` (local file or folder), `url` (object store) and `postgres`.
+    path: Option<PathBuf>,
+    url: Option<String>,
+    postgres: Option<PostgresSource>,
     /// The format's own settings, checked by the format.
     #[serde(default)]
     options: toml::Table,
@@ -77,6 +90,15 @@ struct SourceFile {
     crosswalks: Vec<PathBuf>,
     unmapped_codes: Option<UnmappedCodes>,
     max_quarantined_share: Option<f64>,
+}
+
+/// `[sources.postgres]`: a table or a query, and the variable holding the connection string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostgresSource {
+    url_env: String,
+    table: Option<String>,
+    query: Option<String>,
 }
 
 fn default_format() -> String {
@@ -95,6 +117,24 @@ impl KeySource {
         match self {
             KeySource::File(p) => MasterKey::from_file(p),
             KeySource::Env(v) => MasterKey::from_env(v),
+        }
+    }
+}
+
+/// Where releases are published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A local folder.
+    Local(PathBuf),
+    /// A prefix in an object store.
+    Object(ObjectLocation),
+}
+
+impl Output {
+    pub fn describe(&self) -> String {
+        match self {
+            Output::Local(p) => p.display().to_string(),
+            Output::Object(o) => o.describe(o.path()),
         }
     }
 }
@@ -136,7 +176,7 @@ pub struct JobConfig {
     pub job_path: PathBuf,
     pub agreement_id: String,
     pub key: KeySource,
-    pub output: PathBuf,
+    pub output: Output,
     pub work_dir: Option<PathBuf>,
     pub cohorts: Vec<i32>,
     pub measures: Vec<MeasureFamily>,
@@ -172,6 +212,15 @@ impl JobConfig {
             } else {
                 base.join(p)
             }
+        };
+
+        let storage = storage_settings(&raw.storage).map_err(invalid)?;
+        let object =
+            |url: &str| ObjectLocation::parse(url, &storage).map_err(|e| invalid(e.to_string()));
+        let output = if raw.output.contains("://") {
+            Output::Object(object(&raw.output)?)
+        } else {
+            Output::Local(resolve(Path::new(&raw.output)))
         };
 
         let valid_id = |s: &str| {
@@ -262,12 +311,26 @@ impl JobConfig {
                     s.name
                 )));
             }
+            let location = match (s.path, s.url, s.postgres) {
+                (Some(p), None, None) => Location::Local(resolve(&p)),
+                (None, Some(u), None) => Location::Object(object(&u)?),
+                (None, None, Some(pg)) => Location::Postgres(
+                    postgres_location(pg)
+                        .map_err(|m| invalid(format!("source {}: {m}", s.name)))?,
+                ),
+                _ => {
+                    return Err(invalid(format!(
+                        "source {}: set exactly one of path, url and [sources.postgres]",
+                        s.name
+                    )));
+                }
+            };
             sources.push(SourceConfig {
                 name: s.name,
                 entity,
                 format: s.format,
                 options: s.options,
-                location: Location::Local(resolve(&s.path)),
+                location,
                 validation: Validation {
                     catalog: catalog.clone(),
                     crosswalk: Arc::new(crosswalk),
@@ -300,7 +363,7 @@ impl JobConfig {
             job_path: path.to_path_buf(),
             agreement_id: raw.agreement_id,
             key,
-            output: resolve(&raw.output),
+            output,
             work_dir: raw.work_dir.map(|w| resolve(&w)),
             cohorts: raw.cohorts,
             measures,
@@ -317,6 +380,37 @@ impl JobConfig {
     }
 }
 
+/// The `[storage]` table as text: TOML booleans and numbers are given as the store expects.
+fn storage_settings(
+    table: &BTreeMap<String, toml::Value>,
+) -> Result<BTreeMap<String, String>, String> {
+    table
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Integer(i) => i.to_string(),
+                _ => {
+                    return Err(format!(
+                        "storage setting {k:?} must be a string, boolean or integer"
+                    ));
+                }
+            };
+            Ok((k.clone(), text))
+        })
+        .collect()
+}
+
+fn postgres_location(pg: PostgresSource) -> Result<PostgresLocation, String> {
+    let relation = match (pg.table, pg.query) {
+        (Some(t), None) => Relation::Table(t),
+        (None, Some(q)) => Relation::Query(q),
+        _ => return Err("[sources.postgres] takes exactly one of table and query".into()),
+    };
+    PostgresLocation::new(&pg.url_env, relation).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,7 +422,7 @@ mod tests {
         let job = JobConfig::parse(DEMO, Path::new("/x/job.toml")).unwrap();
         assert_eq!(job.agreement_id, "demo-mou-2026");
         assert_eq!(job.sources.len(), 9);
-        assert_eq!(job.output, Path::new("/x/releases"));
+        assert_eq!(job.output, Output::Local("/x/releases".into()));
         assert!(matches!(job.key, KeySource::File(ref p) if p == Path::new("/x/p20w.key")));
         assert_eq!(job.min_cell_size, 10);
     }
@@ -373,5 +467,78 @@ mod tests {
         assert!(JobConfig::parse(&text, Path::new("j.toml")).is_err());
         let text = DEMO.replace("entity = \"ps_award\"", "entity = \"award\"");
         assert!(JobConfig::parse(&text, Path::new("j.toml")).is_err());
+    }
+
+    /// The demo job with its first source (k12_students) read from `location` instead.
+    fn with_first_source(location: &str) -> String {
+        DEMO.replacen("path = \"k12/students.csv\"", location, 1)
+    }
+
+    /// `job` with a `[storage]` table, placed after the top-level keys.
+    fn with_storage(job: &str, settings: &str) -> String {
+        job.replacen(
+            "[[sources]]",
+            &format!("[storage]\n{settings}\n\n[[sources]]"),
+            1,
+        )
+    }
+
+    #[test]
+    fn a_source_reads_from_exactly_one_location() {
+        let url = with_first_source("url = \"s3://state/k12/students.csv\"");
+        let text = with_storage(&url, "aws_region = \"us-east-1\"\naws_allow_http = true");
+        let job = JobConfig::parse(&text, Path::new("/x/job.toml")).unwrap();
+        match &job.sources[0].location {
+            Location::Object(o) => assert_eq!(o.describe(o.path()), "s3://state/k12/students.csv"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            job.sources[1].location,
+            Location::Local("/x/k12/enrollments.csv".into()),
+            "relative paths stay relative to the job file"
+        );
+        let pg =
+            with_first_source("[sources.postgres]\nurl_env = \"SIS_DB\"\ntable = \"k12.students\"");
+        let job = JobConfig::parse(&pg, Path::new("/x/job.toml")).unwrap();
+        assert_eq!(
+            job.sources[0].location.describe(),
+            "postgres:$SIS_DB/k12.students"
+        );
+        let both = with_first_source("path = \"a.csv\"\nurl = \"s3://b/a.csv\"");
+        let none = with_first_source("");
+        for text in [both, none] {
+            let err = JobConfig::parse(&text, Path::new("j.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("exactly one of path, url and [sources.postgres]"),
+                "{err}"
+            );
+        }
+        let two = with_first_source(
+            "[sources.postgres]\nurl_env = \"SIS_DB\"\ntable = \"t\"\nquery = \"SELECT 1\"",
+        );
+        let err = JobConfig::parse(&two, Path::new("j.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exactly one of table and query"), "{err}");
+        let secret = with_storage(&url, "aws_secret_access_key = \"hunter2\"");
+        let err = JobConfig::parse(&secret, Path::new("j.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is a credential") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_output_may_be_an_object_store_prefix() {
+        let text = DEMO.replace("output = \"releases\"", "output = \"s3://pub/releases\"");
+        let job = JobConfig::parse(&text, Path::new("/x/job.toml")).unwrap();
+        assert!(matches!(job.output, Output::Object(_)));
+        assert_eq!(job.output.describe(), "s3://pub/releases");
+        let text = DEMO.replace("output = \"releases\"", "output = \"ftp://pub/releases\"");
+        assert!(JobConfig::parse(&text, Path::new("/x/job.toml")).is_err());
     }
 }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use std::sync::{Arc, Mutex};
 
+use futures::{SinkExt, StreamExt};
+
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::streaming::StreamingTable;
@@ -81,6 +83,7 @@ struct ConnectorPartition {
     schema: SchemaRef,
     reader: Mutex<Option<Box<dyn SourceReader>>>,
     progress: Arc<Mutex<Progress>>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for ConnectorPartition {
@@ -94,17 +97,41 @@ impl PartitionStream for ConnectorPartition {
         &self.schema
     }
 
+    /// Runs the connector on a blocking thread: its reads (a file, or a network stream driven
+    /// with `Handle::block_on`) never hold an async worker, so the engine keeps writing the
+    /// batches already read. Two batches wait in the channel at most.
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let reader = self.reader.lock().expect("not poisoned").take();
         let progress = self.progress.clone();
-        let batches = ReaderBatches {
-            reader,
-            progress,
-            finished: false,
-        };
+        let (mut tx, rx) = futures::channel::mpsc::channel::<DfResult<RecordBatch>>(1);
+        self.runtime.spawn_blocking(move || {
+            let batches = ReaderBatches {
+                reader,
+                progress,
+                finished: false,
+            };
+            for item in batches {
+                // The engine dropped the stream (an error elsewhere, or a stop): read no more.
+                if futures::executor::block_on(tx.send(item)).is_err() {
+                    break;
+                }
+            }
+        });
+        let progress = self.progress.clone();
+        let ended = futures::stream::once(async move {
+            let p = progress.lock().expect("not poisoned");
+            // A thread that panicked or was never run leaves neither summary nor error.
+            (p.summary.is_none() && p.error.is_none()).then(|| {
+                Err(DataFusionError::Execution(format!(
+                    "source {}: the connector stopped before the end of its input",
+                    p.source
+                )))
+            })
+        })
+        .filter_map(futures::future::ready);
         Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),
-            futures::stream::iter(batches),
+            rx.chain(ended),
         ))
     }
 }
@@ -199,7 +226,11 @@ pub async fn ingest_source(
     meter: Meter,
 ) -> Result<(SourceReport, WrittenTable), RunError> {
     let (name, entity) = (source.name.as_str(), source.entity);
-    let reader = p20w_connectors::open(&source.spec())?;
+    // Opening reads the first bytes (a CSV header), perhaps over the network: off the workers.
+    let spec = source.spec();
+    let reader = tokio::task::spawn_blocking(move || p20w_connectors::open(&spec))
+        .await
+        .map_err(|e| RunError::internal(&format!("opening source {name}: {e}")))??;
     let progress = Arc::new(Mutex::new(Progress {
         source: name.to_string(),
         quarantine: quarantine.clone(),
@@ -212,6 +243,7 @@ pub async fn ingest_source(
         schema: entity.ingest_schema(),
         reader: Mutex::new(Some(reader)),
         progress: progress.clone(),
+        runtime: tokio::runtime::Handle::current(),
     };
     let table = StreamingTable::try_new(entity.ingest_schema(), vec![Arc::new(partition)])?;
     let raw = format!("raw_{}", name.to_ascii_lowercase());

@@ -27,6 +27,7 @@ pub mod stdout;
 pub mod stop;
 pub mod tables;
 pub mod udf;
+pub mod upload;
 pub mod validate;
 pub mod wages;
 pub mod workdir;

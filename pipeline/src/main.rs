@@ -318,7 +318,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
 
 async fn print_outcome(outcome: &RunOutcome) -> anyhow::Result<()> {
     let r = &outcome.report;
-    say!("release: {}", outcome.release_dir.display());
+    say!("release: {}", outcome.release);
     for s in &r.sources {
         say!(
             "  source {:<24} read {:>10}  accepted {:>10}  quarantined {:>6}",

@@ -81,6 +81,8 @@ impl Stages {
                 .ok()
                 .filter(|m| m.is_file())
                 .map(|m| m.len()),
+            // A HEAD request would block here; the meter counts rows without a total.
+            _ => None,
         };
         self.begin("ingest".to_string(), Some(source.to_string()), bytes)
     }

@@ -1,6 +1,7 @@
 //! One run of a job, front to back.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
@@ -8,7 +9,7 @@ use p20w_privacy::SuppressionRule;
 use p20w_schemas::{Entity, SSN_STATUS};
 use sha2::{Digest, Sha256};
 
-use crate::config::JobConfig;
+use crate::config::{JobConfig, Output};
 use crate::engine_error::{Whereabouts, explain};
 use crate::ingest::{SourceReport, ingest_source, source_table};
 use crate::measure::person_outcomes;
@@ -23,14 +24,22 @@ use crate::tables::{CellTable, dictionary_markdown};
 use crate::udf::register_catalog_functions;
 use crate::udf::register_pseudonym_functions;
 use crate::workdir::{self, Access, LockedDir, RUN_STEM};
-use crate::{RunError, link};
+use crate::{RunError, link, upload};
 
 /// What a finished run hands back to its caller.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
+    /// Where the release was published: its folder, or its object-store URL.
+    pub release: String,
+    /// A local copy of the release to read back: the release itself, or for an object-store
+    /// output the committed staging copy it was uploaded from (removed with the outcome).
     pub release_dir: PathBuf,
     pub report: RunReport,
+    _uploaded_from: Option<Arc<LockedDir>>,
 }
+
+/// The family of local folders a release is assembled in before it goes to an object store.
+const UPLOAD_STEM: &str = "p20w-upload-";
 
 /// Runs `job`; an engine error comes back in the operator's words, naming the stage.
 pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
@@ -165,7 +174,17 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
 
     // 7. Publish.
     let stage = stages.start("publish");
-    let mut release = StagedRelease::begin(&job.output, &job.agreement_id, &release_id)?;
+    let (local_output, upload) = match &job.output {
+        Output::Local(dir) => (dir.clone(), None),
+        Output::Object(store) => {
+            let prefix = upload::release_prefix(store, &job.agreement_id, &release_id);
+            // Before writing anything: the same check runs again just before the upload.
+            upload::refuse_existing(store, &prefix).await?;
+            let dir = LockedDir::create(&work_root, UPLOAD_STEM, UPLOAD_STEM, Access::Default)?;
+            (dir.path().to_path_buf(), Some((store, prefix, dir)))
+        }
+    };
+    let mut release = StagedRelease::begin(&local_output, &job.agreement_id, &release_id)?;
     for (name, table) in &tables {
         release.write_parquet(name, table)?;
     }
@@ -199,10 +218,19 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         files: Vec::new(),
     };
     let release_dir = release.commit(manifest)?;
+    let (shown, uploaded_from) = match upload {
+        None => (release_dir.display().to_string(), None),
+        Some((store, prefix, dir)) => (
+            upload::upload_release(&release_dir, store, &prefix).await?,
+            Some(Arc::new(dir)),
+        ),
+    };
     stage.finish(None, None);
     Ok(RunOutcome {
+        release: shown,
         release_dir,
         report,
+        _uploaded_from: uploaded_from,
     })
 }
 

@@ -69,6 +69,15 @@ impl SourceSpec {
             }
         })
     }
+
+    pub(crate) fn unsupported(&self, supported: &[Entity]) -> ConnectorError {
+        ConnectorError::UnsupportedEntity {
+            source_name: self.name.clone(),
+            format: self.format.clone(),
+            entity: self.entity.name(),
+            supported: supported.iter().map(|e| e.name()).collect(),
+        }
+    }
 }
 
 /// What a reader has read so far; final once it is exhausted.

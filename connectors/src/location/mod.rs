@@ -2,7 +2,14 @@
 //! location through [`Input`], which hashes and counts the bytes as the format pulls them.
 //!
 //! A location is a root: a file, or a folder (prefix) holding the several files a format such
-//! as an Ed-Fi resource dump reads by name.
+//! as an Ed-Fi resource dump reads by name. Local files, objects in a cloud store
+//! ([`object`]) and PostgreSQL tables or queries ([`postgres`], rendered as CSV) all open as a
+//! blocking [`Read`]; the network ones block on the run's runtime, so they are opened and read
+//! off its async workers (see [`blocking`]).
+
+mod blocking;
+pub mod object;
+pub mod postgres;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -14,11 +21,26 @@ use sha2::{Digest, Sha256};
 
 use crate::ConnectorError;
 
+pub use blocking::runtime_handle;
+pub use object::ObjectLocation;
+pub use postgres::{PostgresLocation, Relation};
+
+/// A location the job file describes wrongly; the message never holds a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum LocationError {
+    #[error("{location}: {message}")]
+    Invalid { location: String, message: String },
+}
+
 /// Where a source is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// A file or folder on local disk.
     Local(PathBuf),
+    /// An object, or a prefix of objects, in S3, Google Cloud Storage or Azure Blob Storage.
+    Object(ObjectLocation),
+    /// A PostgreSQL table or query, read as CSV with a header row.
+    Postgres(PostgresLocation),
 }
 
 impl Location {
@@ -26,6 +48,8 @@ impl Location {
     pub fn describe(&self) -> String {
         match self {
             Location::Local(p) => p.display().to_string(),
+            Location::Object(o) => o.describe(o.path()),
+            Location::Postgres(p) => p.describe(),
         }
     }
 
@@ -45,6 +69,31 @@ impl Location {
                 })?;
                 Ok(Input::new(name, BufReader::with_capacity(1 << 20, file)))
             }
+            Location::Object(o) => {
+                let path = child.map_or_else(|| o.path().clone(), |c| o.child(c));
+                let name = o.describe(&path);
+                let read = o.open(&path).map_err(|source| ConnectorError::Io {
+                    file: name.clone(),
+                    source,
+                })?;
+                Ok(Input::new(name, BufReader::with_capacity(1 << 20, read)))
+            }
+            Location::Postgres(p) => {
+                let name = p.describe();
+                if child.is_some() {
+                    return Err(ConnectorError::Format {
+                        file: name,
+                        message: "a PostgreSQL source is one table or query, not a folder of \
+                                  files; this format needs a path or url"
+                            .into(),
+                    });
+                }
+                let read = p.open().map_err(|source| ConnectorError::Io {
+                    file: name.clone(),
+                    source,
+                })?;
+                Ok(Input::new(name, BufReader::with_capacity(1 << 20, read)))
+            }
         }
     }
 
@@ -52,6 +101,8 @@ impl Location {
     pub fn exists(&self, child: &str) -> bool {
         match self {
             Location::Local(root) => root.join(child).exists(),
+            Location::Object(o) => o.exists(&o.child(child)),
+            Location::Postgres(_) => false,
         }
     }
 }

@@ -44,7 +44,15 @@ pub fn open(spec: &SourceSpec) -> Result<ParquetReader, ConnectorError> {
         }
     }
     // Parquet is read from its footer backwards, so it needs a file it can seek in.
-    let Location::Local(path) = &spec.location;
+    // TODO(locations): object stores could serve the footer and row groups by range.
+    let Location::Local(path) = &spec.location else {
+        return Err(ConnectorError::Format {
+            file: spec.location.describe(),
+            message: "the parquet format reads local files only (path = …), not a URL or \
+                      PostgreSQL"
+                .into(),
+        });
+    };
     let file = path.display().to_string();
     // The digest is taken by one sequential pass, as for every other input.
     let mut inputs = Inputs::default();
