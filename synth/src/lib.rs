@@ -16,6 +16,7 @@
 //! Students are generated one at a time from `(seed, index)` and written as they are made, so
 //! memory stays flat from a demo to a million students.
 
+pub mod format;
 mod ids;
 mod rng;
 mod student;
@@ -44,6 +45,8 @@ pub struct SynthConfig {
     pub other_workers_per_student: f64,
     /// Share of a student's wage records whose SSN was keyed with a typo.
     pub wage_ssn_typo_share: f64,
+    /// Also write the K-12 extracts as an Ed-Fi API dump under `k12/edfi/`.
+    pub edfi_dump: bool,
 }
 
 impl Default for SynthConfig {
@@ -59,6 +62,7 @@ impl Default for SynthConfig {
             ps_ssn_share: 0.8,
             other_workers_per_student: 4.0,
             wage_ssn_typo_share: 0.01,
+            edfi_dump: true,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! format yields the same validated [`SourceBatch`] stream whatever the [`Location`].
 
 pub mod csv;
+pub mod edfi;
 
 use p20w_schemas::Entity;
 use serde::de::DeserializeOwned;
@@ -80,12 +81,14 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 }
 
 /// The registered formats, as job files name them.
-pub const FORMATS: &[&str] = &["csv"];
+pub const FORMATS: &[&str] = &["csv", "edfi_json", "edfi_xml"];
 
 /// Opens `spec` with its format's reader.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> {
     match spec.format.as_str() {
         "csv" => Ok(Box::new(csv::open(spec)?)),
+        "edfi_json" => Ok(Box::new(edfi::open_json(spec)?)),
+        "edfi_xml" => Ok(Box::new(edfi::open_xml(spec)?)),
         other => Err(ConnectorError::UnknownFormat {
             source_name: spec.name.clone(),
             format: other.to_string(),
