@@ -180,6 +180,7 @@ impl Resource {
 }
 
 /// One resource record as read: its line, and its JSON body or why it could not be read.
+#[derive(Debug)]
 pub(crate) struct Element {
     pub line: u64,
     pub value: Result<Value, (Rule, String)>,
