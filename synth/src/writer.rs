@@ -396,6 +396,10 @@ fn write_wage(
         &yq.year.to_string(),
         &yq.quarter.to_string(),
         &format!("{}.{:02}", cents / 100, cents % 100),
+        // report_type, received_year, received_quarter: blank is an original report.
+        "",
+        "",
+        "",
     ])
 }
 

@@ -3,6 +3,7 @@
 
 mod attack;
 mod common;
+mod crosswalks;
 mod definitions;
 mod disclosure;
 mod identifiers;

@@ -21,9 +21,13 @@ fn malformed_rows_are_quarantined_and_the_run_completes() {
         .open(&wages)
         .unwrap();
     // Quarter 7 does not exist; a short row; a bad amount.
-    writeln!(f, "219457880,,,123456789,UI0000001,622110,2023,7,100.00").unwrap();
+    writeln!(f, "219457880,,,123456789,UI0000001,622110,2023,7,100.00,,,").unwrap();
     writeln!(f, "219457881,,,123456789,UI0000001").unwrap();
-    writeln!(f, "219457882,,,123456789,UI0000001,622110,2023,2,12,000.00").unwrap();
+    writeln!(
+        f,
+        "219457882,,,123456789,UI0000001,622110,2023,2,12,000.00,,,"
+    )
+    .unwrap();
     let students = dir.join("k12/students.csv");
     let student_lines = std::fs::read_to_string(&students).unwrap().lines().count() as u64;
     let mut f = std::fs::OpenOptions::new()

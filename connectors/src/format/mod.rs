@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod edfi;
+pub mod parquet;
 
 use p20w_schemas::Entity;
 use serde::de::DeserializeOwned;
@@ -52,15 +53,6 @@ impl SourceSpec {
             }
         })
     }
-
-    pub(crate) fn unsupported(&self, supported: &[Entity]) -> ConnectorError {
-        ConnectorError::UnsupportedEntity {
-            source_name: self.name.clone(),
-            format: self.format.clone(),
-            entity: self.entity.name(),
-            supported: supported.iter().map(|e| e.name()).collect(),
-        }
-    }
 }
 
 /// What a reader has read so far; final once it is exhausted.
@@ -81,12 +73,13 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 }
 
 /// The registered formats, as job files name them.
-pub const FORMATS: &[&str] = &["csv", "edfi_json", "edfi_xml"];
+pub const FORMATS: &[&str] = &["csv", "parquet", "edfi_json", "edfi_xml"];
 
 /// Opens `spec` with its format's reader.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> {
     match spec.format.as_str() {
         "csv" => Ok(Box::new(csv::open(spec)?)),
+        "parquet" => Ok(Box::new(parquet::open(spec)?)),
         "edfi_json" => Ok(Box::new(edfi::open_json(spec)?)),
         "edfi_xml" => Ok(Box::new(edfi::open_xml(spec)?)),
         other => Err(ConnectorError::UnknownFormat {

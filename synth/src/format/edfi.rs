@@ -365,7 +365,10 @@ fn association(
                 characteristics.push(characteristic(name, &old));
             }
             Some(_) => {}
-            None => indicators.push(json!({"indicatorName": field, "indicator": "NotReported"})),
+            None => {
+                let none = if field == "out_of_workforce" { "Unknown" } else { "NotReported" };
+                indicators.push(json!({"indicatorName": field, "indicator": none}));
+            }
         }
     }
     v["disabilities"] = match disability {

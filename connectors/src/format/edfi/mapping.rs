@@ -631,7 +631,12 @@ impl Mapper {
         }
         for (field, value) in specials {
             // A not-reported code is a blank field, as in the CSV extracts.
-            let value = value.filter(|v| Some(v.as_str()) != not_reported_code(field));
+            let none = p20w_schemas::DIMENSIONS
+                .iter()
+                .find(|d| d.name == field)
+                .map(|d| d.not_reported)
+                .or(not_reported_code(field));
+            let value = value.filter(|v| Some(v.as_str()) != none);
             row.insert(field, value.unwrap_or_default());
         }
         Ok(row)

@@ -246,10 +246,18 @@ impl Dump {
         match &self.source {
             DumpSource::Location(location) => match self.files.get(&resource) {
                 Some(name) => location.exists(name),
-                None if self.xml => {
-                    // An interchange file holds several resources: look for the element.
-                    location.exists(resource.xml().0)
+                None if self.xml && resource == Resource::StudentDemographics => {
+                    // An interchange holds several resources; DS 6 ones say so in their
+                    // namespace.
+                    let file = resource.xml().0;
+                    location.exists(file)
+                        && location
+                            .open(Some(file))
+                            .ok()
+                            .and_then(xml::data_standard)
+                            .is_some_and(|v| v >= 6)
                 }
+                None if self.xml => location.exists(resource.xml().0),
                 None => ["json", "ndjson", "jsonl"]
                     .iter()
                     .any(|ext| location.exists(&format!("{}.{ext}", resource.api_name()))),
@@ -338,7 +346,12 @@ impl EdfiReader {
         dump: Dump,
     ) -> Result<EdfiReader, ConnectorError> {
         if !ENTITIES.contains(&spec.entity) {
-            return Err(spec.unsupported(&ENTITIES));
+            return Err(ConnectorError::UnsupportedEntity {
+                source_name: spec.name.clone(),
+                format: spec.format.clone(),
+                entity: spec.entity.name(),
+                supported: ENTITIES.iter().map(|e| e.name()).collect(),
+            });
         }
         let options = |message: String| ConnectorError::Options {
             source_name: spec.name.clone(),

@@ -64,7 +64,7 @@ pub fn open(input: Input, element: &'static str) -> Box<dyn Elements> {
         line: 1,
     };
     let mut reader = quick_xml::Reader::from_reader(counting);
-    reader.config_mut().trim_text(true);
+    reader.config_mut().trim_text(false);
     Box::new(XmlElements {
         file,
         reader,
@@ -72,6 +72,30 @@ pub fn open(input: Input, element: &'static str) -> Box<dyn Elements> {
         depth: 0,
         buf: Vec::new(),
     })
+}
+
+/// The Data Standard major version an interchange declares in its root element's namespace
+/// (`http://ed-fi.org/5.2.0` → 5), if it declares one.
+pub fn data_standard(input: Input) -> Option<u8> {
+    let mut reader = quick_xml::Reader::from_reader(BufReader::new(input));
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).ok()? {
+            Event::Start(root) | Event::Empty(root) => {
+                let ns = root
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == b"xmlns")?
+                    .unescape_value()
+                    .ok()?
+                    .into_owned();
+                let version = ns.rsplit_once("ed-fi.org/")?.1;
+                return version.split('.').next()?.parse().ok();
+            }
+            Event::Eof => return None,
+            _ => buf.clear(),
+        }
+    }
 }
 
 /// Counts the lines the XML parser consumes, for the line numbers of quarantined elements.
@@ -171,7 +195,12 @@ impl XmlElements {
                     }
                 }
                 Event::End(_) => {
-                    let done = stack.pop().expect("open");
+                    let mut done = stack.pop().expect("open");
+                    // Text is kept whole (entities split it into pieces) and trimmed here.
+                    let trimmed = done.text.trim();
+                    if trimmed.len() != done.text.len() {
+                        done.text = trimmed.to_string();
+                    }
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(done),
                         None => {
@@ -293,7 +322,7 @@ fn fill(n: &Node, map: &mut Map<String, Value>) {
     if let Some(r) = &n.reference {
         map.insert("@ref".into(), Value::String(r.clone()));
     }
-    let is_reference = n.name.ends_with("Reference");
+    let is_reference = n.name.ends_with("Reference") || n.name.ends_with("Identity");
     for c in &n.children {
         let leaf = c.children.is_empty();
         if is_reference && (c.name.ends_with("Identity") || c.name.ends_with("Reference")) {
