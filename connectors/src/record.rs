@@ -264,7 +264,7 @@ impl RecordBuilder {
 }
 
 /// A code is shown in the report unless it could be an identifier keyed into the wrong field.
-fn reportable_code(v: &str) -> Option<String> {
+pub(crate) fn reportable_code(v: &str) -> Option<String> {
     let mut run = 0;
     for b in v.bytes() {
         run = if b.is_ascii_digit() { run + 1 } else { 0 };

@@ -22,7 +22,7 @@
 //! Students are generated one at a time from `(seed, index)` and written as they are made, so
 //! memory stays flat from a demo to a million students.
 
-mod format;
+pub mod format;
 mod ids;
 mod rng;
 mod student;
@@ -55,6 +55,8 @@ pub struct SynthConfig {
     /// Also write the wage records as ICESA and EFW2 files (`workforce/icesa/`,
     /// `workforce/efw2/`); they are several times the CSV's size.
     pub fixed_width_wages: bool,
+    /// Also write the K-12 extracts as an Ed-Fi API dump under `k12/edfi/`.
+    pub edfi_dump: bool,
 }
 
 impl Default for SynthConfig {
@@ -71,6 +73,7 @@ impl Default for SynthConfig {
             other_workers_per_student: 4.0,
             wage_ssn_typo_share: 0.01,
             fixed_width_wages: true,
+            edfi_dump: true,
         }
     }
 }

@@ -131,9 +131,18 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
     let mut truth_workforce = Out::create(root, "truth/workforce_participation.csv", "person_id")?;
 
     let mut formats = crate::format::Formats::create(root)?;
+    // Not in the summary: its files are JSON, not rows of lines.
+    let mut edfi = cfg
+        .edfi_dump
+        .then(|| crate::format::edfi::EdfiDump::create(cfg, root))
+        .transpose()?;
+
     let people = cfg.students + cfg.other_workers();
     for i in 0..cfg.students {
         let s = generate(cfg, i);
+        if let Some(dump) = &mut edfi {
+            dump.student(&s)?;
+        }
         let mut r = Rng::for_entity(cfg.seed, 3, i);
         let pid = format!("P{i}");
         let id = s.state_student_id.as_str();
@@ -270,6 +279,9 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
         formats.student(cfg, &s)?;
     }
     other_workers(cfg, &mut wages)?;
+    if let Some(dump) = edfi {
+        dump.finish()?;
+    }
 
     let mut summary = SynthSummary::default();
     for out in [

@@ -4,6 +4,7 @@
 //! format yields the same validated [`SourceBatch`] stream whatever the [`Location`].
 
 pub mod csv;
+pub mod edfi;
 pub mod efw2;
 pub mod fixed_width;
 pub mod icesa;
@@ -109,7 +110,9 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 }
 
 /// The registered formats, as job files name them.
-pub const FORMATS: &[&str] = &["csv", "efw2", "icesa", "nsc", "parquet", "pesc", "pirl"];
+pub const FORMATS: &[&str] = &[
+    "csv", "edfi_json", "edfi_xml", "efw2", "icesa", "nsc", "parquet", "pesc", "pirl",
+];
 
 /// Opens `spec` with its format's reader.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> {
@@ -121,6 +124,8 @@ pub fn open(spec: &SourceSpec) -> Result<Box<dyn SourceReader>, ConnectorError> 
         "pesc" => Ok(Box::new(pesc::open(spec)?)),
         "pirl" => Ok(Box::new(pirl::open(spec)?)),
         "parquet" => Ok(Box::new(parquet::open(spec)?)),
+        "edfi_json" => Ok(Box::new(edfi::open_json(spec)?)),
+        "edfi_xml" => Ok(Box::new(edfi::open_xml(spec)?)),
         other => Err(ConnectorError::UnknownFormat {
             source_name: spec.name.clone(),
             format: other.to_string(),

@@ -11,6 +11,7 @@
 //! for every student; PESC here is the four-year institutions' transcripts; PIRL covers the
 //! DOL programs it has funding-stream elements for).
 
+pub mod edfi;
 pub(crate) mod efw2;
 pub(crate) mod fixed_width;
 pub(crate) mod icesa;
