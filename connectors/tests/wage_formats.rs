@@ -93,6 +93,10 @@ fn icesa_and_efw2_copies_read_as_the_csv_reads() {
     let efw2 = [
         ("efw2/original.txt", "report_type = \"Original\""),
         (
+            "efw2/original_2025Q1.txt",
+            "report_type = \"Original\"\nreceived = \"2025Q1\"",
+        ),
+        (
             "efw2/supplemental_2025Q1.txt",
             "report_type = \"Supplemental\"\nreceived = \"2025Q1\"",
         ),

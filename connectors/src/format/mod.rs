@@ -70,15 +70,6 @@ impl SourceSpec {
             }
         })
     }
-
-    pub(crate) fn unsupported(&self, supported: &[Entity]) -> ConnectorError {
-        ConnectorError::UnsupportedEntity {
-            source_name: self.name.clone(),
-            format: self.format.clone(),
-            entity: self.entity.name(),
-            supported: supported.iter().map(|e| e.name()).collect(),
-        }
-    }
 }
 
 /// What a reader has read so far; final once it is exhausted.
@@ -111,7 +102,15 @@ pub trait SourceReader: Iterator<Item = Result<SourceBatch, ConnectorError>> + S
 
 /// The registered formats, as job files name them.
 pub const FORMATS: &[&str] = &[
-    "csv", "edfi_json", "edfi_xml", "efw2", "icesa", "nsc", "parquet", "pesc", "pirl",
+    "csv",
+    "edfi_json",
+    "edfi_xml",
+    "efw2",
+    "icesa",
+    "nsc",
+    "parquet",
+    "pesc",
+    "pirl",
 ];
 
 /// Opens `spec` with its format's reader.

@@ -43,8 +43,10 @@ pub fn natural_key(entity: Entity) -> Option<&'static [&'static str]> {
             "cip_code",
             "award_date",
         ],
-        // An amendment or a supplemental report is a record of its own (report type and
-        // received quarter are in the key): the wage resolution rule picks among them.
+        // A record sent twice in one load is the same record twice. An amendment, a supplemental
+        // report, a resend in a later load, or two differing amendments of one load are records
+        // of their own (report type, received quarter and amount are in the key): the wage
+        // resolution rule picks among them.
         Entity::WageRecord => &[
             "ssn",
             "employer_fein",
@@ -54,6 +56,7 @@ pub fn natural_key(entity: Entity) -> Option<&'static [&'static str]> {
             "report_type",
             "received_year",
             "received_quarter",
+            "wages",
         ],
         Entity::WorkforceParticipation => &["ssn", "program_type", "entry_date"],
     })

@@ -33,7 +33,8 @@ use crate::writer::SynthError;
 pub const FOLDER: &str = "k12/edfi";
 
 /// The `[sources.options]` that read the dump as the CSVs read.
-pub const READER_OPTIONS: &str = "organization_id_system = \"SEA\"\ncourse_cip = \"course_cip.csv\"\n";
+pub const READER_OPTIONS: &str =
+    "organization_id_system = \"SEA\"\ncourse_cip = \"course_cip.csv\"\n";
 
 const EDFI: &str = "uri://ed-fi.org";
 const STATE: &str = "uri://p20w.example";
@@ -165,13 +166,20 @@ impl EdfiDump {
         let mut text = String::from("course_code,cip_code\n");
         for p in CteProgramCatalog::builtin().iter() {
             for n in 1..=8 {
-                text.push_str(&format!("C{}-{n},{}\n", p.cip_code.replace('.', ""), p.cip_code));
+                text.push_str(&format!(
+                    "C{}-{n},{}\n",
+                    p.cip_code.replace('.', ""),
+                    p.cip_code
+                ));
             }
         }
         std::fs::write(&path, text).map_err(io(&path))?;
         Ok(EdfiDump {
             students: JsonFile::create(&dir, "students.json")?,
-            associations: JsonFile::create(&dir, "studentEducationOrganizationAssociations.ndjson")?,
+            associations: JsonFile::create(
+                &dir,
+                "studentEducationOrganizationAssociations.ndjson",
+            )?,
             enrollments: JsonFile::create(&dir, "studentSchoolAssociations.json")?,
             records: JsonFile::create(&dir, "studentAcademicRecords.json")?,
             transcripts: JsonFile::create(&dir, "courseTranscripts.json")?,
@@ -199,7 +207,8 @@ impl EdfiDump {
             let spells = s.enrollments.iter().filter(|e| e.lea == *lea);
             let begin = spells.clone().map(|e| e.entry).min().expect("attended");
             let end = spells.map(|e| e.exit.date).max().expect("attended");
-            self.associations.push(&association(s, *lea, row, begin, end))?;
+            self.associations
+                .push(&association(s, *lea, row, begin, end))?;
         }
         for e in &s.enrollments {
             self.enrollments.push(&json!({
@@ -252,12 +261,14 @@ impl EdfiDump {
         for (k, (cip, year, number)) in s.cte_courses.iter().enumerate() {
             let course = format!("C{}-{number}", cip.replace('.', ""));
             if k == 0 && s.index % 4 == 0 {
-                self.transcripts.push(&transcript(&course, year - 1, "Fail"))?;
+                self.transcripts
+                    .push(&transcript(&course, year - 1, "Fail"))?;
             }
             self.transcripts.push(&transcript(&course, *year, "Pass"))?;
         }
         if s.index % 3 == 0 {
-            self.transcripts.push(&transcript("ENG-9", s.cohort - 3, "Pass"))?;
+            self.transcripts
+                .push(&transcript("ENG-9", s.cohort - 3, "Pass"))?;
         }
         if let Some((cip, first_year, _)) = s.cte_courses.first() {
             let begin = Date::new(first_year - 1, 8, 15).expect("valid");
@@ -340,8 +351,16 @@ fn association(
     let period = json!([{"beginDate": begin.to_string(), "endDate": end.to_string()}]);
     let mut characteristics = Vec::new();
     let mut indicators = Vec::new();
-    let [disability, econ, single_parent, out_of_workforce, english, homeless, foster, military] =
-        row.special;
+    let [
+        disability,
+        econ,
+        single_parent,
+        out_of_workforce,
+        english,
+        homeless,
+        foster,
+        military,
+    ] = row.special;
     let characteristic = |name: &str, periods: &Value| {
         json!({
             "studentCharacteristicDescriptor": format!("{EDFI}/StudentCharacteristicDescriptor#{name}"),
@@ -366,7 +385,11 @@ fn association(
             }
             Some(_) => {}
             None => {
-                let none = if field == "out_of_workforce" { "Unknown" } else { "NotReported" };
+                let none = if field == "out_of_workforce" {
+                    "Unknown"
+                } else {
+                    "NotReported"
+                };
                 indicators.push(json!({"indicatorName": field, "indicator": none}));
             }
         }
@@ -382,8 +405,16 @@ fn association(
         }
     };
     match english {
-        Some("Yes") => v["limitedEnglishProficiencyDescriptor"] = json!(format!("{EDFI}/LimitedEnglishProficiencyDescriptor#Limited")),
-        Some(_) => v["limitedEnglishProficiencyDescriptor"] = json!(format!("{EDFI}/LimitedEnglishProficiencyDescriptor#NotLimited")),
+        Some("Yes") => {
+            v["limitedEnglishProficiencyDescriptor"] = json!(format!(
+                "{EDFI}/LimitedEnglishProficiencyDescriptor#Limited"
+            ))
+        }
+        Some(_) => {
+            v["limitedEnglishProficiencyDescriptor"] = json!(format!(
+                "{EDFI}/LimitedEnglishProficiencyDescriptor#NotLimited"
+            ))
+        }
         None => {}
     }
     let military = match military {
@@ -421,7 +452,9 @@ fn diploma_type(code: &str) -> String {
 
 fn credential_type(kind: &str) -> String {
     match kind {
-        "IndustryCertification" => format!("{EDFI}/DiplomaTypeDescriptor#Industry-recognized Certification"),
+        "IndustryCertification" => {
+            format!("{EDFI}/DiplomaTypeDescriptor#Industry-recognized Certification")
+        }
         "OccupationalLicense" => format!("{EDFI}/DiplomaTypeDescriptor#Occupational License"),
         other => format!("{STATE}/DiplomaTypeDescriptor#{other}"),
     }

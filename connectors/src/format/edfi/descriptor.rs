@@ -80,17 +80,32 @@ mod tests {
         )
         .unwrap();
         let d = Descriptors::new(Arc::new(job), shipped());
-        assert_eq!(d.map("sex", "uri://ed-fi.org/SexDescriptor#Female"), Some("Female"));
-        assert_eq!(d.map("sex", "uri://other.example/SexDescriptor#Female"), Some("Female"));
-        assert_eq!(d.map("sex", "uri://state.example/SexDescriptor#W"), Some("Female"));
+        assert_eq!(
+            d.map("sex", "uri://ed-fi.org/SexDescriptor#Female"),
+            Some("Female")
+        );
+        assert_eq!(
+            d.map("sex", "uri://other.example/SexDescriptor#Female"),
+            Some("Female")
+        );
+        assert_eq!(
+            d.map("sex", "uri://state.example/SexDescriptor#W"),
+            Some("Female")
+        );
         assert_eq!(d.map("sex", "uri://other.example/SexDescriptor#W"), None);
         assert_eq!(
-            d.map("exit_type", "uri://ed-fi.org/ExitWithdrawTypeDescriptor#Transferred"),
+            d.map(
+                "exit_type",
+                "uri://ed-fi.org/ExitWithdrawTypeDescriptor#Transferred"
+            ),
             Some("01909"),
             "the job's row overrides the shipped one"
         );
         assert_eq!(
-            d.field_text("exit_type", "uri://state.example/ExitWithdrawTypeDescriptor#01907"),
+            d.field_text(
+                "exit_type",
+                "uri://state.example/ExitWithdrawTypeDescriptor#01907"
+            ),
             "01907"
         );
         assert_eq!(

@@ -35,7 +35,11 @@ pub fn open(input: Input) -> Result<Box<dyn Elements>, ConnectorError> {
         if buf.is_empty() {
             break false;
         }
-        let bom = if first && buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let bom = if first && buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         first = false;
         let skip = buf[bom..]
             .iter()
@@ -250,9 +254,7 @@ fn parse_array(file: &str, reader: BufReader<Input>, line: u64, sender: &SyncSen
         lines: lines.clone(),
         sender,
     };
-    let result = (&mut de)
-        .deserialize_seq(visitor)
-        .and_then(|()| de.end());
+    let result = (&mut de).deserialize_seq(visitor).and_then(|()| de.end());
     let message = match result {
         Ok(()) => Message::Done,
         Err(e) if e.to_string().starts_with(CLOSED) => return,

@@ -182,7 +182,11 @@ impl Mapper {
         Ok(())
     }
 
-    fn load_organizations(&mut self, dump: &Dump, inputs: &mut Inputs) -> Result<(), ConnectorError> {
+    fn load_organizations(
+        &mut self,
+        dump: &Dump,
+        inputs: &mut Inputs,
+    ) -> Result<(), ConnectorError> {
         let system = self.config.organization_id_system.clone();
         let matches = |d: &str| system.as_deref() == Some(code_value(d));
         let joins = &mut self.joins;
@@ -194,9 +198,11 @@ impl Mapper {
             &mut self.ignored,
             |l: LocalEducationAgency| {
                 let id: Box<str> = l.local_education_agency_id.into();
-                if let Some(code) = l.identification_codes.iter().find(|c| {
-                    matches(&c.education_organization_identification_system_descriptor)
-                }) {
+                if let Some(code) = l
+                    .identification_codes
+                    .iter()
+                    .find(|c| matches(&c.education_organization_identification_system_descriptor))
+                {
                     joins
                         .reported
                         .insert(id.clone(), code.identification_code.trim().into());
@@ -207,34 +213,40 @@ impl Mapper {
                 joins.leas.insert(id);
             },
         )?;
-        each(dump, inputs, Resource::Schools, &mut self.ignored, |s: School| {
-            let lea = s.local_education_agency_reference.and_then(|r| {
-                r.local_education_agency_id
-                    .or_else(|| r.xml_ref.and_then(|x| by_xml_id.get(&x).cloned()))
-            });
-            let id: Box<str> = s.school_id.into();
-            if let Some(code) = s
-                .identification_codes
-                .iter()
-                .find(|c| matches(&c.education_organization_identification_system_descriptor))
-            {
-                joins
-                    .reported
-                    .insert(id.clone(), code.identification_code.trim().into());
-            }
-            if let Some(lea) = &lea {
-                joins.leas.insert(lea.as_str().into());
-            }
-            let index = joins.school_ids.len() as u32;
-            joins.school_ids.push(id.clone());
-            joins.schools.insert(
-                id,
-                super::state::SchoolInfo {
-                    index,
-                    lea: lea.map(Into::into),
-                },
-            );
-        })?;
+        each(
+            dump,
+            inputs,
+            Resource::Schools,
+            &mut self.ignored,
+            |s: School| {
+                let lea = s.local_education_agency_reference.and_then(|r| {
+                    r.local_education_agency_id
+                        .or_else(|| r.xml_ref.and_then(|x| by_xml_id.get(&x).cloned()))
+                });
+                let id: Box<str> = s.school_id.into();
+                if let Some(code) = s
+                    .identification_codes
+                    .iter()
+                    .find(|c| matches(&c.education_organization_identification_system_descriptor))
+                {
+                    joins
+                        .reported
+                        .insert(id.clone(), code.identification_code.trim().into());
+                }
+                if let Some(lea) = &lea {
+                    joins.leas.insert(lea.as_str().into());
+                }
+                let index = joins.school_ids.len() as u32;
+                joins.school_ids.push(id.clone());
+                joins.schools.insert(
+                    id,
+                    super::state::SchoolInfo {
+                        index,
+                        lea: lea.map(Into::into),
+                    },
+                );
+            },
+        )?;
         if system.is_some() {
             each(
                 dump,
@@ -272,7 +284,11 @@ impl Mapper {
         Ok(())
     }
 
-    fn load_person_joins(&mut self, dump: &Dump, inputs: &mut Inputs) -> Result<(), ConnectorError> {
+    fn load_person_joins(
+        &mut self,
+        dump: &Dump,
+        inputs: &mut Inputs,
+    ) -> Result<(), ConnectorError> {
         let joins = &mut self.joins;
         each(
             dump,
@@ -283,7 +299,11 @@ impl Mapper {
                 let Some(entry) = days(&a.entry_date) else {
                     return;
                 };
-                let exit = a.exit_withdraw_date.as_deref().and_then(days).unwrap_or(OPEN);
+                let exit = a
+                    .exit_withdraw_date
+                    .as_deref()
+                    .and_then(days)
+                    .unwrap_or(OPEN);
                 let school = joins
                     .schools
                     .get(a.school_reference.school_id.as_str())
@@ -291,7 +311,11 @@ impl Mapper {
                 joins
                     .student(a.student_reference.student_unique_id.trim())
                     .spells
-                    .push(Spell { school, entry, exit });
+                    .push(Spell {
+                        school,
+                        entry,
+                        exit,
+                    });
             },
         )?;
         if !self.ds6 {
@@ -306,12 +330,16 @@ impl Mapper {
             |c: StudentIdentificationCodeResource| {
                 let system = code_value(&c.student_identification_system_descriptor);
                 if ssn_systems.iter().any(|s| s == system) {
-                    joins.student(c.student_reference.student_unique_id.trim()).extra.push(
-                        Extra::Ssn {
-                            org: c.education_organization_reference.education_organization_id.into(),
+                    joins
+                        .student(c.student_reference.student_unique_id.trim())
+                        .extra
+                        .push(Extra::Ssn {
+                            org: c
+                                .education_organization_reference
+                                .education_organization_id
+                                .into(),
                             ssn: c.identification_code.trim().into(),
-                        },
-                    );
+                        });
                 }
             },
         )?;
@@ -324,15 +352,19 @@ impl Mapper {
             |a: IndicatorAssociation| {
                 for i in &a.student_indicators {
                     if let Some(field) = names.iter().position(|n| *n == i.indicator_name.trim()) {
-                        let org: Box<str> =
-                            a.education_organization_reference.education_organization_id.as_str().into();
-                        joins.student(a.student_reference.student_unique_id.trim()).extra.push(
-                            Extra::Indicator {
+                        let org: Box<str> = a
+                            .education_organization_reference
+                            .education_organization_id
+                            .as_str()
+                            .into();
+                        joins
+                            .student(a.student_reference.student_unique_id.trim())
+                            .extra
+                            .push(Extra::Indicator {
                                 org,
                                 field: field as u8,
                                 value: i.indicator.trim().into(),
-                            },
-                        );
+                            });
                     }
                 }
             },
@@ -349,19 +381,27 @@ impl Mapper {
             &mut self.ignored,
             |r: StudentAcademicRecord| {
                 for d in r.diplomas {
-                    if descriptors.code("credential_type", &d.diploma_type_descriptor).is_some() {
+                    if descriptors
+                        .code("credential_type", &d.diploma_type_descriptor)
+                        .is_some()
+                    {
                         continue;
                     }
                     let Some(award) = days(&d.diploma_award_date) else {
                         continue;
                     };
-                    joins.student(r.student_reference.student_unique_id.trim()).extra.push(
-                        Extra::Diploma {
-                            org: r.education_organization_reference.education_organization_id.as_str().into(),
+                    joins
+                        .student(r.student_reference.student_unique_id.trim())
+                        .extra
+                        .push(Extra::Diploma {
+                            org: r
+                                .education_organization_reference
+                                .education_organization_id
+                                .as_str()
+                                .into(),
                             award,
                             descriptor: d.diploma_type_descriptor.trim().into(),
-                        },
-                    );
+                        });
                 }
             },
         )?;
@@ -387,13 +427,14 @@ impl Mapper {
                     .or_else(|| services.iter().find(|s| s.cip_code.is_some()))
                     .and_then(|s| s.cip_code.as_deref());
                 if let Some(cip) = cip {
-                    joins.student(a.student_reference.student_unique_id.trim()).extra.push(
-                        Extra::Program {
+                    joins
+                        .student(a.student_reference.student_unique_id.trim())
+                        .extra
+                        .push(Extra::Program {
                             begin,
                             end,
                             cip: cip.trim().into(),
-                        },
-                    );
+                        });
                 }
             },
         )?;
@@ -430,8 +471,12 @@ impl Mapper {
     pub fn map(&mut self, line: u64, value: Value, records: &mut RecordBuilder) {
         let resource = self.driving_resource();
         let outcome = match self.entity {
-            Entity::Person => typed(resource, value).and_then(|d| self.person(&d)).map(|r| vec![r]),
-            Entity::K12Enrollment => typed(resource, value).and_then(|a| self.enrollment(&a)).map(|r| vec![r]),
+            Entity::Person => typed(resource, value)
+                .and_then(|d| self.person(&d))
+                .map(|r| vec![r]),
+            Entity::K12Enrollment => typed(resource, value)
+                .and_then(|a| self.enrollment(&a))
+                .map(|r| vec![r]),
             Entity::CteCourseCompletion => typed(resource, value).and_then(|t| self.course(&t)),
             _ => typed(resource, value).and_then(|r| self.credentials(&r)),
         };
@@ -483,7 +528,10 @@ impl Mapper {
     fn person(&mut self, d: &Demographics) -> Result<Row, (Rule, String)> {
         let id = d.student_reference.student_unique_id.trim();
         self.known_student(id)?;
-        let org = d.education_organization_reference.education_organization_id.as_str();
+        let org = d
+            .education_organization_reference
+            .education_organization_id
+            .as_str();
         let empty = StudentState::default();
         let joins = &self.joins;
         let state = joins.students.get(id).unwrap_or(&empty);
@@ -521,7 +569,9 @@ impl Mapper {
         let sex = d.sex_descriptor.as_deref().unwrap_or(birth_sex);
         row.insert("sex", self.descriptors.field_text("sex", sex).to_string());
 
-        let mut hispanic = d.hispanic_latino_ethnicity.map(|h| if h { "Yes" } else { "No" });
+        let mut hispanic = d
+            .hispanic_latino_ethnicity
+            .map(|h| if h { "Yes" } else { "No" });
         let mut listed = [false; 5];
         for r in &d.races {
             match self.descriptors.code("race_ethnicity", &r.race_descriptor) {
@@ -547,7 +597,10 @@ impl Mapper {
         }
         let joins = &self.joins;
         let state = joins.students.get(id).unwrap_or(&empty);
-        row.insert("hispanic_or_latino", hispanic.unwrap_or("NotSelected").into());
+        row.insert(
+            "hispanic_or_latino",
+            hispanic.unwrap_or("NotSelected").into(),
+        );
         let any_race = listed.iter().any(|l| *l);
         for ((_, field), l) in RACES.iter().zip(listed) {
             let v = match (any_race, l) {
@@ -565,7 +618,9 @@ impl Mapper {
         for c in &d.student_characteristics {
             let mut read = false;
             for field in CHARACTERISTIC_FIELDS {
-                let Some(code) = self.descriptors.map(field, &c.student_characteristic_descriptor)
+                let Some(code) = self
+                    .descriptors
+                    .map(field, &c.student_characteristic_descriptor)
                 else {
                     continue;
                 };
@@ -587,17 +642,30 @@ impl Mapper {
         let state = joins.students.get(id).unwrap_or(&empty);
         let yes_no = |field: &str| members.get(field).cloned().unwrap_or_else(|| "No".into());
         let descriptor = |set: &str, d: &Option<String>| {
-            d.as_deref().map(|d| descriptors.field_text(set, d).to_string())
+            d.as_deref()
+                .map(|d| descriptors.field_text(set, d).to_string())
         };
         let mut specials: BTreeMap<&'static str, Option<String>> = BTreeMap::new();
         specials.insert(
             "disability",
-            Some(if d.disabilities.is_empty() { "No" } else { "Yes" }.into()),
+            Some(
+                if d.disabilities.is_empty() {
+                    "No"
+                } else {
+                    "Yes"
+                }
+                .into(),
+            ),
         );
         let econ = descriptor("economic_disadvantage", &d.economic_disadvantage_descriptor)
             .unwrap_or_else(|| yes_no("economic_disadvantage"));
         specials.insert("economic_disadvantage", Some(econ));
-        for field in ["single_parent", "out_of_workforce", "homeless", "foster_care"] {
+        for field in [
+            "single_parent",
+            "out_of_workforce",
+            "homeless",
+            "foster_care",
+        ] {
             specials.insert(field, Some(yes_no(field)));
         }
         specials.insert(
@@ -606,8 +674,11 @@ impl Mapper {
         );
         specials.insert(
             "military_connected",
-            descriptor("military_connected", &d.supporter_military_connection_descriptor)
-                .or_else(|| members.get("military_connected").cloned()),
+            descriptor(
+                "military_connected",
+                &d.supporter_military_connection_descriptor,
+            )
+            .or_else(|| members.get("military_connected").cloned()),
         );
         // Indicators win: the association's own (DS 4/5) or those kept from DS 6's.
         let names = indicator_names(&self.config);
@@ -620,14 +691,19 @@ impl Mapper {
             })
             .collect();
         indicated.extend(state.extra.iter().filter_map(|e| match e {
-            Extra::Indicator { org: o, field, value } if &**o == org => {
-                Some((*field as usize, &**value))
-            }
+            Extra::Indicator {
+                org: o,
+                field,
+                value,
+            } if &**o == org => Some((*field as usize, &**value)),
             _ => None,
         }));
         for (f, value) in indicated {
             let field = INDICATOR_FIELDS[f];
-            specials.insert(field, Some(descriptors.field_text(field, value).to_string()));
+            specials.insert(
+                field,
+                Some(descriptors.field_text(field, value).to_string()),
+            );
         }
         for (field, value) in specials {
             // A not-reported code is a blank field, as in the CSV extracts.
@@ -662,7 +738,15 @@ impl Mapper {
         row.insert("exit_date", exit.to_string());
         let exit_type = match a.exit_withdraw_type_descriptor.as_deref() {
             None => "",
-            Some(d) if self.config.continuing_exit_types.iter().any(|c| c == code_value(d)) => "",
+            Some(d)
+                if self
+                    .config
+                    .continuing_exit_types
+                    .iter()
+                    .any(|c| c == code_value(d)) =>
+            {
+                ""
+            }
             Some(d) => self.descriptors.field_text("exit_type", d),
         };
         row.insert("exit_type", exit_type.to_string());
@@ -694,7 +778,12 @@ impl Mapper {
     /// and are only counted.
     fn course(&mut self, t: &CourseTranscript) -> Result<Vec<Row>, (Rule, String)> {
         let result = code_value(&t.course_attempt_result_descriptor);
-        if !self.config.completed_course_results.iter().any(|c| c == result) {
+        if !self
+            .config
+            .completed_course_results
+            .iter()
+            .any(|c| c == result)
+        {
             self.skip("courseTranscripts not completed (courseAttemptResult), not read");
             return Ok(Vec::new());
         }
@@ -732,7 +821,9 @@ impl Mapper {
         let id = r.student_reference.student_unique_id.trim();
         let mut rows = Vec::new();
         for d in &r.diplomas {
-            let Some(credential) = self.descriptors.code("credential_type", &d.diploma_type_descriptor)
+            let Some(credential) = self
+                .descriptors
+                .code("credential_type", &d.diploma_type_descriptor)
             else {
                 self.skip("diplomas that are not credentials (see k12_enrollment), not read");
                 continue;
@@ -741,7 +832,10 @@ impl Mapper {
             let mut row = Row::new();
             row.insert("state_student_id", id.to_string());
             row.insert("credential_type", credential.to_string());
-            let name = d.diploma_description.as_deref().or(d.achievement_title.as_deref());
+            let name = d
+                .diploma_description
+                .as_deref()
+                .or(d.achievement_title.as_deref());
             row.insert("credential_name", name.unwrap_or("").trim().to_string());
             let award = days(&d.diploma_award_date);
             let cip = self.joins.students.get(id).and_then(|s| {
@@ -789,7 +883,13 @@ impl Mapper {
 fn indicator_names(config: &Config) -> Vec<String> {
     INDICATOR_FIELDS
         .iter()
-        .map(|f| config.indicators.get(*f).cloned().unwrap_or_else(|| f.to_string()))
+        .map(|f| {
+            config
+                .indicators
+                .get(*f)
+                .cloned()
+                .unwrap_or_else(|| f.to_string())
+        })
         .collect()
 }
 

@@ -396,21 +396,21 @@ impl EdfiReader {
             }
         }
         .map_err(|e| options(e.to_string()))?;
-        let descriptors =
-            descriptor::Descriptors::new(spec.validation.crosswalk.clone(), shipped);
-        let mut mapper = mapping::Mapper::new(spec.entity, ds6, config, descriptors, &spec.validation);
+        let descriptors = descriptor::Descriptors::new(spec.validation.crosswalk.clone(), shipped);
+        let mut mapper =
+            mapping::Mapper::new(spec.entity, ds6, config, descriptors, &spec.validation);
         mapper.load(&dump, &mut inputs)?;
         let driving_resource = mapper.driving_resource();
-        let driving = dump.open(driving_resource, &mut inputs)?.ok_or_else(|| {
-            ConnectorError::Format {
-                file: spec.location.describe(),
-                message: format!(
-                    "the dump has no {} resource, which entity {} is read from",
-                    driving_resource.api_name(),
-                    spec.entity.name()
-                ),
-            }
-        })?;
+        let driving =
+            dump.open(driving_resource, &mut inputs)?
+                .ok_or_else(|| ConnectorError::Format {
+                    file: spec.location.describe(),
+                    message: format!(
+                        "the dump has no {} resource, which entity {} is read from",
+                        driving_resource.api_name(),
+                        spec.entity.name()
+                    ),
+                })?;
         // Descriptors are mapped here; the builder checks the canonical codes it is handed
         // and reports what no crosswalk mapped.
         let validation = Validation {
@@ -460,6 +460,7 @@ impl SourceReader for EdfiReader {
             inputs: self.inputs.files(),
             ignored: self.mapper.ignored(),
             unmapped,
+            skipped: Vec::new(),
         }
     }
 

@@ -157,7 +157,11 @@ pub fn each<T: DeserializeOwned>(
         match element.value.and_then(|v| typed::<T>(resource, v)) {
             Ok(t) => f(t),
             Err((_, message)) => {
-                tracing::warn!(file = elements.file(), line = element.line, "{message}; skipped");
+                tracing::warn!(
+                    file = elements.file(),
+                    line = element.line,
+                    "{message}; skipped"
+                );
                 *skipped
                     .entry(format!(
                         "{}: unreadable records skipped (see the log for lines)",

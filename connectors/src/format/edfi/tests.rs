@@ -92,8 +92,7 @@ fn the_synthetic_dump_reads_as_the_csvs() {
         (Entity::IndustryCredential, "k12/credentials.csv"),
     ] {
         let csv = read_all(
-            crate::format::csv::open(&spec(&dir.path().join(csv_file), entity, "csv", ""))
-                .unwrap(),
+            crate::format::csv::open(&spec(&dir.path().join(csv_file), entity, "csv", "")).unwrap(),
         );
         let options = p20w_synth::format::edfi::READER_OPTIONS;
         let json = read_all(open_json(&spec(&edfi, entity, "edfi_json", options)).unwrap());
@@ -111,7 +110,11 @@ fn the_synthetic_dump_reads_as_the_csvs() {
             assert_eq!(x, y, "{}", entity.name());
         }
         assert_eq!(csv.summary.counts, json.summary.counts, "{}", entity.name());
-        assert!(json.summary.unmapped.is_empty(), "{:?}", json.summary.unmapped);
+        assert!(
+            json.summary.unmapped.is_empty(),
+            "{:?}",
+            json.summary.unmapped
+        );
         if entity == Entity::CteCourseCompletion {
             let skipped = json.summary.ignored.join("; ");
             assert!(skipped.contains("not completed"), "{skipped}");
@@ -125,51 +128,118 @@ fn the_synthetic_dump_reads_as_the_csvs() {
 #[test]
 fn characteristics_count_only_while_enrolled_there() {
     let dir = write_dump(&[
-        ("students.json", r#"[{"studentUniqueId":"S1","firstName":"Ann","lastSurname":"Lee","birthDate":"2006-03-04"}]"#),
-        ("localEducationAgencies.json", r#"[{"localEducationAgencyId":10},{"localEducationAgencyId":20}]"#),
-        ("schools.json", r#"[{"schoolId":101,"localEducationAgencyReference":{"localEducationAgencyId":10}},
-                              {"schoolId":201,"localEducationAgencyReference":{"localEducationAgencyId":20}}]"#),
-        ("studentSchoolAssociations.json", r#"[
+        (
+            "students.json",
+            r#"[{"studentUniqueId":"S1","firstName":"Ann","lastSurname":"Lee","birthDate":"2006-03-04"}]"#,
+        ),
+        (
+            "localEducationAgencies.json",
+            r#"[{"localEducationAgencyId":10},{"localEducationAgencyId":20}]"#,
+        ),
+        (
+            "schools.json",
+            r#"[{"schoolId":101,"localEducationAgencyReference":{"localEducationAgencyId":10}},
+                              {"schoolId":201,"localEducationAgencyReference":{"localEducationAgencyId":20}}]"#,
+        ),
+        (
+            "studentSchoolAssociations.json",
+            r#"[
             {"studentReference":{"studentUniqueId":"S1"},"schoolReference":{"schoolId":101},"entryDate":"2020-08-20","exitWithdrawDate":"2021-06-01"},
-            {"studentReference":{"studentUniqueId":"S1"},"schoolReference":{"schoolId":201},"entryDate":"2021-08-20"}]"#),
-        ("studentEducationOrganizationAssociations.ndjson", concat!(
-            r#"{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},"sexDescriptor":"uri://state.example/SexDescriptor#Female","hispanicLatinoEthnicity":false,"races":[{"raceDescriptor":"uri://ed-fi.org/RaceDescriptor#Hispanic or Latino"},{"raceDescriptor":"uri://ed-fi.org/RaceDescriptor#Asian"}],"studentCharacteristics":[{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Homeless","periods":[{"beginDate":"2019-01-01","endDate":"2019-12-31"}]},{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Foster Care","periods":[{"beginDate":"2021-05-01"}]},{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Immigrant"}],"studentIdentificationCodes":[{"studentIdentificationSystemDescriptor":"uri://ed-fi.org/StudentIdentificationSystemDescriptor#SSN","assigningOrganizationIdentificationCode":"SEA","identificationCode":"219457880"}]}"#, "\n",
-            "\n",
-            r#"{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":20},"sexDescriptor":"uri://ed-fi.org/SexDescriptor#Male","races":[],"studentCharacteristics":[{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Homeless","periods":[{"beginDate":"2019-01-01","endDate":"2019-12-31"}]},{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Parent in Military"}],"studentIndicators":[{"indicatorName":"disability","indicator":"NotReported"},{"indicatorName":"EL","indicator":"Yes"}]}"#, "\n")),
+            {"studentReference":{"studentUniqueId":"S1"},"schoolReference":{"schoolId":201},"entryDate":"2021-08-20"}]"#,
+        ),
+        (
+            "studentEducationOrganizationAssociations.ndjson",
+            concat!(
+                r#"{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},"sexDescriptor":"uri://state.example/SexDescriptor#Female","hispanicLatinoEthnicity":false,"races":[{"raceDescriptor":"uri://ed-fi.org/RaceDescriptor#Hispanic or Latino"},{"raceDescriptor":"uri://ed-fi.org/RaceDescriptor#Asian"}],"studentCharacteristics":[{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Homeless","periods":[{"beginDate":"2019-01-01","endDate":"2019-12-31"}]},{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Foster Care","periods":[{"beginDate":"2021-05-01"}]},{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Immigrant"}],"studentIdentificationCodes":[{"studentIdentificationSystemDescriptor":"uri://ed-fi.org/StudentIdentificationSystemDescriptor#SSN","assigningOrganizationIdentificationCode":"SEA","identificationCode":"219457880"}]}"#,
+                "\n",
+                "\n",
+                r#"{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":20},"sexDescriptor":"uri://ed-fi.org/SexDescriptor#Male","races":[],"studentCharacteristics":[{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Homeless","periods":[{"beginDate":"2019-01-01","endDate":"2019-12-31"}]},{"studentCharacteristicDescriptor":"uri://ed-fi.org/StudentCharacteristicDescriptor#Parent in Military"}],"studentIndicators":[{"indicatorName":"disability","indicator":"NotReported"},{"indicatorName":"EL","indicator":"Yes"}]}"#,
+                "\n"
+            ),
+        ),
     ]);
     let r = read_all(
-        open_json(&spec(dir.path(), Entity::Person, "edfi_json", "indicators = { english_learner = \"EL\" }")).unwrap(),
+        open_json(&spec(
+            dir.path(),
+            Entity::Person,
+            "edfi_json",
+            "indicators = { english_learner = \"EL\" }",
+        ))
+        .unwrap(),
     );
     assert!(r.quarantined.is_empty(), "{:?}", r.quarantined);
     let got = rows(&r.batches);
     let field = |row: &Vec<String>, name: &str| {
-        let i = Entity::Person.fields().iter().position(|f| f.name == name).unwrap();
+        let i = Entity::Person
+            .fields()
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap();
         row[i].clone()
     };
     assert_eq!(got.len(), 2);
-    assert!(got.iter().all(|r| field(r, "state_student_id") == "S1"), "one person, two rows");
+    assert!(
+        got.iter().all(|r| field(r, "state_student_id") == "S1"),
+        "one person, two rows"
+    );
     let (lea10, lea20) = if field(&got[0], "ssn") == "219457880" {
         (&got[0], &got[1])
     } else {
         (&got[1], &got[0])
     };
     assert_eq!(field(lea10, "first_name"), "Ann");
-    assert_eq!(field(lea10, "sex"), "Female", "any namespace, by code value");
-    assert_eq!(field(lea10, "hispanic_or_latino"), "Yes", "Hispanic listed as a race");
+    assert_eq!(
+        field(lea10, "sex"),
+        "Female",
+        "any namespace, by code value"
+    );
+    assert_eq!(
+        field(lea10, "hispanic_or_latino"),
+        "Yes",
+        "Hispanic listed as a race"
+    );
     assert_eq!(field(lea10, "race_asian"), "Yes");
     assert_eq!(field(lea10, "race_white"), "No");
-    assert_eq!(field(lea10, "homeless"), "No", "its period ended before the spell");
-    assert_eq!(field(lea10, "foster_care"), "Yes", "its period overlaps the spell's end");
+    assert_eq!(
+        field(lea10, "homeless"),
+        "No",
+        "its period ended before the spell"
+    );
+    assert_eq!(
+        field(lea10, "foster_care"),
+        "Yes",
+        "its period overlaps the spell's end"
+    );
     assert_eq!(field(lea10, "english_learner"), "∅");
     assert_eq!(field(lea10, "disability"), "No");
     assert_eq!(field(lea20, "ssn"), "∅");
-    assert_eq!(field(lea20, "sex"), "Male", "each organization's own report");
+    assert_eq!(
+        field(lea20, "sex"),
+        "Male",
+        "each organization's own report"
+    );
     assert_eq!(field(lea20, "race_white"), "NotSelected");
     assert_eq!(field(lea20, "hispanic_or_latino"), "NotSelected");
-    assert_eq!(field(lea20, "homeless"), "No", "not while enrolled in district 20 either");
-    assert_eq!(field(lea20, "military_connected"), "ActiveDuty", "undated: counts");
-    assert_eq!(field(lea20, "disability"), "∅", "an indicator says not reported");
-    assert_eq!(field(lea20, "english_learner"), "Yes", "an indicator by its configured name");
+    assert_eq!(
+        field(lea20, "homeless"),
+        "No",
+        "not while enrolled in district 20 either"
+    );
+    assert_eq!(
+        field(lea20, "military_connected"),
+        "ActiveDuty",
+        "undated: counts"
+    );
+    assert_eq!(
+        field(lea20, "disability"),
+        "∅",
+        "an indicator says not reported"
+    );
+    assert_eq!(
+        field(lea20, "english_learner"),
+        "Yes",
+        "an indicator by its configured name"
+    );
     assert!(
         r.summary.ignored.iter().any(|i| i.contains("Immigrant")),
         "{:?}",
@@ -186,8 +256,14 @@ fn write_dump(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 const ORGS: [(&str, &str); 2] = [
-    ("localEducationAgencies.json", r#"[{"localEducationAgencyId":10}]"#),
-    ("schools.json", r#"[{"schoolId":101,"localEducationAgencyReference":{"localEducationAgencyId":10}}]"#),
+    (
+        "localEducationAgencies.json",
+        r#"[{"localEducationAgencyId":10}]"#,
+    ),
+    (
+        "schools.json",
+        r#"[{"schoolId":101,"localEducationAgencyReference":{"localEducationAgencyId":10}}]"#,
+    ),
 ];
 
 fn ssa(student: &str, exit_type: &str) -> String {
@@ -200,19 +276,31 @@ fn ssa(student: &str, exit_type: &str) -> String {
 fn unmapped_descriptors_unknown_students_and_bad_lines_are_quarantined() {
     let lines = [
         ssa("S1", "uri://ed-fi.org/ExitWithdrawTypeDescriptor#Graduated"),
-        ssa("S2", "uri://ed-fi.org/ExitWithdrawTypeDescriptor#Teleported"),
+        ssa(
+            "S2",
+            "uri://ed-fi.org/ExitWithdrawTypeDescriptor#Teleported",
+        ),
         ssa("S9", "uri://ed-fi.org/ExitWithdrawTypeDescriptor#Graduated"),
         "{\"studentReference\":{\"studentUniqueId\":\"S\u{0}\"".to_string(),
         r#"{"schoolReference":{"schoolId":101},"entryDate":"2020-08-20"}"#.to_string(),
-        ssa("S1", "uri://ed-fi.org/ExitWithdrawTypeDescriptor#End of school year"),
+        ssa(
+            "S1",
+            "uri://ed-fi.org/ExitWithdrawTypeDescriptor#End of school year",
+        ),
     ];
     let mut text = lines.join("\n").into_bytes();
     text.extend_from_slice(b"\n{\"studentReference\":{\"studentUniqueId\":\"S\xff\xfe\"}}\n");
     let dir = write_dump(&[
         ORGS[0],
         ORGS[1],
-        ("students.json", r#"[{"studentUniqueId":"S1"},{"studentUniqueId":"S2"}]"#),
-        ("studentAcademicRecords.json", r#"[{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},"diplomas":[{"diplomaTypeDescriptor":"uri://ed-fi.org/DiplomaTypeDescriptor#Regular diploma","diplomaAwardDate":"2024-05-30"}]}]"#),
+        (
+            "students.json",
+            r#"[{"studentUniqueId":"S1"},{"studentUniqueId":"S2"}]"#,
+        ),
+        (
+            "studentAcademicRecords.json",
+            r#"[{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},"diplomas":[{"diplomaTypeDescriptor":"uri://ed-fi.org/DiplomaTypeDescriptor#Regular diploma","diplomaAwardDate":"2024-05-30"}]}]"#,
+        ),
     ]);
     std::fs::write(dir.path().join("studentSchoolAssociations.ndjson"), text).unwrap();
     let r = read_all(open_json(&spec(dir.path(), Entity::K12Enrollment, "edfi_json", "")).unwrap());
@@ -240,10 +328,22 @@ fn unmapped_descriptors_unknown_students_and_bad_lines_are_quarantined() {
         ]
     );
     for q in &r.quarantined {
-        assert!(q.file.ends_with("studentSchoolAssociations.ndjson"), "{}", q.file);
-        assert!(!q.message.contains("Teleported") && !q.message.contains("S9"), "{}", q.message);
+        assert!(
+            q.file.ends_with("studentSchoolAssociations.ndjson"),
+            "{}",
+            q.file
+        );
+        assert!(
+            !q.message.contains("Teleported") && !q.message.contains("S9"),
+            "{}",
+            q.message
+        );
     }
-    assert!(r.quarantined[3].message.contains("missing field `studentReference`"));
+    assert!(
+        r.quarantined[3]
+            .message
+            .contains("missing field `studentReference`")
+    );
     let unmapped = &r.summary.unmapped;
     assert_eq!(unmapped.len(), 1);
     assert_eq!(unmapped[0].code_set, "exit_type");
@@ -261,21 +361,37 @@ fn unmapped_descriptors_unknown_students_and_bad_lines_are_quarantined() {
     let mut s = spec(dir.path(), Entity::K12Enrollment, "edfi_json", "");
     s.validation.unmapped = crate::UnmappedCodes::NotReported;
     let r = read_all(open_json(&s).unwrap());
-    assert_eq!(r.summary.counts.quarantined, 5, "exit_type has no not-reported code");
+    assert_eq!(
+        r.summary.counts.quarantined, 5,
+        "exit_type has no not-reported code"
+    );
 }
 
 #[test]
 fn an_array_cut_short_or_not_utf8_fails_naming_file_and_line() {
-    let whole = format!("[\n{},\n{}\n]", ssa("S1", "Graduated"), ssa("S2", "Graduated"));
+    let whole = format!(
+        "[\n{},\n{}\n]",
+        ssa("S1", "Graduated"),
+        ssa("S2", "Graduated")
+    );
     let cut = &whole[..whole.len() - 40];
     for (text, expect) in [
         (cut.as_bytes().to_vec(), "line 3"),
         (whole.replace("S2", "S\u{1}").into_bytes(), "line 3"),
-        ([&whole.as_bytes()[..20], b"\xff\xfe", &whole.as_bytes()[20..]].concat(), "line 2"),
+        (
+            [
+                &whole.as_bytes()[..20],
+                b"\xff\xfe",
+                &whole.as_bytes()[20..],
+            ]
+            .concat(),
+            "line 2",
+        ),
     ] {
         let dir = write_dump(&[ORGS[0], ORGS[1]]);
         std::fs::write(dir.path().join("studentSchoolAssociations.json"), &text).unwrap();
-        let mut reader = open_json(&spec(dir.path(), Entity::K12Enrollment, "edfi_json", "")).unwrap();
+        let mut reader =
+            open_json(&spec(dir.path(), Entity::K12Enrollment, "edfi_json", "")).unwrap();
         let mut error = None;
         for b in reader.by_ref() {
             if let Err(e) = b {
@@ -294,24 +410,44 @@ fn ds6_reads_demographics_identification_codes_and_indicators() {
     let dir = write_dump(&[
         ORGS[0],
         ORGS[1],
-        ("students.json", r#"[{"studentUniqueId":"S1","birthSexDescriptor":"uri://ed-fi.org/SexDescriptor#Male"}]"#),
-        ("studentDemographics.json", r#"[{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},
+        (
+            "students.json",
+            r#"[{"studentUniqueId":"S1","birthSexDescriptor":"uri://ed-fi.org/SexDescriptor#Male"}]"#,
+        ),
+        (
+            "studentDemographics.json",
+            r#"[{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},
             "races":[{"raceDescriptor":"uri://ed-fi.org/RaceDescriptor#White"}],
-            "economicDisadvantageDescriptor":"uri://ed-fi.org/EconomicDisadvantageDescriptor#Eligible For Free Meals"}]"#),
-        ("studentIdentificationCodes.json", r#"[{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},
-            "studentIdentificationSystemDescriptor":"uri://ed-fi.org/StudentIdentificationSystemDescriptor#SSN","identificationCode":"219457880"}]"#),
-        ("studentEducationOrganizationAssociations.json", r#"[{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},
-            "studentIndicators":[{"indicatorName":"homeless","indicator":"Yes"}]}]"#),
+            "economicDisadvantageDescriptor":"uri://ed-fi.org/EconomicDisadvantageDescriptor#Eligible For Free Meals"}]"#,
+        ),
+        (
+            "studentIdentificationCodes.json",
+            r#"[{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},
+            "studentIdentificationSystemDescriptor":"uri://ed-fi.org/StudentIdentificationSystemDescriptor#SSN","identificationCode":"219457880"}]"#,
+        ),
+        (
+            "studentEducationOrganizationAssociations.json",
+            r#"[{"studentReference":{"studentUniqueId":"S1"},"educationOrganizationReference":{"educationOrganizationId":10},
+            "studentIndicators":[{"indicatorName":"homeless","indicator":"Yes"}]}]"#,
+        ),
     ]);
     let r = read_all(open_json(&spec(dir.path(), Entity::Person, "edfi_json", "")).unwrap());
     assert!(r.quarantined.is_empty(), "{:?}", r.quarantined);
     let row = &rows(&r.batches)[0];
     let field = |name: &str| {
-        let i = Entity::Person.fields().iter().position(|f| f.name == name).unwrap();
+        let i = Entity::Person
+            .fields()
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap();
         row[i].as_str()
     };
     assert_eq!(field("ssn"), "219457880");
-    assert_eq!(field("sex"), "Male", "birth sex when the demographics have none");
+    assert_eq!(
+        field("sex"),
+        "Male",
+        "birth sex when the demographics have none"
+    );
     assert_eq!(field("economic_disadvantage"), "Yes");
     assert_eq!(field("homeless"), "Yes");
     assert_eq!(field("race_white"), "Yes");
@@ -383,7 +519,12 @@ fn a_two_gigabyte_array_streams() {
             _ => None,
         })),
     };
-    let mut s = spec(Path::new("/nonexistent"), Entity::K12Enrollment, "edfi_json", "");
+    let mut s = spec(
+        Path::new("/nonexistent"),
+        Entity::K12Enrollment,
+        "edfi_json",
+        "",
+    );
     s.batch_rows = 50_000;
     let mut reader = EdfiReader::new(&s, Config::default(), dump).unwrap();
     let mut accepted = 0;
@@ -400,7 +541,10 @@ fn a_two_gigabyte_array_streams() {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0);
-        assert!(peak_kib < 1 << 20, "peak memory {peak_kib} KiB for a 2 GiB input");
+        assert!(
+            peak_kib < 1 << 20,
+            "peak memory {peak_kib} KiB for a 2 GiB input"
+        );
     }
 }
 
@@ -431,16 +575,25 @@ fn grand_bend_sample_xml() {
     let r = read_all(open_xml(&spec(dir.path(), Entity::Person, "edfi_xml", "")).unwrap());
     let got = rows(&r.batches);
     assert_eq!(got.len(), 2);
-    let names: Vec<(&str, &str, &str)> = got.iter().map(|r| (r[0].as_str(), r[2].as_str(), r[4].as_str())).collect();
+    let names: Vec<(&str, &str, &str)> = got
+        .iter()
+        .map(|r| (r[0].as_str(), r[2].as_str(), r[4].as_str()))
+        .collect();
     // Dates are days since 1970: 2014-11-13 and 2008-09-13.
-    assert_eq!(names, [("604821", "Tyrone", "16387"), ("604822", "Lisa", "14135")]);
+    assert_eq!(
+        names,
+        [("604821", "Tyrone", "16387"), ("604822", "Lisa", "14135")]
+    );
     assert_eq!(r.quarantined.len(), 1, "a student Student.xml lacks");
     assert_eq!(r.quarantined[0].rule, Rule::Reference);
     let k12 = read_all(open_xml(&spec(dir.path(), Entity::K12Enrollment, "edfi_xml", "")).unwrap());
     let enrollments = rows(&k12.batches);
     assert_eq!(enrollments.len(), 2);
     for e in &enrollments {
-        assert_eq!(e[1], "255901", "the school's LEA through its ref= attribute");
+        assert_eq!(
+            e[1], "255901",
+            "the school's LEA through its ref= attribute"
+        );
         assert_eq!(e[2], "255901001");
     }
 }
@@ -456,19 +609,62 @@ fn the_xml_fixture_reads_every_entity() {
     assert_eq!(
         p[0],
         [
-            "X1", "219457881", "Maya", "Ortiz", "13514", "Female", "Yes", "No", "No", "No", "No",
-            "Yes", "Yes", "Yes", "No", "No", "No", "No", "No", "NotMilitaryConnected"
+            "X1",
+            "219457881",
+            "Maya",
+            "Ortiz",
+            "13514",
+            "Female",
+            "Yes",
+            "No",
+            "No",
+            "No",
+            "No",
+            "Yes",
+            "Yes",
+            "Yes",
+            "No",
+            "No",
+            "No",
+            "No",
+            "No",
+            "NotMilitaryConnected"
         ]
     );
-    let k12 = rows(&read_all(open_xml(&spec(dir, Entity::K12Enrollment, "edfi_xml", "")).unwrap()).batches);
-    assert_eq!(k12, [["X1", "900", "9001", "18494", "19873", "01921", "00807"]]);
+    let k12 = rows(
+        &read_all(open_xml(&spec(dir, Entity::K12Enrollment, "edfi_xml", "")).unwrap()).batches,
+    );
+    assert_eq!(
+        k12,
+        [["X1", "900", "9001", "18494", "19873", "01921", "00807"]]
+    );
     let cte = rows(
-        &read_all(open_xml(&spec(dir, Entity::CteCourseCompletion, "edfi_xml", "course_cip = \"course_cip.csv\"")).unwrap())
-            .batches,
+        &read_all(
+            open_xml(&spec(
+                dir,
+                Entity::CteCourseCompletion,
+                "edfi_xml",
+                "course_cip = \"course_cip.csv\"",
+            ))
+            .unwrap(),
+        )
+        .batches,
     );
     assert_eq!(cte, [["X1", "9001", "2023", "WELD-1", "48.0508"]]);
-    let cred = rows(&read_all(open_xml(&spec(dir, Entity::IndustryCredential, "edfi_xml", "")).unwrap()).batches);
-    assert_eq!(cred, [["X1", "IndustryCertification", "AWS Certified Welder", "48.0508", "19815"]]);
+    let cred = rows(
+        &read_all(open_xml(&spec(dir, Entity::IndustryCredential, "edfi_xml", "")).unwrap())
+            .batches,
+    );
+    assert_eq!(
+        cred,
+        [[
+            "X1",
+            "IndustryCertification",
+            "AWS Certified Welder",
+            "48.0508",
+            "19815"
+        ]]
+    );
 }
 
 #[test]
@@ -481,12 +677,30 @@ fn options_are_checked() {
         "colour = 1",
     ] {
         let err = open_json(&spec(dir.path(), Entity::K12Enrollment, "edfi_json", bad)).err();
-        assert!(matches!(err, Some(ConnectorError::Options { .. })), "{bad}: {err:?}");
+        assert!(
+            matches!(err, Some(ConnectorError::Options { .. })),
+            "{bad}: {err:?}"
+        );
     }
-    let err = open_json(&spec(dir.path(), Entity::CteCourseCompletion, "edfi_json", "")).err();
-    assert!(matches!(err, Some(ConnectorError::Options { .. })), "course_cip required");
+    let err = open_json(&spec(
+        dir.path(),
+        Entity::CteCourseCompletion,
+        "edfi_json",
+        "",
+    ))
+    .err();
+    assert!(
+        matches!(err, Some(ConnectorError::Options { .. })),
+        "course_cip required"
+    );
     let err = open_json(&spec(dir.path(), Entity::WageRecord, "edfi_json", "")).err();
-    assert!(matches!(err, Some(ConnectorError::UnsupportedEntity { .. })));
+    assert!(matches!(
+        err,
+        Some(ConnectorError::UnsupportedEntity { .. })
+    ));
     let err = open_json(&spec(dir.path(), Entity::K12Enrollment, "edfi_json", "")).err();
-    assert!(matches!(err, Some(ConnectorError::Format { .. })), "no enrollments: {err:?}");
+    assert!(
+        matches!(err, Some(ConnectorError::Format { .. })),
+        "no enrollments: {err:?}"
+    );
 }

@@ -48,7 +48,10 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("Disability", "disabilities"),
     ("StudentIndicator", "studentIndicators"),
     ("StudentIdentificationCode", "studentIdentificationCodes"),
-    ("EducationOrganizationIdentificationCode", "identificationCodes"),
+    (
+        "EducationOrganizationIdentificationCode",
+        "identificationCodes",
+    ),
     ("Diploma", "diplomas"),
     ("CTEProgramService", "cteProgramServices"),
 ];
@@ -206,7 +209,10 @@ impl XmlElements {
                         None => {
                             self.depth -= 1;
                             return Ok(if bad_encoding {
-                                Err((Rule::Encoding, "the element's text is not valid UTF-8".into()))
+                                Err((
+                                    Rule::Encoding,
+                                    "the element's text is not valid UTF-8".into(),
+                                ))
                             } else {
                                 Ok(done)
                             });
@@ -271,7 +277,8 @@ impl Elements for XmlElements {
                     }
                 }
                 Event::Empty(start)
-                    if self.depth == 1 && start.local_name().as_ref() == self.element.as_bytes() =>
+                    if self.depth == 1
+                        && start.local_name().as_ref() == self.element.as_bytes() =>
                 {
                     let line = self.reader.get_ref().line;
                     return Ok(Some(Element {
@@ -411,11 +418,20 @@ mod tests {
         assert_eq!(got[0].line, 4);
         let v = got[0].value.as_ref().unwrap();
         assert_eq!(v["studentReference"]["studentUniqueId"], "S1");
-        assert_eq!(v["educationOrganizationReference"]["educationOrganizationId"], "255901");
+        assert_eq!(
+            v["educationOrganizationReference"]["educationOrganizationId"],
+            "255901"
+        );
         assert_eq!(v["sexDescriptor"], "uri://ed-fi.org/SexDescriptor#Female");
-        assert_eq!(v["races"][1]["raceDescriptor"], "uri://ed-fi.org/RaceDescriptor#Asian");
+        assert_eq!(
+            v["races"][1]["raceDescriptor"],
+            "uri://ed-fi.org/RaceDescriptor#Asian"
+        );
         let c = &v["studentCharacteristics"][0];
-        assert_eq!(c["studentCharacteristicDescriptor"], "uri://x/StudentCharacteristicDescriptor#Homeless");
+        assert_eq!(
+            c["studentCharacteristicDescriptor"],
+            "uri://x/StudentCharacteristicDescriptor#Homeless"
+        );
         assert_eq!(c["periods"][0]["beginDate"], "2020-01-01");
         assert_eq!(
             v["disabilities"][0]["disabilityDescriptor"],
@@ -428,7 +444,9 @@ mod tests {
     fn truncated_xml_fails_with_the_file_and_line() {
         let input = Input::new(
             "cut.xml",
-            std::io::Cursor::new(b"<I>\n<Student>\n<StudentUniqueId>1</StudentUniqueId>\n".to_vec()),
+            std::io::Cursor::new(
+                b"<I>\n<Student>\n<StudentUniqueId>1</StudentUniqueId>\n".to_vec(),
+            ),
         );
         let mut e = open(input, "Student");
         let err = e.next_element().unwrap_err().to_string();
