@@ -163,32 +163,17 @@ impl CsvReader {
         let width = self.entity.fields().len();
         let mut record = csv::ByteRecord::new();
         while !self.records.is_full() {
-            let line = self.reader.position().line() + 1;
-            match self.reader.read_byte_record(&mut record) {
-                Ok(false) => {
-                    self.finished = true;
-                    break;
-                }
-                Ok(true) => {}
-                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    return Err(csv_error(&self.file, e));
-                }
-                Err(e) => {
-                    let message = format!("unreadable CSV row ({})", csv_kind(&e));
-                    self.records.reject(line, None, Rule::Malformed, message);
-                    continue;
-                }
-            }
-            let line = record.position().map_or(line, |p| p.line());
-            if record.len() != self.header_len {
-                let message = format!(
-                    "has {} fields; the header has {}",
-                    record.len(),
-                    self.header_len
-                );
-                self.records.reject(line, None, Rule::FieldCount, message);
-                continue;
-            }
+            let Some(line) = next_record(
+                &mut self.reader,
+                &mut record,
+                self.header_len,
+                &self.file,
+                &mut self.records,
+            )?
+            else {
+                self.finished = true;
+                break;
+            };
             let mut values: Vec<Option<&str>> = Vec::with_capacity(width);
             let mut bad_encoding = None;
             for (spec, column) in self.entity.fields().iter().zip(&self.columns) {
@@ -223,7 +208,42 @@ impl Iterator for CsvReader {
     }
 }
 
-fn csv_kind(e: &csv::Error) -> &'static str {
+/// Reads the next CSV record into `record` for any CSV-based format: a row the CSV reader
+/// cannot parse, or with another number of fields than the header, is quarantined here and the
+/// next one read. Returns the record's line, or `None` at the end of the input; only an I/O
+/// failure is an error.
+pub(crate) fn next_record<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    record: &mut csv::ByteRecord,
+    header_len: usize,
+    file: &str,
+    records: &mut RecordBuilder,
+) -> Result<Option<u64>, ConnectorError> {
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_byte_record(record) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(csv_error(file, e));
+            }
+            Err(e) => {
+                let message = format!("unreadable CSV row ({})", csv_kind(&e));
+                records.reject(line, None, Rule::Malformed, message);
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.len() != header_len {
+            let message = format!("has {} fields; the header has {header_len}", record.len());
+            records.reject(line, None, Rule::FieldCount, message);
+            continue;
+        }
+        return Ok(Some(line));
+    }
+}
+
+pub(crate) fn csv_kind(e: &csv::Error) -> &'static str {
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "encoding",
         csv::ErrorKind::UnequalLengths { .. } => "field count",

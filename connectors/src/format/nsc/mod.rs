@@ -138,7 +138,10 @@ pub fn from_input(spec: &SourceSpec, input: Input) -> Result<NscReader, Connecto
         .byte_headers()
         .map_err(|e| ConnectorError::Format {
             file: file.clone(),
-            message: format!("the NSC header row cannot be read ({})", csv_kind(&e)),
+            message: format!(
+                "the NSC header row cannot be read ({})",
+                crate::format::csv::csv_kind(&e)
+            ),
         })?
         .clone();
     let names: Vec<String> = header
@@ -274,39 +277,17 @@ impl NscReader {
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, ConnectorError> {
         let mut record = csv::ByteRecord::new();
         while !self.records.is_full() {
-            let line = self.reader.position().line() + 1;
-            match self.reader.read_byte_record(&mut record) {
-                Ok(false) => {
-                    self.finished = true;
-                    break;
-                }
-                Ok(true) => {}
-                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    let source = match e.into_kind() {
-                        csv::ErrorKind::Io(io) => io,
-                        _ => unreachable!("matched above"),
-                    };
-                    return Err(ConnectorError::Io {
-                        file: self.file.clone(),
-                        source,
-                    });
-                }
-                Err(e) => {
-                    let message = format!("unreadable CSV row ({})", csv_kind(&e));
-                    self.records.reject(line, None, Rule::Malformed, message);
-                    continue;
-                }
-            }
-            let line = record.position().map_or(line, |p| p.line());
-            if record.len() != self.header_len {
-                let message = format!(
-                    "has {} fields; the header has {}",
-                    record.len(),
-                    self.header_len
-                );
-                self.records.reject(line, None, Rule::FieldCount, message);
-                continue;
-            }
+            let Some(line) = crate::format::csv::next_record(
+                &mut self.reader,
+                &mut record,
+                self.header_len,
+                &self.file,
+                &mut self.records,
+            )?
+            else {
+                self.finished = true;
+                break;
+            };
             let mut texts = Vec::with_capacity(COLUMNS.len());
             let mut bad_encoding = None;
             for (name, column) in COLUMNS.iter().zip(&self.columns) {
@@ -435,14 +416,6 @@ impl Iterator for NscReader {
             return None;
         }
         self.next_batch().transpose()
-    }
-}
-
-fn csv_kind(e: &csv::Error) -> &'static str {
-    match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "encoding",
-        csv::ErrorKind::UnequalLengths { .. } => "field count",
-        _ => "syntax",
     }
 }
 

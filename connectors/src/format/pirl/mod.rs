@@ -203,38 +203,17 @@ impl PirlReader {
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, ConnectorError> {
         let mut record = csv::ByteRecord::new();
         while !self.records.is_full() {
-            let line = self.reader.position().line() + 1;
-            match self.reader.read_byte_record(&mut record) {
-                Ok(false) => {
-                    self.finished = true;
-                    break;
-                }
-                Ok(true) => {}
-                Err(e) => {
-                    if let csv::ErrorKind::Io(_) = e.kind() {
-                        let csv::ErrorKind::Io(source) = e.into_kind() else {
-                            unreachable!("matched above")
-                        };
-                        return Err(ConnectorError::Io {
-                            file: self.file.clone(),
-                            source,
-                        });
-                    }
-                    self.records
-                        .reject(line, None, Rule::Malformed, "unreadable CSV row".into());
-                    continue;
-                }
-            }
-            let line = record.position().map_or(line, |p| p.line());
-            if record.len() != self.header_len {
-                let message = format!(
-                    "has {} fields; the header has {}",
-                    record.len(),
-                    self.header_len
-                );
-                self.records.reject(line, None, Rule::FieldCount, message);
-                continue;
-            }
+            let Some(line) = crate::format::csv::next_record(
+                &mut self.reader,
+                &mut record,
+                self.header_len,
+                &self.file,
+                &mut self.records,
+            )?
+            else {
+                self.finished = true;
+                break;
+            };
             self.push_line(line, &record);
         }
         self.records.take_batch()
