@@ -24,4 +24,4 @@ measure "synth --students $students --other-workers-per-student $other" \
   --no-fixed-width-wages  # the job reads the CSV; the ICESA/EFW2 copies: ~2.4 KB per wage record
 "$bin" keygen "$dir/p20w.key" > /dev/null
 echo "inputs: $(du -sh "$dir" | cut -f1); wage rows: $(($(wc -l < "$dir/workforce/ui_wages.csv") - 1))"
-measure "run" "$bin" run "$dir/job.toml"
+measure "run" "$bin" run "$dir/job-csv.toml"

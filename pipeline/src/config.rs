@@ -415,16 +415,18 @@ fn postgres_location(pg: PostgresSource) -> Result<PostgresLocation, String> {
 mod tests {
     use super::*;
 
-    const DEMO: &str = include_str!("../../demo/job.toml");
+    const DEMO: &str = include_str!("../../demo/job-csv.toml");
 
     #[test]
-    fn the_bundled_demo_job_parses() {
-        let job = JobConfig::parse(DEMO, Path::new("/x/job.toml")).unwrap();
-        assert_eq!(job.agreement_id, "demo-mou-2026");
-        assert_eq!(job.sources.len(), 9);
-        assert_eq!(job.output, Output::Local("/x/releases".into()));
-        assert!(matches!(job.key, KeySource::File(ref p) if p == Path::new("/x/p20w.key")));
-        assert_eq!(job.min_cell_size, 10);
+    fn the_bundled_demo_jobs_parse() {
+        for ((name, text), sources) in crate::demo::DEMO_JOBS.iter().zip([11, 13, 9]) {
+            let job = JobConfig::parse(text, Path::new("/x/job.toml")).unwrap();
+            assert_eq!(job.agreement_id, "demo-mou-2026", "{name}");
+            assert_eq!(job.sources.len(), sources, "{name}");
+            assert_eq!(job.output, Output::Local("/x/releases".into()));
+            assert!(matches!(job.key, KeySource::File(ref p) if p == Path::new("/x/p20w.key")));
+            assert_eq!(job.min_cell_size, 10);
+        }
     }
 
     #[test]

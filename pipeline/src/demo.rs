@@ -10,17 +10,32 @@ use crate::RunError;
 use crate::config::JobConfig;
 use crate::run::{RunOutcome, run_job};
 
-/// The bundled demo job; its paths are relative to the folder it is written into.
-pub const DEMO_JOB: &str = include_str!("../../demo/job.toml");
+/// The bundled demo jobs, (file name, text); their paths are relative to the folder they are
+/// written into. The first is the demo; the standard-format jobs need the state's Ed-Fi dump
+/// and fixed-width wage files.
+pub const DEMO_JOBS: [(&str, &str); 3] = [
+    ("job.toml", include_str!("../../demo/job.toml")),
+    ("job-efw2-pirl.toml", include_str!("../../demo/job-efw2-pirl.toml")),
+    ("job-csv.toml", include_str!("../../demo/job-csv.toml")),
+];
 const MARKER: &str = ".p20w-demo";
 
-/// Generates a synthetic state into `dir` and writes `dir/job.toml`.
+/// Generates a synthetic state into `dir` and writes the demo jobs its files allow beside it;
+/// returns the path of the first.
 pub fn synthesize(dir: &Path, cfg: &SynthConfig) -> Result<PathBuf, RunError> {
     std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
     generate_state(cfg, dir).map_err(|e| RunError::Internal(e.to_string()))?;
-    let job = dir.join("job.toml");
-    std::fs::write(&job, DEMO_JOB).map_err(|e| RunError::io(&job, e))?;
-    Ok(job)
+    let standard_formats = cfg.fixed_width_wages && cfg.edfi_dump;
+    let mut written = Vec::new();
+    for (name, text) in DEMO_JOBS {
+        if name != "job-csv.toml" && !standard_formats {
+            continue;
+        }
+        let job = dir.join(name);
+        std::fs::write(&job, text).map_err(|e| RunError::io(&job, e))?;
+        written.push(job);
+    }
+    Ok(written.swap_remove(0))
 }
 
 /// Runs the whole demo in `dir`, which must be new or an earlier demo folder.

@@ -65,7 +65,7 @@ pub fn state() -> &'static State {
     STATE.get_or_init(|| {
         let dir = scratch("shared");
         synthesize(&dir, STUDENTS);
-        let (release, stdout) = run(&dir.join("job.toml"));
+        let (release, stdout) = run(&dir.join("job-csv.toml"));
         State {
             dir,
             release,

@@ -12,7 +12,7 @@ use crate::common::{BIN, release_tables, run, scratch, synthesize};
 
 /// `job.toml` of `dir` with `top` lines added before the sources and `from` → `to` replaced.
 fn job_variant(dir: &Path, name: &str, top: &str, from: &str, to: &str) -> std::path::PathBuf {
-    let job = std::fs::read_to_string(dir.join("job.toml")).unwrap();
+    let job = std::fs::read_to_string(dir.join("job-csv.toml")).unwrap();
     assert!(job.contains(from), "job.toml names {from}");
     let (head, sources) = job.split_once("[[sources]]").unwrap();
     let text = format!("{head}\n{top}\n[[sources]]{}", sources.replace(from, to));
@@ -62,7 +62,7 @@ fn run_failing(job: &Path) -> (i32, String) {
 fn local_codes_map_through_a_crosswalk_or_stop_the_run() {
     let dir = scratch("crosswalks");
     synthesize(&dir, "600");
-    let (plain, _) = run(&dir.join("job.toml"));
+    let (plain, _) = run(&dir.join("job-csv.toml"));
 
     // The same students, with the agency's own one-letter sex codes.
     let local = |v: &str| match v {

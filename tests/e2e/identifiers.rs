@@ -47,14 +47,24 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
 #[test]
 fn no_input_identifier_appears_in_the_decoded_release() {
     let s = state();
-    let ids = input_identifiers(&s.dir);
+    assert_no_input_identifier(&s.dir, &s.release, &s.stdout);
+}
+
+/// Scans every decoded cell and every other file of `release`, and the run's `stdout`, for the
+/// identifiers of the inputs in `dir`.
+pub(crate) fn assert_no_input_identifier(
+    dir: &std::path::Path,
+    release: &std::path::Path,
+    stdout: &str,
+) {
+    let ids = input_identifiers(dir);
     assert!(
         ids.len() > 10_000,
         "the scan must cover the inputs' identifiers ({} found)",
         ids.len()
     );
     let mut cells = 0usize;
-    for (path, batches) in release_tables(&s.release) {
+    for (path, batches) in release_tables(release) {
         for b in &batches {
             for col in b.columns() {
                 let f = ArrayFormatter::try_new(col.as_ref(), &FormatOptions::default()).unwrap();
@@ -72,7 +82,7 @@ fn no_input_identifier_appears_in_the_decoded_release() {
         }
     }
     assert!(cells > 1_000);
-    for file in walk(&s.release) {
+    for file in walk(release) {
         if file.extension().is_some_and(|e| e == "parquet") {
             continue;
         }
@@ -86,7 +96,7 @@ fn no_input_identifier_appears_in_the_decoded_release() {
         }
     }
     // The pipeline's stdout is seen by operators and logs: it must be clean too.
-    for t in tokens(&s.stdout) {
+    for t in tokens(stdout) {
         assert!(!ids.contains(&t), "stdout holds an input identifier");
     }
 }

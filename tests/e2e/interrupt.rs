@@ -22,7 +22,7 @@ const BOUND: Duration = Duration::from_secs(120);
 
 /// A copy of the state's job with `work_dir` and `output` set (and no other change).
 fn job_with(dir: &Path, name: &str, work_dir: &str, output: &str) -> PathBuf {
-    let text = std::fs::read_to_string(dir.join("job.toml")).unwrap();
+    let text = std::fs::read_to_string(dir.join("job-csv.toml")).unwrap();
     let (top, sources) = text.split_at(text.find("[[sources]]").unwrap());
     let top: String = top
         .lines()

@@ -144,7 +144,7 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
 
     // Inputs: the shared state's CSV files, uploaded to S3 unchanged; two of them also loaded
     // into PostgreSQL, one read back as a table and one through a query.
-    let job_text = std::fs::read_to_string(local.dir.join("job.toml")).unwrap();
+    let job_text = std::fs::read_to_string(local.dir.join("job-csv.toml")).unwrap();
     let schema = format!("p20w_{}", std::process::id());
     rt.block_on(async {
         let (client, conn) =
@@ -224,7 +224,7 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
         job.contains("[sources.postgres]") && job.contains("url = \"s3://"),
         "{job}"
     );
-    let job_path = dir.join("job.toml");
+    let job_path = dir.join("job-csv.toml");
     std::fs::write(&job_path, &job).unwrap();
 
     let out = svc.p20w(&["run", job_path.to_str().unwrap()]);
@@ -367,7 +367,7 @@ fn a_postgres_source_names_the_table_not_the_connection_string_in_errors() {
     let Some(svc) = services() else { return };
     let local = state();
     let dir = scratch("locations-missing-table");
-    let job_text = std::fs::read_to_string(local.dir.join("job.toml")).unwrap();
+    let job_text = std::fs::read_to_string(local.dir.join("job-csv.toml")).unwrap();
     let job = job_text
         .replacen(
             "path = \"k12/students.csv\"",
@@ -386,7 +386,7 @@ fn a_postgres_source_names_the_table_not_the_connection_string_in_errors() {
             "output = \"releases\"",
             &format!("output = \"{}\"", dir.join("out").display()),
         );
-    let job_path = dir.join("job.toml");
+    let job_path = dir.join("job-csv.toml");
     std::fs::write(&job_path, &job).unwrap();
     let out = svc.p20w(&["run", job_path.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);

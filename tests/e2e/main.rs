@@ -11,6 +11,7 @@ mod interrupt;
 mod locations;
 mod operator;
 mod quarantine;
+mod real_formats;
 mod query;
 mod release;
 mod standard_formats;

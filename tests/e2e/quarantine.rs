@@ -40,7 +40,7 @@ fn malformed_rows_are_quarantined_and_the_run_completes() {
     )
     .unwrap();
 
-    let (release, stdout) = run(&dir.join("job.toml"));
+    let (release, stdout) = run(&dir.join("job-csv.toml"));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(release.join("run_report.json")).unwrap())
             .unwrap();
@@ -157,7 +157,7 @@ fn a_tiny_state_with_an_empty_source_publishes_only_suppressed_cells() {
         .unwrap()
         .to_string();
     std::fs::write(&programs, header + "\n").unwrap();
-    let (release, _) = run(&dir.join("job.toml"));
+    let (release, _) = run(&dir.join("job-csv.toml"));
     for family in ["postsecondary_enrollment", "employment_earnings"] {
         let out = crate::common::p20w(&[
             "query",

@@ -22,7 +22,7 @@ fn release() -> &'static Release {
     R.get_or_init(|| {
         let dir = scratch("query");
         synthesize(&dir, "400");
-        let (release, _) = run(&dir.join("job.toml"));
+        let (release, _) = run(&dir.join("job-csv.toml"));
         Release {
             output: dir.join("releases"),
             dir,

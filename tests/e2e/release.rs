@@ -152,7 +152,7 @@ print(json.dumps(out))
 fn same_inputs_and_key_give_the_same_release_and_never_overwrite() {
     let s = state();
     let other = scratch("rerun");
-    let job = std::fs::read_to_string(s.dir.join("job.toml"))
+    let job = std::fs::read_to_string(s.dir.join("job-csv.toml"))
         .unwrap()
         .replace(
             "output = \"releases\"",
@@ -221,7 +221,7 @@ fn a_short_key_is_refused_with_a_usage_error() {
             .unwrap();
     }
     let out = Command::new(BIN)
-        .args(["run", dir.join("job.toml").to_str().unwrap()])
+        .args(["run", dir.join("job-csv.toml").to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

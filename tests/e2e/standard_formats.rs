@@ -8,7 +8,7 @@ use crate::common::{run, scratch, synthesize};
 fn nsc_pesc_and_pirl_sources_run_and_reconcile() {
     let dir = scratch("standard-formats");
     synthesize(&dir, "1500");
-    let job = std::fs::read_to_string(dir.join("job.toml")).unwrap();
+    let job = std::fs::read_to_string(dir.join("job-csv.toml")).unwrap();
     let swaps = [
         (
             "path = \"postsecondary/enrollments.csv\"",

@@ -6,11 +6,35 @@
 //! definitions, so a mistake on either side shows as a difference.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Float64Type, Int32Type, Int64Type};
 
 use crate::common::{DIMS, read_csv, release_tables, state};
+
+/// The postsecondary records a job read and the truth files naming their persons: the state's
+/// own extracts, or the NSC return file's records.
+pub(crate) struct Postsecondary {
+    pub enrollments: &'static str,
+    pub enrollment_truth: &'static str,
+    pub awards: &'static str,
+    pub award_truth: &'static str,
+}
+
+pub(crate) const STATE_EXTRACTS: Postsecondary = Postsecondary {
+    enrollments: "postsecondary/enrollments.csv",
+    enrollment_truth: "truth/ps_enrollment.csv",
+    awards: "postsecondary/awards.csv",
+    award_truth: "truth/ps_award.csv",
+};
+
+pub(crate) const NSC_RETURN: Postsecondary = Postsecondary {
+    enrollments: "postsecondary/nsc_enrollments.csv",
+    enrollment_truth: "truth/nsc_enrollment.csv",
+    awards: "postsecondary/nsc_awards.csv",
+    award_truth: "truth/nsc_award.csv",
+};
 
 const MIN_CELL: u64 = 10;
 const EXITS: [&str; 8] = [
@@ -128,8 +152,7 @@ fn combine(rows: &[HashMap<String, String>]) -> HashMap<String, String> {
     out
 }
 
-fn concentrators() -> Vec<Concentrator> {
-    let dir = &state().dir;
+fn concentrators(dir: &Path, postsecondary: &Postsecondary) -> Vec<Concentrator> {
     let persons = read_csv(&dir.join("truth/persons.csv"));
     let person_of_state_id: HashMap<String, String> = persons
         .iter()
@@ -148,10 +171,12 @@ fn concentrators() -> Vec<Concentrator> {
             known_ssn.insert(person_of_state_id[&s["state_student_id"]].clone());
         }
     }
-    let ps = read_csv(&dir.join("postsecondary/enrollments.csv"));
-    let ps_truth = read_csv(&dir.join("truth/ps_enrollment.csv"));
-    let awards = read_csv(&dir.join("postsecondary/awards.csv"));
-    let award_truth = read_csv(&dir.join("truth/ps_award.csv"));
+    let ps = read_csv(&dir.join(postsecondary.enrollments));
+    let ps_truth = read_csv(&dir.join(postsecondary.enrollment_truth));
+    let awards = read_csv(&dir.join(postsecondary.awards));
+    let award_truth = read_csv(&dir.join(postsecondary.award_truth));
+    assert_eq!(ps.len(), ps_truth.len(), "{}", postsecondary.enrollments);
+    assert_eq!(awards.len(), award_truth.len(), "{}", postsecondary.awards);
     for (rows, truth) in [(&ps, &ps_truth), (&awards, &award_truth)] {
         for (r, t) in rows.iter().zip(truth.iter()) {
             if !r["state_student_id"].is_empty() && !r["ssn"].is_empty() {
@@ -550,8 +575,8 @@ fn median_dollars(v: &mut [i64]) -> f64 {
     cents / 100.0
 }
 
-fn published(family: &str) -> BTreeMap<Key, Row> {
-    let tables = release_tables(&state().release);
+fn published(release: &Path, family: &str) -> BTreeMap<Key, Row> {
+    let tables = release_tables(release);
     let (_, batches) = tables
         .iter()
         .find(|(p, _)| p.starts_with(family))
@@ -588,15 +613,17 @@ fn published(family: &str) -> BTreeMap<Key, Row> {
     out
 }
 
-fn check_family(family: &str) {
-    let people = concentrators();
+/// Checks one outcome family of `release`, made from the state in `dir` whose postsecondary
+/// records are `postsecondary`, cell by cell against the truth.
+pub(crate) fn check_family(dir: &Path, release: &Path, postsecondary: &Postsecondary, family: &str) {
+    let people = concentrators(dir, postsecondary);
     assert!(
         people.len() > 800,
         "too few concentrators to test ({})",
         people.len()
     );
     let mut want = expected(family, &people);
-    let got = published(family);
+    let got = published(release, family);
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
         want.keys().collect::<Vec<_>>(),
@@ -675,12 +702,14 @@ fn check_family(family: &str) {
 
 #[test]
 fn postsecondary_enrollment_matches_ground_truth() {
-    check_family("postsecondary_enrollment");
+    let s = state();
+    check_family(&s.dir, &s.release, &STATE_EXTRACTS, "postsecondary_enrollment");
 }
 
 #[test]
 fn employment_and_median_earnings_match_ground_truth() {
-    check_family("employment_earnings");
+    let s = state();
+    check_family(&s.dir, &s.release, &STATE_EXTRACTS, "employment_earnings");
 }
 
 /// Equity gaps must be visible: the generator makes economically disadvantaged students less
@@ -688,7 +717,7 @@ fn employment_and_median_earnings_match_ground_truth() {
 /// comparison), pooled over the cohorts where both rates are published.
 #[test]
 fn gaps_between_groups_are_visible() {
-    let got = published("postsecondary_enrollment");
+    let got = published(&state().release, "postsecondary_enrollment");
     let pooled = |econ: &str| {
         let (mut num, mut den, mut cohorts) = (0, 0, 0);
         for cohort in 2019..=2022 {

@@ -153,7 +153,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn the_synthetic_state_is_clean_but_for_its_stray_wage_row_and_nothing_is_written() {
     let dir = state("validate-clean");
-    let job = dir.join("job.toml");
+    let job = dir.join("job-csv.toml");
     let stray = stray_wage_line(&dir);
     let before = snapshot(&dir);
 
@@ -250,7 +250,7 @@ fn injected_errors_of_every_tier_are_reported_by_rule_and_line_without_values() 
         &["100037,U999-9999997,,,,,,05,11.0101,1998-05-10"],
     );
     std::fs::remove_file(dir.join("k12/work_based_learning.csv")).unwrap();
-    let job = dir.join("job.toml");
+    let job = dir.join("job-csv.toml");
     let text = std::fs::read_to_string(&job).unwrap();
     let text = text.replace(
         "path = \"postsecondary/enrollments.csv\"",
@@ -421,7 +421,7 @@ fn warnings_only_exit_4_and_run_accepts_the_rows() {
         &dir.join("k12/students.csv"),
         &["S999999998,,Xavia,Vexley,2001-03-04,Wx,No,No,No,No,No,Yes,,,,,,,,"],
     );
-    let job = dir.join("job.toml");
+    let job = dir.join("job-csv.toml");
     let text = std::fs::read_to_string(&job).unwrap().replace(
         "path = \"k12/students.csv\"",
         "path = \"k12/students.csv\"\nunmapped_codes = \"not_reported\"",
@@ -489,7 +489,7 @@ fn run_quarantines_exactly_the_rows_validate_reports_as_errors() {
         &dir.join("workforce/ui_wages.csv"),
         &["219457884,,,123456789,UI0000001,622110,2023,3,100.00,Original,2023,2"],
     );
-    let job = dir.join("job.toml");
+    let job = dir.join("job-csv.toml");
     let v = validate(&job, "100");
     assert_eq!(v.code, 3, "{}", v.stdout);
     let errors: BTreeSet<(String, u64, String, String)> = v.json["sources"]
@@ -569,7 +569,7 @@ fn bad_source_settings_and_job_files_exit_2() {
     assert_eq!(out.status.code(), Some(2));
 
     let dir = state("validate-options");
-    let job = dir.join("job.toml");
+    let job = dir.join("job-csv.toml");
     let text = std::fs::read_to_string(&job).unwrap().replace(
         "path = \"k12/students.csv\"",
         "path = \"k12/students.csv\"\noptions = { delimeter = \";\" }",
