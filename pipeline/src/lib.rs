@@ -15,6 +15,7 @@ pub mod logging;
 pub mod measure;
 mod person_rows;
 pub mod progress;
+pub mod pprl;
 pub mod protect;
 pub mod publish;
 pub mod quarantine;

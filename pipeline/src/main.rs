@@ -22,7 +22,8 @@ use p20w_pipeline::run::{RunOutcome, run_job};
 use p20w_pipeline::stdout::{self, Stdout};
 use p20w_pipeline::tables::dimension_columns;
 use p20w_pipeline::validate::{summary_text, validate_job};
-use p20w_pipeline::{RunError, demo, progress};
+use p20w_pipeline::{RunError, demo, pprl, progress};
+use p20w_privacy::linkage::LinkConfig;
 use p20w_privacy::MasterKey;
 use p20w_synth::SynthConfig;
 
@@ -112,6 +113,42 @@ enum Command {
         /// Examples (file, line, field, rule) kept per check and source.
         #[arg(long, value_name = "N", default_value_t = 5)]
         examples: usize,
+    },
+    /// Encode an agency's person file for linkage without identifiers: keyed Bloom filters
+    /// of names, birth date and sex, and the SSN pseudonym. No clear value is written.
+    Encode {
+        /// CSV with a header naming record_id, given_name, family_name, birth_date, sex and
+        /// optionally ssn (any order; other columns ignored).
+        people: PathBuf,
+        /// The agreement's key file (the same key every party to the agreement uses).
+        #[arg(long)]
+        key: PathBuf,
+        /// The data-sharing agreement id: encodings under different agreements never match.
+        #[arg(long)]
+        agreement: String,
+        /// The encoded Parquet file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Link two or more encoded files one to one (the first is the spine): writes
+    /// links.parquet, link_ids.parquet and linkage_report.json. With --evaluate, link two
+    /// clear CSV person files instead and write left_record_id,right_record_id,score.
+    Link {
+        /// Encoded files from `p20w encode` (or, with --evaluate, two person CSV files).
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Output folder (or, with --evaluate, the pairs CSV file).
+        #[arg(long)]
+        out: PathBuf,
+        /// The previous run's link_ids.parquet: records in it keep their link ids.
+        #[arg(long, value_name = "FILE")]
+        previous_ids: Option<PathBuf>,
+        /// A fixed match threshold instead of the one fitted to the scores.
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Evaluation mode: two clear CSV person files, a throw-away key, pairs as CSV.
+        #[arg(long)]
+        evaluate: bool,
     },
     /// Run SQL over a release's datasets (each dataset folder is a table).
     Query {
@@ -264,6 +301,34 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                 .await
                 .with_context(|| format!("job {}", job.display()))?;
             print_outcome(&outcome).await?;
+        }
+        Command::Encode { people, key, agreement, out } => {
+            let key = MasterKey::from_file(&key).map_err(RunError::from)?;
+            let s = pprl::encode_people(&people, &out, &key, &agreement)?;
+            say!("encoded {} of {} records into {} ({} with an SSN pseudonym, {} quarantined)", s.encoded, s.read, out.display(), s.with_ssn_pseudonym, s.quarantined);
+            for r in &s.rejected {
+                say!("  quarantined line {}: {}", r.line, r.rule);
+            }
+        }
+        Command::Link { files, out, previous_ids, threshold, evaluate } => {
+            let config = LinkConfig { threshold, ..LinkConfig::default() };
+            if evaluate {
+                let [left, right] = files.as_slice() else {
+                    use clap::CommandFactory;
+                    Cli::command()
+                        .error(clap::error::ErrorKind::WrongNumberOfValues, "--evaluate takes exactly two person files")
+                        .exit();
+                };
+                let s = pprl::evaluate(left, right, &out, &config)?;
+                say!("{} pairs written to {} ({} by SSN, {} fuzzy; threshold {:.3} by {})", s.pairs, out.display(), s.ssn_links, s.fuzzy_links, s.threshold.threshold, s.threshold.method);
+                say!("{}", serde_json::to_string(&s).context("cannot encode the summary")?);
+            } else {
+                let s = pprl::link_files(&files, &out, previous_ids.as_deref(), &config)?;
+                for p in &s.pairs {
+                    say!("{} ↔ {}: {} by SSN, {} fuzzy, {:.1}% of {} linked (threshold {:.3} by {})", p.left, p.right, p.ssn_links, p.fuzzy_links, 100.0 * p.right_link_rate, p.right, p.threshold.threshold, p.threshold.method);
+                }
+                say!("{} records, {} link ids ({} kept from the previous ids) in {}", s.records, s.link_ids, s.ids_kept, out.display());
+            }
         }
         Command::Query {
             release,

@@ -18,6 +18,7 @@ mod cell_model;
 mod complementary;
 mod determinacy;
 mod key;
+pub mod linkage;
 mod pseudonym;
 mod ssn;
 mod suppression;

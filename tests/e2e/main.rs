@@ -8,6 +8,7 @@ mod definitions;
 mod disclosure;
 mod identifiers;
 mod interrupt;
+mod linkage;
 mod locations;
 mod operator;
 mod quarantine;

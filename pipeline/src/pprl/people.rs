@@ -1,0 +1,171 @@
+//! Reading an agency's person file and encoding it, in bounded memory.
+//!
+//! The layout is the evaluation layout of the issue and of common linkage benchmarks: a CSV
+//! with a header naming `record_id, given_name, family_name, birth_date, sex` and optionally
+//! `ssn`, in any order (other columns are ignored). A row without a record id, or one the CSV
+//! reader cannot split, is quarantined with its line and rule; every other row is encoded.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::parquet::arrow::ArrowWriter;
+use p20w_privacy::MasterKey;
+use p20w_privacy::linkage::{Encoder, Encoding, Identity};
+use serde::Serialize;
+
+use super::PprlError;
+use super::encoded::{batch_of, file_metadata, schema};
+
+/// Rows encoded per batch: bounded memory whatever the file's size.
+const BATCH_ROWS: usize = 65_536;
+
+/// A quarantined row: where, and by which rule, never its values.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RejectedRow {
+    pub line: u64,
+    pub rule: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EncodeSummary {
+    pub read: u64,
+    pub encoded: u64,
+    pub quarantined: u64,
+    pub with_ssn_pseudonym: u64,
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// Column positions of the fields we read.
+pub(super) struct Columns {
+    record_id: usize,
+    given: usize,
+    family: usize,
+    birth: usize,
+    sex: usize,
+    ssn: Option<usize>,
+}
+
+pub(super) fn columns(path: &Path, headers: &csv::StringRecord) -> Result<Columns, PprlError> {
+    let find = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let need = |name: &str| {
+        find(name).ok_or_else(|| PprlError::input(path, format!("header has no `{name}` column (found: {})", headers.iter().collect::<Vec<_>>().join(", "))))
+    };
+    Ok(Columns {
+        record_id: need("record_id")?,
+        given: need("given_name")?,
+        family: need("family_name")?,
+        birth: need("birth_date")?,
+        sex: need("sex")?,
+        ssn: find("ssn"),
+    })
+}
+
+/// One readable row, or why it was not.
+pub(super) enum Row {
+    Person { record_id: String, line: u64 },
+    Rejected(RejectedRow),
+}
+
+/// Reads the file in chunks, handing each chunk's rows and records to `each`.
+pub(super) fn for_each_chunk(
+    path: &Path,
+    mut each: impl FnMut(&Columns, &[csv::StringRecord], Vec<Row>) -> Result<(), PprlError>,
+) -> Result<(), PprlError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| PprlError::input(path, e.to_string()))?;
+    let headers = reader.headers().map_err(|e| PprlError::input(path, e.to_string()))?.clone();
+    let cols = columns(path, &headers)?;
+    let width = headers.len();
+    let mut records = Vec::with_capacity(BATCH_ROWS);
+    let mut rows = Vec::with_capacity(BATCH_ROWS);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = match reader.read_record(&mut record) {
+            Ok(more) => more,
+            Err(e) if e.is_io_error() => return Err(PprlError::input(path, e.to_string())),
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                rows.push(Row::Rejected(RejectedRow { line, rule: "malformed_row" }));
+                true
+            }
+        };
+        if more && !record.is_empty() {
+            let line = record.position().map_or(0, |p| p.line());
+            if record.len() != width {
+                rows.push(Row::Rejected(RejectedRow { line, rule: "wrong_field_count" }));
+            } else if record[cols.record_id].trim().is_empty() {
+                rows.push(Row::Rejected(RejectedRow { line, rule: "missing_record_id" }));
+            } else {
+                rows.push(Row::Person { record_id: record[cols.record_id].to_string(), line });
+                records.push(record.clone());
+            }
+        }
+        if rows.len() >= BATCH_ROWS || (!more && !rows.is_empty()) {
+            each(&cols, &records, std::mem::take(&mut rows))?;
+            records.clear();
+        }
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+pub(super) fn identity<'a>(cols: &Columns, r: &'a csv::StringRecord) -> Identity<'a> {
+    Identity {
+        given_name: &r[cols.given],
+        family_name: &r[cols.family],
+        birth_date: &r[cols.birth],
+        sex: &r[cols.sex],
+        ssn: cols.ssn.map(|i| &r[i]),
+    }
+}
+
+/// Encodes records on every core, keeping their order.
+pub(super) fn encode_all(encoder: &Encoder, cols: &Columns, records: &[csv::StringRecord]) -> Vec<Encoding> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = records.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|r| encoder.encode(&identity(cols, r))).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("encoding does not panic")).collect()
+    })
+}
+
+/// Encodes `input` into the Parquet file `out` (written beside, then renamed: a crash leaves
+/// no half file under the final name).
+pub fn encode_people(input: &Path, out: &Path, key: &MasterKey, agreement_id: &str) -> Result<EncodeSummary, PprlError> {
+    let encoder = Encoder::new(key, agreement_id);
+    let partial = out.with_extension("parquet.partial");
+    let io = |source| PprlError::Io { file: partial.display().to_string(), source };
+    let parquet = |source| PprlError::Parquet { file: partial.display().to_string(), source };
+    let file = std::fs::File::create(&partial).map_err(io)?;
+    let schema = Arc::new(schema().with_metadata(file_metadata(key, agreement_id)));
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), None).map_err(parquet)?;
+    let mut summary = EncodeSummary { read: 0, encoded: 0, quarantined: 0, with_ssn_pseudonym: 0, rejected: Vec::new() };
+    for_each_chunk(input, |cols, records, rows| {
+        let encodings = encode_all(&encoder, cols, records);
+        let mut keys = Vec::with_capacity(records.len());
+        for row in rows {
+            summary.read += 1;
+            match row {
+                Row::Person { record_id, .. } => keys.push(encoder.record_key(&record_id)),
+                Row::Rejected(r) => {
+                    summary.quarantined += 1;
+                    summary.rejected.push(r);
+                }
+            }
+        }
+        summary.encoded += encodings.len() as u64;
+        summary.with_ssn_pseudonym += encodings.iter().filter(|e| e.ssn_pid.is_some()).count() as u64;
+        let batch = batch_of(&schema, &keys, &encodings)
+            .map_err(|source| PprlError::Arrow { file: partial.display().to_string(), source })?;
+        writer.write(&batch).map_err(parquet)
+    })?;
+    writer.close().map_err(parquet)?;
+    std::fs::rename(&partial, out).map_err(|source| PprlError::Io { file: out.display().to_string(), source })?;
+    Ok(summary)
+}

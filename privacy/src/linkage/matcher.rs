@@ -1,0 +1,257 @@
+//! Linking two files of encodings one-to-one.
+//!
+//! The rule, in order:
+//! 1. **Exact pseudonym**: records whose SSN pseudonym occurs once on each side pair up, unless
+//!    their encodings disagree so much (below [`LinkConfig::floor`]) that the shared SSN is more
+//!    likely a keying error than the same person; such pairs go on to the fuzzy step.
+//! 2. **Fuzzy**: candidate pairs are the records sharing any blocking key; each is scored by
+//!    the Dice coefficient of its encodings. Pairs at or above the threshold (fitted, see
+//!    [`super::threshold`]) are taken best first; a record already linked takes no second
+//!    partner. Ties break on the record order, so the result is the same on every run.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::encoder::{BLOCK_RULES, Encoding};
+use super::threshold::{ThresholdFit, estimate, fit_threshold};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkMethod {
+    Ssn,
+    Fuzzy,
+}
+
+impl LinkMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkMethod::Ssn => "ssn",
+            LinkMethod::Fuzzy => "fuzzy",
+        }
+    }
+}
+
+/// One accepted pair, by position in the left and right inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Link {
+    pub left: u32,
+    pub right: u32,
+    pub score: f64,
+    pub method: LinkMethod,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LinkConfig {
+    /// Pairs scoring below this are not candidates at all (and not fitted).
+    pub floor: f64,
+    /// A fixed threshold instead of the fitted one.
+    pub threshold: Option<f64>,
+    /// A block with more left × right pairs than this is skipped (and counted): one shared key
+    /// that huge says nothing, and other rules still group its true pairs.
+    pub max_block_pairs: u64,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig { floor: 0.6, threshold: None, max_block_pairs: 25_000_000 }
+    }
+}
+
+/// The links and what it took to find them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Linkage {
+    pub links: Vec<Link>,
+    pub threshold: ThresholdFit,
+    pub ssn_links: u64,
+    pub fuzzy_links: u64,
+    pub pairs_scored: u64,
+    pub candidates: u64,
+    pub skipped_blocks: u64,
+}
+
+pub fn link_one_to_one(left: &[Encoding], right: &[Encoding], config: &LinkConfig) -> Linkage {
+    let mut left_taken = vec![false; left.len()];
+    let mut right_taken = vec![false; right.len()];
+    let mut links = Vec::new();
+    for (l, r) in unique_ssn_pairs(left, right) {
+        let score = left[l as usize].similarity(&right[r as usize]);
+        if score >= config.floor {
+            left_taken[l as usize] = true;
+            right_taken[r as usize] = true;
+            links.push(Link { left: l, right: r, score, method: LinkMethod::Ssn });
+        }
+    }
+    let ssn_links = links.len() as u64;
+
+    let (mut candidates, pairs_scored, skipped_blocks) = candidates(left, right, config, &left_taken, &right_taken);
+    // Each left record's best and second-best candidate (see super::threshold).
+    let mut top = vec![(f64::NAN, f64::NAN); left.len()];
+    for &(l, _, score) in &candidates {
+        let (b, s) = &mut top[l as usize];
+        if b.is_nan() || score > *b {
+            *s = *b;
+            *b = score;
+        } else if s.is_nan() || score > *s {
+            *s = score;
+        }
+    }
+    let best: Vec<f64> = top.iter().map(|t| t.0).filter(|s| !s.is_nan()).collect();
+    let second: Vec<f64> = top.iter().map(|t| t.1).filter(|s| !s.is_nan()).collect();
+    let threshold = match config.threshold {
+        Some(t) => {
+            let mut sorted = second.clone();
+            sorted.sort_by(f64::total_cmp);
+            estimate(t, "configured", &best, &sorted)
+        }
+        None => fit_threshold(&best, &second),
+    };
+    candidates.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    for &(l, r, score) in &candidates {
+        if score < threshold.threshold {
+            break;
+        }
+        if !left_taken[l as usize] && !right_taken[r as usize] {
+            left_taken[l as usize] = true;
+            right_taken[r as usize] = true;
+            links.push(Link { left: l, right: r, score, method: LinkMethod::Fuzzy });
+        }
+    }
+    let fuzzy_links = links.len() as u64 - ssn_links;
+    links.sort_by_key(|k| (k.left, k.right));
+    Linkage {
+        links,
+        threshold,
+        ssn_links,
+        fuzzy_links,
+        pairs_scored,
+        candidates: candidates.len() as u64,
+        skipped_blocks,
+    }
+}
+
+fn unique_ssn_pairs(left: &[Encoding], right: &[Encoding]) -> Vec<(u32, u32)> {
+    fn index(side: &[Encoding]) -> HashMap<&str, Option<u32>> {
+        let mut map: HashMap<&str, Option<u32>> = HashMap::new();
+        for (i, e) in side.iter().enumerate() {
+            if let Some(pid) = e.ssn_pid.as_deref() {
+                map.entry(pid)
+                    .and_modify(|seen| *seen = None) // shared by two records: ambiguous
+                    .or_insert(Some(i as u32));
+            }
+        }
+        map
+    }
+    let (l, r) = (index(left), index(right));
+    let mut pairs: Vec<(u32, u32)> = l
+        .iter()
+        .filter_map(|(pid, li)| Some(((*li)?, r.get(pid).copied().flatten()?)))
+        .collect();
+    pairs.sort_unstable();
+    pairs
+}
+
+/// Scored pairs above the floor among records not yet linked, each pair once: a pair sharing
+/// keys under several rules is scored under the first.
+fn candidates(
+    left: &[Encoding],
+    right: &[Encoding],
+    config: &LinkConfig,
+    left_taken: &[bool],
+    right_taken: &[bool],
+) -> (Vec<(u32, u32, f64)>, u64, u64) {
+    let mut groups: Vec<(usize, Vec<u32>, Vec<u32>)> = Vec::new();
+    let mut skipped = 0u64;
+    for rule in 0..BLOCK_RULES.len() {
+        let keyed = |side: &[Encoding], taken: &[bool]| {
+            let mut v: Vec<(u64, u32)> = side
+                .iter()
+                .enumerate()
+                .filter(|(i, e)| !taken[*i] && e.blocks[rule] != 0)
+                .map(|(i, e)| (e.blocks[rule], i as u32))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let (l, r) = (keyed(left, left_taken), keyed(right, right_taken));
+        let (mut i, mut j) = (0, 0);
+        while i < l.len() && j < r.len() {
+            match l[i].0.cmp(&r[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let key = l[i].0;
+                    let li = i;
+                    while i < l.len() && l[i].0 == key {
+                        i += 1;
+                    }
+                    let rj = j;
+                    while j < r.len() && r[j].0 == key {
+                        j += 1;
+                    }
+                    if ((i - li) * (j - rj)) as u64 > config.max_block_pairs {
+                        skipped += 1;
+                        continue;
+                    }
+                    groups.push((
+                        rule,
+                        l[li..i].iter().map(|p| p.1).collect(),
+                        r[rj..j].iter().map(|p| p.1).collect(),
+                    ));
+                }
+            }
+        }
+    }
+    // Blocks are independent: score them on every core, each thread a contiguous share of the
+    // work, and concatenate in block order so the result does not depend on scheduling.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(groups.len().max(1));
+    let total: u64 = groups.iter().map(|g| (g.1.len() * g.2.len()) as u64).sum();
+    let mut shares: Vec<&[(usize, Vec<u32>, Vec<u32>)]> = Vec::new();
+    let (mut start, mut acc, mut next) = (0usize, 0u64, 1u64);
+    for (k, g) in groups.iter().enumerate() {
+        acc += (g.1.len() * g.2.len()) as u64;
+        if acc * threads as u64 >= next * total && shares.len() + 1 < threads {
+            shares.push(&groups[start..=k]);
+            start = k + 1;
+            next += 1;
+        }
+    }
+    shares.push(&groups[start..]);
+    let results: Vec<(Vec<(u32, u32, f64)>, u64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|share| s.spawn(|| score_blocks(left, right, share, config.floor)))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("scoring does not panic")).collect()
+    });
+    let scored = results.iter().map(|r| r.1).sum();
+    (results.into_iter().flat_map(|r| r.0).collect(), scored, skipped)
+}
+
+fn score_blocks(
+    left: &[Encoding],
+    right: &[Encoding],
+    groups: &[(usize, Vec<u32>, Vec<u32>)],
+    floor: f64,
+) -> (Vec<(u32, u32, f64)>, u64) {
+    let mut out = Vec::new();
+    let mut scored = 0u64;
+    for (rule, ls, rs) in groups {
+        for &l in ls {
+            let a = &left[l as usize];
+            for &r in rs {
+                let b = &right[r as usize];
+                // Scored already under an earlier rule whose key they share.
+                if (0..*rule).any(|q| a.blocks[q] != 0 && a.blocks[q] == b.blocks[q]) {
+                    continue;
+                }
+                scored += 1;
+                let score = a.similarity(b);
+                if score >= floor {
+                    out.push((l, r, score));
+                }
+            }
+        }
+    }
+    (out, scored)
+}

@@ -1,0 +1,21 @@
+//! Privacy-preserving record linkage: keyed Bloom-filter encodings and one-to-one matching.
+//!
+//! Each agency turns its person records into [`Encoding`]s with an [`Encoder`] built from the
+//! agreement key; only encodings travel. The linkage unit pairs two files of encodings with
+//! [`link_one_to_one`]: shared SSN pseudonyms first, then the best-scoring pairs among records
+//! that share a blocking key, above a threshold set by how close each record's nearest
+//! stranger comes ([`fit_threshold`]). Parameters and the threat model are in the README ("Linking without
+//! identifiers").
+
+mod encoder;
+mod matcher;
+mod normalize;
+mod threshold;
+
+pub use encoder::{BLOCK_RULES, ENCODING_WORDS, Encoder, Encoding, FILTER_BITS, Identity};
+pub use matcher::{Link, LinkConfig, LinkMethod, Linkage, link_one_to_one};
+pub use normalize::{BirthDate, fold_name, fold_sex, soundex};
+pub use threshold::{FALLBACK_THRESHOLD, STRANGER_SHARE, ThresholdFit, estimate, fit_threshold};
+
+#[cfg(test)]
+mod tests;
