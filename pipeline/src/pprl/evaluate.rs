@@ -38,7 +38,7 @@ pub fn evaluate(left: &Path, right: &Path, out: &Path, config: &LinkConfig) -> R
             encodings.extend(encode_all(&encoder, cols, records));
             for row in rows {
                 match row {
-                    Row::Person { record_id, .. } => ids.push(record_id),
+                    Row::Person { record_id } => ids.push(record_id),
                     Row::Rejected(r) => quarantined.push((path.display().to_string(), r)),
                 }
             }

@@ -62,7 +62,7 @@ pub(super) fn columns(path: &Path, headers: &csv::StringRecord) -> Result<Column
 
 /// One readable row, or why it was not.
 pub(super) enum Row {
-    Person { record_id: String, line: u64 },
+    Person { record_id: String },
     Rejected(RejectedRow),
 }
 
@@ -98,7 +98,7 @@ pub(super) fn for_each_chunk(
             } else if record[cols.record_id].trim().is_empty() {
                 rows.push(Row::Rejected(RejectedRow { line, rule: "missing_record_id" }));
             } else {
-                rows.push(Row::Person { record_id: record[cols.record_id].to_string(), line });
+                rows.push(Row::Person { record_id: record[cols.record_id].to_string() });
                 records.push(record.clone());
             }
         }
@@ -152,7 +152,7 @@ pub fn encode_people(input: &Path, out: &Path, key: &MasterKey, agreement_id: &s
         for row in rows {
             summary.read += 1;
             match row {
-                Row::Person { record_id, .. } => keys.push(encoder.record_key(&record_id)),
+                Row::Person { record_id } => keys.push(encoder.record_key(&record_id)),
                 Row::Rejected(r) => {
                     summary.quarantined += 1;
                     summary.rejected.push(r);
