@@ -2,6 +2,14 @@
 //! students and N right-hand records (80% the same students as another clerk keyed them, 20%
 //! people not on the left), links them one to one, and prints records/s, seconds and
 //! precision/recall against the known truth.
+//!
+//! Birth dates, sex and SSNs are the synthetic state's; names are not. `p20w synth` draws from
+//! 20 given names per sex and 25 family names, so at a million students every full name and
+//! birth date is shared by one or two other people and no linkage on names could tell them
+//! apart. Here names are composed from syllables by a hash of the person, skewed so common
+//! syllables recur (about 1,600 given and 27,000 family names), which is closer to a state's
+//! variety; until `p20w synth` itself gains realistic names (issue 15 §6), this is the bench
+//! population.
 
 use std::time::Instant;
 
@@ -15,6 +23,26 @@ struct Person {
     birth: String,
     sex: &'static str,
     ssn: String,
+}
+
+const SYLLABLES: [&str; 40] = [
+    "ma", "ri", "jo", "an", "el", "ka", "lu", "se", "ta", "no", "vi", "de", "ha", "mi", "sa", "bo",
+    "ter", "lin", "son", "ber", "ga", "wen", "dor", "ash", "ki", "ro", "ne", "ul", "fa", "te",
+    "ly", "chen", "gar", "ez", "mo", "ra", "vin", "pa", "qui", "ste",
+];
+
+/// Names from syllables: the index hashed, each syllable skewed toward the front of the list
+/// (squaring a uniform), so some names are common and most are rare.
+fn names(i: u64) -> (String, String) {
+    let mut h = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut syllable = |n: usize| {
+        h = h.rotate_left(13).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+        SYLLABLES[((u * u) * n as f64) as usize]
+    };
+    let given = format!("{}{}", syllable(40), syllable(40));
+    let family = format!("{}{}{}", syllable(30), syllable(30), syllable(30));
+    (given, family)
 }
 
 /// Two adjacent letters swapped, at a position chosen by `i`.
@@ -59,9 +87,10 @@ fn main() {
     let started = Instant::now();
     let person = |i: u64| {
         let s = generate_student(&cfg, i);
+        let (given, family) = names(i);
         Person {
-            given: s.first_name,
-            family: s.last_name,
+            given,
+            family,
             birth: s.birth_date.to_string(),
             sex: s.sex,
             ssn: if s.ssn_in_k12 { s.ssn } else { String::new() },

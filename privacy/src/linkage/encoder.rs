@@ -40,9 +40,9 @@ const SEX_BITS_PER_TOKEN: usize = 20;
 pub const BLOCK_RULES: [&str; 5] = [
     "birth_date",        // year and unordered month/day (survives a month/day swap)
     "family_year",       // Soundex of family name, birth year
-    "initials_sex",      // first two letters of each name, sex (survives a wrong birth date)
+    "initials_sex",      // first two letters of each name in either order, sex (a wrong birth date)
     "given_month_day",   // Soundex of given name, unordered month/day (a name change, a year typo)
-    "family_given",      // both Soundex codes (any birth-date error)
+    "name_codes",        // both Soundex codes in either order (any birth-date error)
 ];
 
 /// One person record as an agency holds it; clear values, never written by this module.
@@ -122,11 +122,9 @@ impl Field {
 
 /// Encodes person records for one agreement.
 pub struct Encoder {
-    given: Field,
-    family: Field,
+    name: Field,
     permutation: Vec<u16>,
-    given_bigrams: Vec<TokenBits>,
-    family_bigrams: Vec<TokenBits>,
+    name_bigrams: Vec<TokenBits>,
     years: Vec<TokenBits>,
     months: Vec<TokenBits>,
     days: Vec<TokenBits>,
@@ -158,8 +156,10 @@ fn letter_index(b: u8) -> Option<usize> {
 impl Encoder {
     pub fn new(master: &MasterKey, agreement_id: &str) -> Encoder {
         let permutation = keyed_permutation(&derive(master, agreement_id, "permutation"));
-        let given = Field::new(master, agreement_id, "given_name", NAME_BITS_PER_TOKEN);
-        let family = Field::new(master, agreement_id, "family_name", NAME_BITS_PER_TOKEN);
+        // One key for both name fields: a given and family name keyed the wrong way round (a
+        // common entry error, above all for names whose order differs by culture) then encodes
+        // to the same bits instead of a stranger's.
+        let name = Field::new(master, agreement_id, "name", NAME_BITS_PER_TOKEN);
         let date = Field::new(master, agreement_id, "birth_date", DATE_BITS_PER_TOKEN);
         let sex = Field::new(master, agreement_id, "sex", SEX_BITS_PER_TOKEN);
         let bits = |field: &Field, token: &[u8]| token_bits(&permutation, &field.positions(token));
@@ -193,15 +193,13 @@ impl Encoder {
             .expand(info(agreement_id, "blocking").as_bytes(), &mut block_key)
             .expect("16 bytes is a valid HKDF-SHA256 length");
         Encoder {
-            given_bigrams: bigrams(&given),
-            family_bigrams: bigrams(&family),
+            name_bigrams: bigrams(&name),
             years: numbered("y", 1900..=2100),
             months: numbered("m", 1..=12),
             days: numbered("d", 1..=31),
             month_days,
             sexes,
-            given,
-            family,
+            name,
             permutation,
             empty,
             block_key,
@@ -225,8 +223,8 @@ impl Encoder {
         let date = BirthDate::parse(id.birth_date);
         let sex = fold_sex(id.sex);
         let mut bits = self.empty;
-        self.add_name(&mut bits, &given, &self.given_bigrams, &self.given);
-        self.add_name(&mut bits, &family, &self.family_bigrams, &self.family);
+        self.add_name(&mut bits, &given);
+        self.add_name(&mut bits, &family);
         if let Some(d) = date {
             let (lo, hi) = d.month_day_unordered();
             apply(&mut bits, &self.years[usize::from(d.year - 1900)]);
@@ -248,8 +246,19 @@ impl Encoder {
         }
     }
 
-    fn add_name(&self, bits: &mut [u64; ENCODING_WORDS], name: &str, table: &[TokenBits], field: &Field) {
+    fn add_name(&self, bits: &mut [u64; ENCODING_WORDS], name: &str) {
+        let table = &self.name_bigrams;
         if name.is_empty() {
+            return;
+        }
+        // The common case, a name of ASCII letters: table look-ups over the bytes, no allocation.
+        if name.bytes().all(|b| b.is_ascii_lowercase()) {
+            let mut prev = 0; // the `_` pad
+            for b in name.bytes().chain(std::iter::once(b'_')) {
+                let next = letter_index(b).expect("ASCII letter or pad");
+                apply(bits, &table[prev * 27 + next]);
+                prev = next;
+            }
             return;
         }
         let padded: Vec<char> = std::iter::once('_')
@@ -263,30 +272,47 @@ impl Encoder {
                 _ => {
                     // Outside the precomputed domain (a letter the fold kept): hash it now.
                     let token: String = pair.iter().collect();
-                    apply(bits, &token_bits(&self.permutation, &field.positions(token.as_bytes())));
+                    apply(bits, &token_bits(&self.permutation, &self.name.positions(token.as_bytes())));
                 }
             }
         }
     }
 
+    /// The first two letters of a name.
+    fn prefix(s: &str) -> &str {
+        &s[..s.char_indices().nth(2).map_or(s.len(), |(i, _)| i)]
+    }
+
     fn blocks(&self, given: &str, family: &str, date: Option<BirthDate>, sex: Option<char>) -> [u64; BLOCK_RULES.len()] {
         let (sg, sf) = (soundex(given), soundex(family));
-        let prefix = |s: &str| s.chars().take(2).collect::<String>();
         let md = date.map(|d| d.month_day_unordered());
-        let values: [Option<String>; BLOCK_RULES.len()] = [
-            date.zip(md).map(|(d, (lo, hi))| format!("{}-{lo}-{hi}", d.year)),
-            date.filter(|_| !sf.is_empty()).map(|d| format!("{sf}-{}", d.year)),
-            (!given.is_empty() && !family.is_empty())
-                .then(|| format!("{}-{}-{}", prefix(given), prefix(family), sex.unwrap_or('u'))),
-            md.filter(|_| !sg.is_empty()).map(|(lo, hi)| format!("{sg}-{lo}-{hi}")),
-            (!sg.is_empty() && !sf.is_empty()).then(|| format!("{sf}-{sg}")),
+        let year = date.map(|d| d.year.to_le_bytes());
+        let md_bytes = md.map(|(lo, hi)| [lo, hi]);
+        let sex_byte = [sex.map_or(b'u', |c| c as u8)];
+        // Each rule's parts, hashed with a separator between them; a rule missing a part has
+        // no key.
+        let names = !given.is_empty() && !family.is_empty();
+        let rules: [Option<[&[u8]; 3]>; BLOCK_RULES.len()] = [
+            year.as_ref().zip(md_bytes.as_ref()).map(|(y, m)| [&y[..], &m[..], &[][..]]),
+            year.as_ref().filter(|_| !sf.is_empty()).map(|y| [sf.as_bytes(), &y[..], &[][..]]),
+            names.then(|| {
+                let (a, b) = (Self::prefix(given), Self::prefix(family));
+                let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                [a.as_bytes(), b.as_bytes(), &sex_byte[..]]
+            }),
+            md_bytes.as_ref().filter(|_| !sg.is_empty()).map(|m| [sg.as_bytes(), &m[..], &[][..]]),
+            (!sg.is_empty() && !sf.is_empty())
+                .then(|| if sg <= sf { [sg.as_bytes(), sf.as_bytes(), &[][..]] } else { [sf.as_bytes(), sg.as_bytes(), &[][..]] }),
         ];
         let mut keys = [0u64; BLOCK_RULES.len()];
-        for (rule, (key, value)) in keys.iter_mut().zip(values).enumerate() {
-            if let Some(v) = value {
+        for (rule, (key, parts)) in keys.iter_mut().zip(rules).enumerate() {
+            if let Some(parts) = parts {
                 let mut h = SipHasher24::new_with_key(&self.block_key);
                 std::hash::Hasher::write(&mut h, &[rule as u8]);
-                std::hash::Hasher::write(&mut h, v.as_bytes());
+                for p in parts {
+                    std::hash::Hasher::write(&mut h, p);
+                    std::hash::Hasher::write(&mut h, &[0xff]);
+                }
                 // 0 marks "no key"; a real key that hashes to 0 moves to 1.
                 *key = std::hash::Hasher::finish(&h).max(1);
             }

@@ -97,6 +97,7 @@ pub fn link_one_to_one(left: &[Encoding], right: &[Encoding], config: &LinkConfi
         }
     }
     let best: Vec<f64> = top.iter().map(|t| t.0).filter(|s| !s.is_nan()).collect();
+    // Every record's second-best is a stranger (one-to-one: one partner at most).
     let second: Vec<f64> = top.iter().map(|t| t.1).filter(|s| !s.is_nan()).collect();
     let threshold = match config.threshold {
         Some(t) => {
@@ -217,7 +218,7 @@ fn candidates(
         }
     }
     shares.push(&groups[start..]);
-    let results: Vec<(Vec<(u32, u32, f64)>, u64)> = std::thread::scope(|s| {
+    let results: Vec<(Vec<Top>, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = shares
             .iter()
             .map(|share| s.spawn(|| score_blocks(left, right, share, config.floor)))
@@ -225,7 +226,40 @@ fn candidates(
         handles.into_iter().map(|h| h.join().expect("scoring does not panic")).collect()
     });
     let scored = results.iter().map(|r| r.1).sum();
-    (results.into_iter().flat_map(|r| r.0).collect(), scored, skipped)
+    let mut merged = vec![[EMPTY; KEEP]; left.len()];
+    for (tops, _) in &results {
+        for (m, t) in merged.iter_mut().zip(tops) {
+            for &c in t.iter().filter(|c| c.1 != u32::MAX) {
+                keep_best(m, c);
+            }
+        }
+    }
+    let candidates = merged
+        .iter()
+        .enumerate()
+        .flat_map(|(l, t)| t.iter().filter(|c| c.1 != u32::MAX).map(move |c| (l as u32, c.1, f64::from(c.0))))
+        .collect();
+    (candidates, scored, skipped)
+}
+
+/// Candidates kept per left record: the best few, so memory stays proportional to the records
+/// however crowded the blocks (a million names from a small pool is a billion pairs above the
+/// floor). One-to-one assignment falls back to a record's next candidate when its best is
+/// taken; a fourth choice is rarely the right one.
+const KEEP: usize = 4;
+/// A kept candidate: score (exact in f32: a multiple of 1/2,048) and right record.
+type Candidate = (f32, u32);
+type Top = [Candidate; KEEP];
+const EMPTY: Candidate = (-1.0, u32::MAX);
+
+/// Puts `c` among the best `KEEP` under one total order (higher score, then lower right
+/// index), so the result does not depend on which thread saw which pair first.
+fn keep_best(top: &mut Top, c: Candidate) {
+    let better = |a: Candidate, b: Candidate| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+    let worst = (0..KEEP).fold(0, |w, i| if better(top[w], top[i]) { i } else { w });
+    if better(c, top[worst]) {
+        top[worst] = c;
+    }
 }
 
 fn score_blocks(
@@ -233,8 +267,8 @@ fn score_blocks(
     right: &[Encoding],
     groups: &[(usize, Vec<u32>, Vec<u32>)],
     floor: f64,
-) -> (Vec<(u32, u32, f64)>, u64) {
-    let mut out = Vec::new();
+) -> (Vec<Top>, u64) {
+    let mut top = vec![[EMPTY; KEEP]; left.len()];
     let mut scored = 0u64;
     for (rule, ls, rs) in groups {
         for &l in ls {
@@ -248,10 +282,10 @@ fn score_blocks(
                 scored += 1;
                 let score = a.similarity(b);
                 if score >= floor {
-                    out.push((l, r, score));
+                    keep_best(&mut top[l as usize], (score as f32, r));
                 }
             }
         }
     }
-    (out, scored)
+    (top, scored)
 }

@@ -151,3 +151,14 @@ fn a_shared_ssn_links_first_unless_the_people_plainly_differ() {
     assert_eq!(linkage.links.len(), 1, "{:?}", linkage.links);
     assert_eq!((linkage.links[0].left, linkage.links[0].right, linkage.links[0].method), (0, 0, LinkMethod::Ssn));
 }
+
+#[test]
+fn given_and_family_names_keyed_the_wrong_way_round_still_match_and_block() {
+    let e = Encoder::new(&key(9), "mou");
+    let a = e.encode(&id("Wei", "Zhang", "2003-04-05", "F"));
+    let b = e.encode(&id("Zhang", "Wei", "2003-04-05", "F"));
+    assert_eq!(a.similarity(&b), 1.0);
+    let c = e.encode(&id("Zhang", "Wei", "2004-05-06", "F"));
+    assert_eq!(a.blocks[2], c.blocks[2], "initials in either order");
+    assert_eq!(a.blocks[4], c.blocks[4], "Soundex codes in either order");
+}
