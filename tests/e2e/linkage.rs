@@ -246,10 +246,18 @@ fn files_encoded_under_another_key_are_refused_and_bad_rows_quarantined() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("different keys never match"));
 
+    // A file of only quarantined rows encodes to an empty file, not an error.
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "record_id,given_name,family_name,birth_date,sex\n,Bo,Lin,2002-01-01,M\n").unwrap();
+    let o = p20w(&["encode", bad.to_str().unwrap(), "--key", dir.join("a.key").to_str().unwrap(), "--agreement", "m", "--out", dir.join("bad.parquet").to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("encoded 0 of 1 records"));
+    assert_eq!(p20w_pipeline::pprl::read_encoded(&dir.join("bad.parquet")).unwrap().encodings.len(), 0);
+
     let o = std::process::Command::new(crate::common::BIN)
         .args(["encode", dir.join("missing.csv").to_str().unwrap(), "--key", dir.join("a.key").to_str().unwrap(), "--agreement", "m", "--out", dir.join("x.parquet").to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.csv"));
+    assert!(!dir.join("x.parquet").exists() && !dir.join("x.parquet.partial").exists());
 }

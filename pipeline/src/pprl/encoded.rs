@@ -43,19 +43,22 @@ pub(super) fn file_metadata(key: &MasterKey, agreement_id: &str) -> HashMap<Stri
 
 pub(super) fn batch_of(schema: &Arc<Schema>, keys: &[String], encodings: &[Encoding]) -> Result<RecordBatch, ArrowError> {
     let bytes = |e: &Encoding| e.bits.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+    // `try_from_iter` cannot tell an empty column's width, so a chunk of only quarantined rows
+    // gets a typed empty column.
+    let encoding: ArrayRef = if encodings.is_empty() {
+        datafusion::arrow::array::new_empty_array(&DataType::FixedSizeBinary(ENCODING_BYTES as i32))
+    } else {
+        Arc::new(FixedSizeBinaryArray::try_from_iter(encodings.iter().map(bytes))?)
+    };
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(keys)),
         Arc::new(encodings.iter().map(|e| e.ssn_pid.as_deref()).collect::<StringArray>()),
-        Arc::new(FixedSizeBinaryArray::try_from_iter(encodings.iter().map(bytes))?),
+        encoding,
     ];
     for rule in 0..BLOCK_RULES.len() {
         columns.push(Arc::new(
             encodings.iter().map(|e| (e.blocks[rule] != 0).then_some(e.blocks[rule])).collect::<UInt64Array>(),
         ));
-    }
-    // An empty chunk still needs a correctly typed encoding column.
-    if encodings.is_empty() {
-        columns[2] = datafusion::arrow::array::new_empty_array(&DataType::FixedSizeBinary(ENCODING_BYTES as i32));
     }
     RecordBatch::try_new(schema.clone(), columns)
 }

@@ -138,11 +138,26 @@ pub(super) fn encode_all(encoder: &Encoder, cols: &Columns, records: &[csv::Stri
 /// Encodes `input` into the Parquet file `out` (written beside, then renamed: a crash leaves
 /// no half file under the final name).
 pub fn encode_people(input: &Path, out: &Path, key: &MasterKey, agreement_id: &str) -> Result<EncodeSummary, PprlError> {
-    let encoder = Encoder::new(key, agreement_id);
     let partial = out.with_extension("parquet.partial");
+    let result = write_encoded(input, &partial, key, agreement_id);
+    match result {
+        Ok(summary) => {
+            std::fs::rename(&partial, out).map_err(|source| PprlError::Io { file: out.display().to_string(), source })?;
+            Ok(summary)
+        }
+        Err(e) => {
+            // No half-written file stays behind, under either name.
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+fn write_encoded(input: &Path, partial: &Path, key: &MasterKey, agreement_id: &str) -> Result<EncodeSummary, PprlError> {
+    let encoder = Encoder::new(key, agreement_id);
     let io = |source| PprlError::Io { file: partial.display().to_string(), source };
     let parquet = |source| PprlError::Parquet { file: partial.display().to_string(), source };
-    let file = std::fs::File::create(&partial).map_err(io)?;
+    let file = std::fs::File::create(partial).map_err(io)?;
     let schema = Arc::new(schema().with_metadata(file_metadata(key, agreement_id)));
     let mut writer = ArrowWriter::try_new(file, schema.clone(), None).map_err(parquet)?;
     let mut summary = EncodeSummary { read: 0, encoded: 0, quarantined: 0, with_ssn_pseudonym: 0, rejected: Vec::new() };
@@ -166,6 +181,5 @@ pub fn encode_people(input: &Path, out: &Path, key: &MasterKey, agreement_id: &s
         writer.write(&batch).map_err(parquet)
     })?;
     writer.close().map_err(parquet)?;
-    std::fs::rename(&partial, out).map_err(|source| PprlError::Io { file: out.display().to_string(), source })?;
     Ok(summary)
 }
