@@ -77,13 +77,22 @@ fn encode_all(encoder: &Encoder, people: &[Person]) -> Vec<Encoding> {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     })
 }
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let cfg = SynthConfig { students: 2 * n, ..SynthConfig::default() };
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let cfg = SynthConfig {
+        students: 2 * n,
+        ..SynthConfig::default()
+    };
     let started = Instant::now();
     let person = |i: u64| {
         let s = generate_student(&cfg, i);
@@ -124,7 +133,12 @@ fn main() {
             p
         })
         .collect();
-    eprintln!("generated {} + {} people in {:.1} s", left.len(), right.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {} + {} people in {:.1} s",
+        left.len(),
+        right.len(),
+        started.elapsed().as_secs_f64()
+    );
 
     let key = MasterKey::from_bytes(vec![7; 32], "bench").unwrap();
     let encoder = Encoder::new(&key, "bench");
@@ -135,12 +149,33 @@ fn main() {
     let t = Instant::now();
     let linkage = link_one_to_one(&l, &r, &LinkConfig::default());
     let link_s = t.elapsed().as_secs_f64();
-    let found: std::collections::HashSet<(u32, u32)> = linkage.links.iter().map(|k| (k.left, k.right)).collect();
+    let found: std::collections::HashSet<(u32, u32)> =
+        linkage.links.iter().map(|k| (k.left, k.right)).collect();
     let hits = truth.iter().filter(|t| found.contains(t)).count();
     println!("records per side      {n}");
-    println!("encode                {:.2} s, {:.0} records/s ({} cores)", encode_s, 2.0 * n as f64 / encode_s, std::thread::available_parallelism().map_or(1, |n| n.get()));
-    println!("link                  {:.2} s ({} pairs scored, {} blocks skipped)", link_s, linkage.pairs_scored, linkage.skipped_blocks);
-    println!("links                 {} by SSN, {} fuzzy; threshold {:.3} ({})", linkage.ssn_links, linkage.fuzzy_links, linkage.threshold.threshold, linkage.threshold.method);
-    println!("precision             {:.4}", hits as f64 / found.len().max(1) as f64);
-    println!("recall                {:.4}", hits as f64 / truth.len() as f64);
+    println!(
+        "encode                {:.2} s, {:.0} records/s ({} cores)",
+        encode_s,
+        2.0 * n as f64 / encode_s,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "link                  {:.2} s ({} pairs scored, {} blocks skipped)",
+        link_s, linkage.pairs_scored, linkage.skipped_blocks
+    );
+    println!(
+        "links                 {} by SSN, {} fuzzy; threshold {:.3} ({})",
+        linkage.ssn_links,
+        linkage.fuzzy_links,
+        linkage.threshold.threshold,
+        linkage.threshold.method
+    );
+    println!(
+        "precision             {:.4}",
+        hits as f64 / found.len().max(1) as f64
+    );
+    println!(
+        "recall                {:.4}",
+        hits as f64 / truth.len() as f64
+    );
 }

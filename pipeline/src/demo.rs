@@ -15,7 +15,10 @@ use crate::run::{RunOutcome, run_job};
 /// and fixed-width wage files.
 pub const DEMO_JOBS: [(&str, &str); 3] = [
     ("job.toml", include_str!("../../demo/job.toml")),
-    ("job-efw2-pirl.toml", include_str!("../../demo/job-efw2-pirl.toml")),
+    (
+        "job-efw2-pirl.toml",
+        include_str!("../../demo/job-efw2-pirl.toml"),
+    ),
     ("job-csv.toml", include_str!("../../demo/job-csv.toml")),
 ];
 const MARKER: &str = ".p20w-demo";

@@ -23,8 +23,8 @@ use p20w_pipeline::stdout::{self, Stdout};
 use p20w_pipeline::tables::dimension_columns;
 use p20w_pipeline::validate::{summary_text, validate_job};
 use p20w_pipeline::{RunError, demo, pprl, progress};
-use p20w_privacy::linkage::LinkConfig;
 use p20w_privacy::MasterKey;
+use p20w_privacy::linkage::LinkConfig;
 use p20w_synth::SynthConfig;
 
 #[derive(Parser)]
@@ -302,32 +302,83 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                 .with_context(|| format!("job {}", job.display()))?;
             print_outcome(&outcome).await?;
         }
-        Command::Encode { people, key, agreement, out } => {
+        Command::Encode {
+            people,
+            key,
+            agreement,
+            out,
+        } => {
             let key = MasterKey::from_file(&key).map_err(RunError::from)?;
             let s = pprl::encode_people(&people, &out, &key, &agreement)?;
-            say!("encoded {} of {} records into {} ({} with an SSN pseudonym, {} quarantined)", s.encoded, s.read, out.display(), s.with_ssn_pseudonym, s.quarantined);
+            say!(
+                "encoded {} of {} records into {} ({} with an SSN pseudonym, {} quarantined)",
+                s.encoded,
+                s.read,
+                out.display(),
+                s.with_ssn_pseudonym,
+                s.quarantined
+            );
             for r in &s.rejected {
                 say!("  quarantined line {}: {}", r.line, r.rule);
             }
         }
-        Command::Link { files, out, previous_ids, threshold, evaluate } => {
-            let config = LinkConfig { threshold, ..LinkConfig::default() };
+        Command::Link {
+            files,
+            out,
+            previous_ids,
+            threshold,
+            evaluate,
+        } => {
+            let config = LinkConfig {
+                threshold,
+                ..LinkConfig::default()
+            };
             if evaluate {
                 let [left, right] = files.as_slice() else {
                     use clap::CommandFactory;
                     Cli::command()
-                        .error(clap::error::ErrorKind::WrongNumberOfValues, "--evaluate takes exactly two person files")
+                        .error(
+                            clap::error::ErrorKind::WrongNumberOfValues,
+                            "--evaluate takes exactly two person files",
+                        )
                         .exit();
                 };
                 let s = pprl::evaluate(left, right, &out, &config)?;
-                say!("{} pairs written to {} ({} by SSN, {} fuzzy; threshold {:.3} by {})", s.pairs, out.display(), s.ssn_links, s.fuzzy_links, s.threshold.threshold, s.threshold.method);
-                say!("{}", serde_json::to_string(&s).context("cannot encode the summary")?);
+                say!(
+                    "{} pairs written to {} ({} by SSN, {} fuzzy; threshold {:.3} by {})",
+                    s.pairs,
+                    out.display(),
+                    s.ssn_links,
+                    s.fuzzy_links,
+                    s.threshold.threshold,
+                    s.threshold.method
+                );
+                say!(
+                    "{}",
+                    serde_json::to_string(&s).context("cannot encode the summary")?
+                );
             } else {
                 let s = pprl::link_files(&files, &out, previous_ids.as_deref(), &config)?;
                 for p in &s.pairs {
-                    say!("{} ↔ {}: {} by SSN, {} fuzzy, {:.1}% of {} linked (threshold {:.3} by {})", p.left, p.right, p.ssn_links, p.fuzzy_links, 100.0 * p.right_link_rate, p.right, p.threshold.threshold, p.threshold.method);
+                    say!(
+                        "{} ↔ {}: {} by SSN, {} fuzzy, {:.1}% of {} linked (threshold {:.3} by {})",
+                        p.left,
+                        p.right,
+                        p.ssn_links,
+                        p.fuzzy_links,
+                        100.0 * p.right_link_rate,
+                        p.right,
+                        p.threshold.threshold,
+                        p.threshold.method
+                    );
                 }
-                say!("{} records, {} link ids ({} kept from the previous ids) in {}", s.records, s.link_ids, s.ids_kept, out.display());
+                say!(
+                    "{} records, {} link ids ({} kept from the previous ids) in {}",
+                    s.records,
+                    s.link_ids,
+                    s.ids_kept,
+                    out.display()
+                );
             }
         }
         Command::Query {

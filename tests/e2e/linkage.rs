@@ -19,7 +19,15 @@ fn person_files(state: &Path, out: &Path) -> (PathBuf, PathBuf, HashMap<String, 
     let write = |name: &str, rows: Vec<[String; 6]>| {
         let path = out.join(name);
         let mut w = csv::Writer::from_path(&path).unwrap();
-        w.write_record(["record_id", "given_name", "family_name", "birth_date", "sex", "ssn"]).unwrap();
+        w.write_record([
+            "record_id",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "ssn",
+        ])
+        .unwrap();
         for r in rows {
             w.write_record(&r).unwrap();
         }
@@ -31,8 +39,18 @@ fn person_files(state: &Path, out: &Path) -> (PathBuf, PathBuf, HashMap<String, 
     let mut left = Vec::new();
     for s in read_csv(&state.join("k12/students.csv")) {
         if seen.insert(s["state_student_id"].clone()) {
-            truth.insert(format!("L{}", s["state_student_id"]), person_of_student[s["state_student_id"].as_str()].to_string());
-            left.push([format!("L{}", s["state_student_id"]), s["first_name"].clone(), s["last_name"].clone(), s["birth_date"].clone(), s["sex"].clone(), s["ssn"].clone()]);
+            truth.insert(
+                format!("L{}", s["state_student_id"]),
+                person_of_student[s["state_student_id"].as_str()].to_string(),
+            );
+            left.push([
+                format!("L{}", s["state_student_id"]),
+                s["first_name"].clone(),
+                s["last_name"].clone(),
+                s["birth_date"].clone(),
+                s["sex"].clone(),
+                s["ssn"].clone(),
+            ]);
         }
     }
     let mut right = Vec::new();
@@ -43,10 +61,21 @@ fn person_files(state: &Path, out: &Path) -> (PathBuf, PathBuf, HashMap<String, 
         if !truth.contains_key(&id) {
             truth.insert(id.clone(), t["person_id"].clone());
             // Institutions report no sex here; the encoding simply carries none.
-            right.push([id, e["first_name"].clone(), e["last_name"].clone(), e["birth_date"].clone(), String::new(), e["ssn"].clone()]);
+            right.push([
+                id,
+                e["first_name"].clone(),
+                e["last_name"].clone(),
+                e["birth_date"].clone(),
+                String::new(),
+                e["ssn"].clone(),
+            ]);
         }
     }
-    (write("k12_people.csv", left), write("ps_people.csv", right), truth)
+    (
+        write("k12_people.csv", left),
+        write("ps_people.csv", right),
+        truth,
+    )
 }
 
 #[test]
@@ -55,15 +84,31 @@ fn evaluation_mode_links_k12_to_postsecondary_with_high_precision_and_recall_in_
     let dir = scratch("pprl-evaluate");
     let (left, right, truth) = person_files(&s.dir, &dir);
     let pairs = dir.join("pairs.csv");
-    p20w(&["link", "--evaluate", left.to_str().unwrap(), right.to_str().unwrap(), "--out", pairs.to_str().unwrap()]);
+    p20w(&[
+        "link",
+        "--evaluate",
+        left.to_str().unwrap(),
+        right.to_str().unwrap(),
+        "--out",
+        pairs.to_str().unwrap(),
+    ]);
     let found = read_csv(&pairs);
-    assert!(found.iter().all(|p| p.len() == 3 && p["score"].parse::<f64>().is_ok()));
+    assert!(
+        found
+            .iter()
+            .all(|p| p.len() == 3 && p["score"].parse::<f64>().is_ok())
+    );
 
     // True pairs: a K-12 record and a postsecondary record of the same person.
     let persons = read_csv(&s.dir.join("truth/persons.csv"));
     let group_of: HashMap<&str, [&str; 2]> = persons
         .iter()
-        .map(|p| (p["person_id"].as_str(), [p["sex"].as_str(), p["race_ethnicity"].as_str()]))
+        .map(|p| {
+            (
+                p["person_id"].as_str(),
+                [p["sex"].as_str(), p["race_ethnicity"].as_str()],
+            )
+        })
         .collect();
     let left_of_person: HashMap<&str, &str> = truth
         .iter()
@@ -83,7 +128,10 @@ fn evaluation_mode_links_k12_to_postsecondary_with_high_precision_and_recall_in_
     let hits = linked.intersection(&true_pairs).count();
     let precision = hits as f64 / linked.len() as f64;
     let recall = hits as f64 / true_pairs.len() as f64;
-    eprintln!("overall: P {precision:.4} R {recall:.4} over {} true pairs", true_pairs.len());
+    eprintln!(
+        "overall: P {precision:.4} R {recall:.4} over {} true pairs",
+        true_pairs.len()
+    );
     assert!(precision >= 0.995, "precision {precision}");
     assert!(recall >= 0.99, "recall {recall}");
 
@@ -101,7 +149,10 @@ fn evaluation_mode_links_k12_to_postsecondary_with_high_precision_and_recall_in_
             let r = hit as f64 / n as f64;
             eprintln!("  {g}: recall {r:.4} of {n}");
             if n >= 100 {
-                assert!(r >= recall - 0.01, "group {g}: recall {r} vs overall {recall}");
+                assert!(
+                    r >= recall - 0.01,
+                    "group {g}: recall {r} vs overall {recall}"
+                );
             }
         }
     }
@@ -133,7 +184,16 @@ fn encoded_files_hold_no_clear_identifier_and_link_ids_are_stable_across_runs_an
     let key = s.dir.join("p20w.key");
     let encode = |input: &Path, name: &str| {
         let out = dir.join(name);
-        p20w(&["encode", input.to_str().unwrap(), "--key", key.to_str().unwrap(), "--agreement", "demo-mou-2026", "--out", out.to_str().unwrap()]);
+        p20w(&[
+            "encode",
+            input.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--agreement",
+            "demo-mou-2026",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         out
     };
     let k12 = encode(&left, "k12.parquet");
@@ -149,10 +209,23 @@ fn encoded_files_hold_no_clear_identifier_and_link_ids_are_stable_across_runs_an
         let tokens: HashSet<&str> = text
             .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
             .chain(decoded.record_keys.iter().map(String::as_str))
-            .chain(decoded.encodings.iter().filter_map(|e| e.ssn_pid.as_deref()))
+            .chain(
+                decoded
+                    .encodings
+                    .iter()
+                    .filter_map(|e| e.ssn_pid.as_deref()),
+            )
             .collect();
-        let leaked: Vec<&&str> = tokens.iter().filter(|t| clear.contains(**t)).take(3).collect();
-        assert!(leaked.is_empty(), "{}: clear values {leaked:?}", f.display());
+        let leaked: Vec<&&str> = tokens
+            .iter()
+            .filter(|t| clear.contains(**t))
+            .take(3)
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{}: clear values {leaked:?}",
+            f.display()
+        );
         assert!(!text.contains("lS0001"), "record ids are keyed too");
     }
 
@@ -180,43 +253,91 @@ fn encoded_files_hold_no_clear_identifier_and_link_ids_are_stable_across_runs_an
     let links = read_links(&first.join("links.parquet"));
     assert!(links.len() > 500);
     for (l, r) in &links {
-        assert_eq!(first_ids[&("k12".to_string(), l.clone())], first_ids[&("ps".to_string(), r.clone())]);
+        assert_eq!(
+            first_ids[&("k12".to_string(), l.clone())],
+            first_ids[&("ps".to_string(), r.clone())]
+        );
     }
 
     // A new quarter: the postsecondary file gains records (50 K-12 students who had not
     // enrolled before). Existing ids stay; the new records join the ids of the students they
     // are.
-    let enrolled: HashSet<&String> = truth.iter().filter(|(id, _)| id.starts_with('R')).map(|(_, p)| p).collect();
+    let enrolled: HashSet<&String> = truth
+        .iter()
+        .filter(|(id, _)| id.starts_with('R'))
+        .map(|(_, p)| p)
+        .collect();
     let mut text = std::fs::read_to_string(&right).unwrap();
     let newcomers = read_csv(&left);
-    let newcomers = newcomers.iter().filter(|r| !enrolled.contains(&truth[&r["record_id"]])).take(50);
+    let newcomers = newcomers
+        .iter()
+        .filter(|r| !enrolled.contains(&truth[&r["record_id"]]))
+        .take(50);
     for row in newcomers {
-        text.push_str(&format!("N{},{},{},{},,\n", &row["record_id"][1..], row["given_name"], row["family_name"], row["birth_date"]));
+        text.push_str(&format!(
+            "N{},{},{},{},,\n",
+            &row["record_id"][1..],
+            row["given_name"],
+            row["family_name"],
+            row["birth_date"]
+        ));
     }
     let grown = dir.join("ps_grown.csv");
     std::fs::write(&grown, text).unwrap();
     let ps2 = dir.join("q2").join("ps.parquet");
     std::fs::create_dir_all(ps2.parent().unwrap()).unwrap();
-    p20w(&["encode", grown.to_str().unwrap(), "--key", key.to_str().unwrap(), "--agreement", "demo-mou-2026", "--out", ps2.to_str().unwrap()]);
+    p20w(&[
+        "encode",
+        grown.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--agreement",
+        "demo-mou-2026",
+        "--out",
+        ps2.to_str().unwrap(),
+    ]);
     let third = link(&[&k12, &ps2], "run3", Some(&first.join("link_ids.parquet")));
     let third_ids = ids(&third);
     for (k, id) in &first_ids {
         assert_eq!(third_ids.get(k), Some(id), "{k:?} kept its id");
     }
     assert_eq!(third_ids.len(), first_ids.len() + 50);
-    let k12_ids: HashSet<&String> = first_ids.iter().filter(|(k, _)| k.0 == "k12").map(|(_, v)| v).collect();
-    let joined = third_ids.iter().filter(|(k, v)| !first_ids.contains_key(*k) && k12_ids.contains(v)).count();
-    assert!(joined >= 48, "{joined} of 50 new records joined their K-12 id");
+    let k12_ids: HashSet<&String> = first_ids
+        .iter()
+        .filter(|(k, _)| k.0 == "k12")
+        .map(|(_, v)| v)
+        .collect();
+    let joined = third_ids
+        .iter()
+        .filter(|(k, v)| !first_ids.contains_key(*k) && k12_ids.contains(v))
+        .count();
+    assert!(
+        joined >= 48,
+        "{joined} of 50 new records joined their K-12 id"
+    );
 }
 
 fn read_links(path: &Path) -> Vec<(String, String)> {
     use datafusion::arrow::array::AsArray;
     let file = std::fs::File::open(path).unwrap();
     let mut out = Vec::new();
-    for batch in datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap() {
+    for batch in
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+    {
         let batch = batch.unwrap();
-        let l = batch.column_by_name("left_key").unwrap().as_string::<i32>().clone();
-        let r = batch.column_by_name("right_key").unwrap().as_string::<i32>().clone();
+        let l = batch
+            .column_by_name("left_key")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        let r = batch
+            .column_by_name("right_key")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
         out.extend((0..batch.num_rows()).map(|i| (l.value(i).to_string(), r.value(i).to_string())));
     }
     out
@@ -233,14 +354,29 @@ fn files_encoded_under_another_key_are_refused_and_bad_rows_quarantined() {
     let mut outs = Vec::new();
     for k in ["a", "b"] {
         let out = dir.join(format!("{k}.parquet"));
-        let o = p20w(&["encode", people.to_str().unwrap(), "--key", dir.join(format!("{k}.key")).to_str().unwrap(), "--agreement", "m", "--out", out.to_str().unwrap()]);
+        let o = p20w(&[
+            "encode",
+            people.to_str().unwrap(),
+            "--key",
+            dir.join(format!("{k}.key")).to_str().unwrap(),
+            "--agreement",
+            "m",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         let text = String::from_utf8(o.stdout).unwrap();
         assert!(text.contains("encoded 1 of 3 records"), "{text}");
         assert!(text.contains("line 3: missing_record_id"), "{text}");
         outs.push(out);
     }
     let o = std::process::Command::new(crate::common::BIN)
-        .args(["link", outs[0].to_str().unwrap(), outs[1].to_str().unwrap(), "--out", dir.join("l").to_str().unwrap()])
+        .args([
+            "link",
+            outs[0].to_str().unwrap(),
+            outs[1].to_str().unwrap(),
+            "--out",
+            dir.join("l").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -248,13 +384,41 @@ fn files_encoded_under_another_key_are_refused_and_bad_rows_quarantined() {
 
     // A file of only quarantined rows encodes to an empty file, not an error.
     let bad = dir.join("bad.csv");
-    std::fs::write(&bad, "record_id,given_name,family_name,birth_date,sex\n,Bo,Lin,2002-01-01,M\n").unwrap();
-    let o = p20w(&["encode", bad.to_str().unwrap(), "--key", dir.join("a.key").to_str().unwrap(), "--agreement", "m", "--out", dir.join("bad.parquet").to_str().unwrap()]);
+    std::fs::write(
+        &bad,
+        "record_id,given_name,family_name,birth_date,sex\n,Bo,Lin,2002-01-01,M\n",
+    )
+    .unwrap();
+    let o = p20w(&[
+        "encode",
+        bad.to_str().unwrap(),
+        "--key",
+        dir.join("a.key").to_str().unwrap(),
+        "--agreement",
+        "m",
+        "--out",
+        dir.join("bad.parquet").to_str().unwrap(),
+    ]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("encoded 0 of 1 records"));
-    assert_eq!(p20w_pipeline::pprl::read_encoded(&dir.join("bad.parquet")).unwrap().encodings.len(), 0);
+    assert_eq!(
+        p20w_pipeline::pprl::read_encoded(&dir.join("bad.parquet"))
+            .unwrap()
+            .encodings
+            .len(),
+        0
+    );
 
     let o = std::process::Command::new(crate::common::BIN)
-        .args(["encode", dir.join("missing.csv").to_str().unwrap(), "--key", dir.join("a.key").to_str().unwrap(), "--agreement", "m", "--out", dir.join("x.parquet").to_str().unwrap()])
+        .args([
+            "encode",
+            dir.join("missing.csv").to_str().unwrap(),
+            "--key",
+            dir.join("a.key").to_str().unwrap(),
+            "--agreement",
+            "m",
+            "--out",
+            dir.join("x.parquet").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));

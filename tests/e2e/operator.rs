@@ -177,7 +177,10 @@ fn json_logs_are_one_object_per_line_with_stage_timings_and_no_identifiers() {
         .unwrap()
         .matches("[[sources]]")
         .count();
-    assert!(sources > 9, "the real-format job reads more sources than the CSV one");
+    assert!(
+        sources > 9,
+        "the real-format job reads more sources than the CSV one"
+    );
     assert_eq!(stages.iter().filter(|s| **s == "ingest").count(), sources);
     for s in ["link", "measure and protect", "report", "publish"] {
         assert!(stages.contains(&s), "{s} missing from {stages:?}");

@@ -55,7 +55,9 @@ fn entity_counts(report: &Value) -> BTreeMap<String, [u64; 3]> {
     for s in report["sources"].as_array().unwrap() {
         let n = |k: &str| s[k].as_u64().unwrap();
         assert_eq!(n("read"), n("accepted") + n("quarantined"), "{}", s["name"]);
-        let c = out.entry(s["entity"].as_str().unwrap().to_string()).or_default();
+        let c = out
+            .entry(s["entity"].as_str().unwrap().to_string())
+            .or_default();
         c[1] += n("accepted");
         c[2] += n("quarantined");
     }

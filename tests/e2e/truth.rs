@@ -615,7 +615,12 @@ fn published(release: &Path, family: &str) -> BTreeMap<Key, Row> {
 
 /// Checks one outcome family of `release`, made from the state in `dir` whose postsecondary
 /// records are `postsecondary`, cell by cell against the truth.
-pub(crate) fn check_family(dir: &Path, release: &Path, postsecondary: &Postsecondary, family: &str) {
+pub(crate) fn check_family(
+    dir: &Path,
+    release: &Path,
+    postsecondary: &Postsecondary,
+    family: &str,
+) {
     let people = concentrators(dir, postsecondary);
     assert!(
         people.len() > 800,
@@ -703,7 +708,12 @@ pub(crate) fn check_family(dir: &Path, release: &Path, postsecondary: &Postsecon
 #[test]
 fn postsecondary_enrollment_matches_ground_truth() {
     let s = state();
-    check_family(&s.dir, &s.release, &STATE_EXTRACTS, "postsecondary_enrollment");
+    check_family(
+        &s.dir,
+        &s.release,
+        &STATE_EXTRACTS,
+        "postsecondary_enrollment",
+    );
 }
 
 #[test]

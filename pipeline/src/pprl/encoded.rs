@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, FixedSizeBinaryArray, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, FixedSizeBinaryArray, RecordBatch, StringArray, UInt64Array,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 use datafusion::arrow::error::ArrowError;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -27,9 +29,17 @@ pub(super) fn schema() -> Schema {
     let mut fields = vec![
         Field::new("record_key", DataType::Utf8, false),
         Field::new("ssn_pid", DataType::Utf8, true),
-        Field::new("encoding", DataType::FixedSizeBinary(ENCODING_BYTES as i32), false),
+        Field::new(
+            "encoding",
+            DataType::FixedSizeBinary(ENCODING_BYTES as i32),
+            false,
+        ),
     ];
-    fields.extend(BLOCK_RULES.iter().map(|r| Field::new(format!("block_{r}"), DataType::UInt64, true)));
+    fields.extend(
+        BLOCK_RULES
+            .iter()
+            .map(|r| Field::new(format!("block_{r}"), DataType::UInt64, true)),
+    );
     Schema::new(fields)
 }
 
@@ -41,23 +51,42 @@ pub(super) fn file_metadata(key: &MasterKey, agreement_id: &str) -> HashMap<Stri
     ])
 }
 
-pub(super) fn batch_of(schema: &Arc<Schema>, keys: &[String], encodings: &[Encoding]) -> Result<RecordBatch, ArrowError> {
-    let bytes = |e: &Encoding| e.bits.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+pub(super) fn batch_of(
+    schema: &Arc<Schema>,
+    keys: &[String],
+    encodings: &[Encoding],
+) -> Result<RecordBatch, ArrowError> {
+    let bytes = |e: &Encoding| {
+        e.bits
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
     // `try_from_iter` cannot tell an empty column's width, so a chunk of only quarantined rows
     // gets a typed empty column.
     let encoding: ArrayRef = if encodings.is_empty() {
         datafusion::arrow::array::new_empty_array(&DataType::FixedSizeBinary(ENCODING_BYTES as i32))
     } else {
-        Arc::new(FixedSizeBinaryArray::try_from_iter(encodings.iter().map(bytes))?)
+        Arc::new(FixedSizeBinaryArray::try_from_iter(
+            encodings.iter().map(bytes),
+        )?)
     };
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(keys)),
-        Arc::new(encodings.iter().map(|e| e.ssn_pid.as_deref()).collect::<StringArray>()),
+        Arc::new(
+            encodings
+                .iter()
+                .map(|e| e.ssn_pid.as_deref())
+                .collect::<StringArray>(),
+        ),
         encoding,
     ];
     for rule in 0..BLOCK_RULES.len() {
         columns.push(Arc::new(
-            encodings.iter().map(|e| (e.blocks[rule] != 0).then_some(e.blocks[rule])).collect::<UInt64Array>(),
+            encodings
+                .iter()
+                .map(|e| (e.blocks[rule] != 0).then_some(e.blocks[rule]))
+                .collect::<UInt64Array>(),
         ));
     }
     RecordBatch::try_new(schema.clone(), columns)
@@ -75,19 +104,35 @@ pub struct EncodedFile {
 
 pub fn read_encoded(path: &Path) -> Result<EncodedFile, PprlError> {
     let shown = path.display().to_string();
-    let parquet = |source| PprlError::Parquet { file: shown.clone(), source };
-    let file = std::fs::File::open(path).map_err(|source| PprlError::Io { file: shown.clone(), source })?;
+    let parquet = |source| PprlError::Parquet {
+        file: shown.clone(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|source| PprlError::Io {
+        file: shown.clone(),
+        source,
+    })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
     let meta = builder.schema().metadata().clone();
     let get = |k: &str| meta.get(k).cloned();
     if get("p20w.encoding").as_deref() != Some(ENCODING_VERSION) {
-        return Err(PprlError::input(path, format!("not a {ENCODING_VERSION} encoded file (p20w encode writes them)")));
+        return Err(PprlError::input(
+            path,
+            format!("not a {ENCODING_VERSION} encoded file (p20w encode writes them)"),
+        ));
     }
     let expected = schema();
     for f in expected.fields() {
-        let found = builder.schema().field_with_name(f.name()).ok().map(|g| g.data_type().clone());
+        let found = builder
+            .schema()
+            .field_with_name(f.name())
+            .ok()
+            .map(|g| g.data_type().clone());
         if found.as_ref() != Some(f.data_type()) {
-            return Err(PprlError::input(path, format!("column `{}` missing or not {}", f.name(), f.data_type())));
+            return Err(PprlError::input(
+                path,
+                format!("column `{}` missing or not {}", f.name(), f.data_type()),
+            ));
         }
     }
     let mut out = EncodedFile {
@@ -98,12 +143,22 @@ pub fn read_encoded(path: &Path) -> Result<EncodedFile, PprlError> {
         encodings: Vec::new(),
     };
     for batch in builder.build().map_err(parquet)? {
-        let batch = batch.map_err(|source| PprlError::Arrow { file: shown.clone(), source })?;
+        let batch = batch.map_err(|source| PprlError::Arrow {
+            file: shown.clone(),
+            source,
+        })?;
         let col = |name: &str| batch.column_by_name(name).expect("checked above");
         let keys = col("record_key").as_string::<i32>();
         let ssn = col("ssn_pid").as_string::<i32>();
         let enc = col("encoding").as_fixed_size_binary();
-        let blocks: Vec<_> = BLOCK_RULES.iter().map(|r| col(&format!("block_{r}")).as_primitive::<UInt64Type>().clone()).collect();
+        let blocks: Vec<_> = BLOCK_RULES
+            .iter()
+            .map(|r| {
+                col(&format!("block_{r}"))
+                    .as_primitive::<UInt64Type>()
+                    .clone()
+            })
+            .collect();
         for i in 0..batch.num_rows() {
             let mut bits = [0u64; ENCODING_WORDS];
             for (w, chunk) in bits.iter_mut().zip(enc.value(i).chunks_exact(8)) {

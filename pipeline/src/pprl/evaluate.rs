@@ -25,9 +25,15 @@ pub struct EvaluationSummary {
     pub link_seconds: f64,
 }
 
-pub fn evaluate(left: &Path, right: &Path, out: &Path, config: &LinkConfig) -> Result<EvaluationSummary, PprlError> {
+pub fn evaluate(
+    left: &Path,
+    right: &Path,
+    out: &Path,
+    config: &LinkConfig,
+) -> Result<EvaluationSummary, PprlError> {
     let mut bytes = vec![0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| PprlError::input(out, format!("no random key: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| PprlError::input(out, format!("no random key: {e}")))?;
     let key = MasterKey::from_bytes(bytes, "evaluation").expect("32 bytes");
     let encoder = Encoder::new(&key, "evaluation");
     let mut quarantined = Vec::new();
@@ -56,14 +62,25 @@ pub fn evaluate(left: &Path, right: &Path, out: &Path, config: &LinkConfig) -> R
     let partial = out.with_extension("csv.partial");
     let csv_err = |e: csv::Error| PprlError::input(&partial, e.to_string());
     let mut w = csv::Writer::from_path(&partial).map_err(csv_err)?;
-    w.write_record(["left_record_id", "right_record_id", "score"]).map_err(csv_err)?;
+    w.write_record(["left_record_id", "right_record_id", "score"])
+        .map_err(csv_err)?;
     for l in &linkage.links {
-        w.write_record([&left_ids[l.left as usize], &right_ids[l.right as usize], &format!("{:.4}", l.score)])
-            .map_err(csv_err)?;
+        w.write_record([
+            &left_ids[l.left as usize],
+            &right_ids[l.right as usize],
+            &format!("{:.4}", l.score),
+        ])
+        .map_err(csv_err)?;
     }
-    w.flush().map_err(|source| PprlError::Io { file: partial.display().to_string(), source })?;
+    w.flush().map_err(|source| PprlError::Io {
+        file: partial.display().to_string(),
+        source,
+    })?;
     drop(w);
-    std::fs::rename(&partial, out).map_err(|source| PprlError::Io { file: out.display().to_string(), source })?;
+    std::fs::rename(&partial, out).map_err(|source| PprlError::Io {
+        file: out.display().to_string(),
+        source,
+    })?;
     Ok(EvaluationSummary {
         left_records: left_ids.len() as u64,
         right_records: right_ids.len() as u64,

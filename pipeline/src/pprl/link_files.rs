@@ -18,8 +18,8 @@ use p20w_privacy::linkage::{LinkConfig, ThresholdFit, link_one_to_one};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::encoded::{EncodedFile, read_encoded};
 use super::PprlError;
+use super::encoded::{EncodedFile, read_encoded};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PairSummary {
@@ -71,22 +71,37 @@ pub fn link_files(
     config: &LinkConfig,
 ) -> Result<LinkSummary, PprlError> {
     if files.len() < 2 {
-        return Err(PprlError::input(out_dir, "link needs at least two encoded files"));
+        return Err(PprlError::input(
+            out_dir,
+            "link needs at least two encoded files",
+        ));
     }
-    let encoded: Vec<EncodedFile> = files.iter().map(|f| read_encoded(f)).collect::<Result<_, _>>()?;
+    let encoded: Vec<EncodedFile> = files
+        .iter()
+        .map(|f| read_encoded(f))
+        .collect::<Result<_, _>>()?;
     let labels: Vec<String> = files.iter().map(|f| label(f)).collect();
     for (i, f) in encoded.iter().enumerate() {
-        if (f.agreement_id.as_str(), f.key_id.as_str()) != (encoded[0].agreement_id.as_str(), encoded[0].key_id.as_str()) {
+        if (f.agreement_id.as_str(), f.key_id.as_str())
+            != (encoded[0].agreement_id.as_str(), encoded[0].key_id.as_str())
+        {
             return Err(PprlError::input(
                 Path::new(&f.path),
                 format!(
                     "encoded under agreement {} key {}, but {} under agreement {} key {}: encodings under different keys never match",
-                    f.agreement_id, f.key_id, encoded[0].path, encoded[0].agreement_id, encoded[0].key_id
+                    f.agreement_id,
+                    f.key_id,
+                    encoded[0].path,
+                    encoded[0].agreement_id,
+                    encoded[0].key_id
                 ),
             ));
         }
         if labels[..i].contains(&labels[i]) {
-            return Err(PprlError::input(Path::new(&f.path), "two inputs have the same file name; the link table names files by it"));
+            return Err(PprlError::input(
+                Path::new(&f.path),
+                "two inputs have the same file name; the link table names files by it",
+            ));
         }
     }
     let previous = match previous_ids {
@@ -122,8 +137,11 @@ pub fn link_files(
     }
 
     // Ids: the spine first, taking a previous id of any record linked to it.
-    let prev = |k: usize, i: usize| previous.get(&(labels[k].clone(), encoded[k].record_keys[i].clone()));
-    let mut spine_ids: Vec<Option<String>> = (0..spine.encodings.len()).map(|i| prev(0, i).cloned()).collect();
+    let prev =
+        |k: usize, i: usize| previous.get(&(labels[k].clone(), encoded[k].record_keys[i].clone()));
+    let mut spine_ids: Vec<Option<String>> = (0..spine.encodings.len())
+        .map(|i| prev(0, i).cloned())
+        .collect();
     for k in 1..encoded.len() {
         for (j, p) in partner[k].iter().enumerate() {
             if let (Some(i), Some(id)) = (p, prev(k, j)) {
@@ -140,7 +158,11 @@ pub fn link_files(
     let mut id_rows: Vec<(usize, usize, String)> = Vec::new();
     for (k, f) in encoded.iter().enumerate() {
         for j in 0..f.record_keys.len() {
-            let from_spine = if k == 0 { Some(&spine_ids[j]) } else { partner[k][j].map(|i| &spine_ids[i as usize]) };
+            let from_spine = if k == 0 {
+                Some(&spine_ids[j])
+            } else {
+                partner[k][j].map(|i| &spine_ids[i as usize])
+            };
             let id = match (prev(k, j), from_spine) {
                 (Some(old), linked) => {
                     ids_kept += 1;
@@ -155,26 +177,65 @@ pub fn link_files(
             id_rows.push((k, j, id));
         }
     }
-    let link_ids = id_rows.iter().map(|r| r.2.as_str()).collect::<std::collections::HashSet<_>>().len() as u64;
+    let link_ids = id_rows
+        .iter()
+        .map(|r| r.2.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
 
-    std::fs::create_dir_all(out_dir).map_err(|source| PprlError::Io { file: out_dir.display().to_string(), source })?;
+    std::fs::create_dir_all(out_dir).map_err(|source| PprlError::Io {
+        file: out_dir.display().to_string(),
+        source,
+    })?;
     let s = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
     write_parquet(
         &out_dir.join("links.parquet"),
         vec![
-            ("left_file", s(link_rows.iter().map(|_| labels[0].as_str()).collect())),
-            ("left_key", s(link_rows.iter().map(|r| spine.record_keys[r.1 as usize].as_str()).collect())),
-            ("right_file", s(link_rows.iter().map(|r| labels[r.0].as_str()).collect())),
-            ("right_key", s(link_rows.iter().map(|r| encoded[r.0].record_keys[r.2 as usize].as_str()).collect())),
-            ("score", Arc::new(Float64Array::from(link_rows.iter().map(|r| r.3).collect::<Vec<_>>()))),
+            (
+                "left_file",
+                s(link_rows.iter().map(|_| labels[0].as_str()).collect()),
+            ),
+            (
+                "left_key",
+                s(link_rows
+                    .iter()
+                    .map(|r| spine.record_keys[r.1 as usize].as_str())
+                    .collect()),
+            ),
+            (
+                "right_file",
+                s(link_rows.iter().map(|r| labels[r.0].as_str()).collect()),
+            ),
+            (
+                "right_key",
+                s(link_rows
+                    .iter()
+                    .map(|r| encoded[r.0].record_keys[r.2 as usize].as_str())
+                    .collect()),
+            ),
+            (
+                "score",
+                Arc::new(Float64Array::from(
+                    link_rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                )),
+            ),
             ("method", s(link_rows.iter().map(|r| r.4).collect())),
         ],
     )?;
     write_parquet(
         &out_dir.join("link_ids.parquet"),
         vec![
-            ("file", s(id_rows.iter().map(|r| labels[r.0].as_str()).collect())),
-            ("record_key", s(id_rows.iter().map(|r| encoded[r.0].record_keys[r.1].as_str()).collect())),
+            (
+                "file",
+                s(id_rows.iter().map(|r| labels[r.0].as_str()).collect()),
+            ),
+            (
+                "record_key",
+                s(id_rows
+                    .iter()
+                    .map(|r| encoded[r.0].record_keys[r.1].as_str())
+                    .collect()),
+            ),
             ("link_id", s(id_rows.iter().map(|r| r.2.as_str()).collect())),
         ],
     )?;
@@ -187,7 +248,10 @@ pub fn link_files(
     };
     let report = out_dir.join("linkage_report.json");
     let text = serde_json::to_string_pretty(&summary).expect("plain data serializes");
-    std::fs::write(&report, text + "\n").map_err(|source| PprlError::Io { file: report.display().to_string(), source })?;
+    std::fs::write(&report, text + "\n").map_err(|source| PprlError::Io {
+        file: report.display().to_string(),
+        source,
+    })?;
     Ok(summary)
 }
 
@@ -195,37 +259,73 @@ pub fn link_files(
 fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) -> Result<(), PprlError> {
     let shown = path.display().to_string();
     let schema = Arc::new(Schema::new(
-        columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), false)).collect::<Vec<_>>(),
+        columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), false))
+            .collect::<Vec<_>>(),
     ));
     let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.1).collect())
-        .map_err(|source| PprlError::Arrow { file: shown.clone(), source })?;
+        .map_err(|source| PprlError::Arrow {
+            file: shown.clone(),
+            source,
+        })?;
     let partial = path.with_extension("parquet.partial");
-    let file = std::fs::File::create(&partial).map_err(|source| PprlError::Io { file: shown.clone(), source })?;
-    let parquet = |source| PprlError::Parquet { file: shown.clone(), source };
+    let file = std::fs::File::create(&partial).map_err(|source| PprlError::Io {
+        file: shown.clone(),
+        source,
+    })?;
+    let parquet = |source| PprlError::Parquet {
+        file: shown.clone(),
+        source,
+    };
     let mut writer = ArrowWriter::try_new(file, schema, None).map_err(parquet)?;
     writer.write(&batch).map_err(parquet)?;
     writer.close().map_err(parquet)?;
-    std::fs::rename(&partial, path).map_err(|source| PprlError::Io { file: shown.clone(), source })
+    std::fs::rename(&partial, path).map_err(|source| PprlError::Io {
+        file: shown.clone(),
+        source,
+    })
 }
 
 /// A link id table (`link_ids.parquet`): (file, record key) → link id.
 pub fn read_link_ids(path: &Path) -> Result<HashMap<(String, String), String>, PprlError> {
     let shown = path.display().to_string();
-    let parquet = |source| PprlError::Parquet { file: shown.clone(), source };
-    let file = std::fs::File::open(path).map_err(|source| PprlError::Io { file: shown.clone(), source })?;
+    let parquet = |source| PprlError::Parquet {
+        file: shown.clone(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|source| PprlError::Io {
+        file: shown.clone(),
+        source,
+    })?;
     let mut ids = HashMap::new();
-    for batch in ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?.build().map_err(parquet)? {
-        let batch = batch.map_err(|source| PprlError::Arrow { file: shown.clone(), source })?;
+    for batch in ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(parquet)?
+        .build()
+        .map_err(parquet)?
+    {
+        let batch = batch.map_err(|source| PprlError::Arrow {
+            file: shown.clone(),
+            source,
+        })?;
         let col = |name: &str| {
             batch
                 .column_by_name(name)
                 .filter(|c| c.data_type() == &DataType::Utf8)
                 .map(|c| c.as_string::<i32>().clone())
-                .ok_or_else(|| PprlError::input(path, format!("no `{name}` text column: not a link_ids.parquet")))
+                .ok_or_else(|| {
+                    PprlError::input(
+                        path,
+                        format!("no `{name}` text column: not a link_ids.parquet"),
+                    )
+                })
         };
         let (f, k, id) = (col("file")?, col("record_key")?, col("link_id")?);
         for i in 0..batch.num_rows() {
-            ids.insert((f.value(i).to_string(), k.value(i).to_string()), id.value(i).to_string());
+            ids.insert(
+                (f.value(i).to_string(), k.value(i).to_string()),
+                id.value(i).to_string(),
+            );
         }
     }
     Ok(ids)

@@ -43,6 +43,9 @@ pub enum PprlError {
 
 impl PprlError {
     fn input(file: &std::path::Path, message: impl Into<String>) -> PprlError {
-        PprlError::Input { file: file.display().to_string(), message: message.into() }
+        PprlError::Input {
+            file: file.display().to_string(),
+            message: message.into(),
+        }
     }
 }

@@ -46,9 +46,21 @@ pub(super) struct Columns {
 }
 
 pub(super) fn columns(path: &Path, headers: &csv::StringRecord) -> Result<Columns, PprlError> {
-    let find = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let find = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let need = |name: &str| {
-        find(name).ok_or_else(|| PprlError::input(path, format!("header has no `{name}` column (found: {})", headers.iter().collect::<Vec<_>>().join(", "))))
+        find(name).ok_or_else(|| {
+            PprlError::input(
+                path,
+                format!(
+                    "header has no `{name}` column (found: {})",
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
     };
     Ok(Columns {
         record_id: need("record_id")?,
@@ -75,7 +87,10 @@ pub(super) fn for_each_chunk(
         .flexible(true)
         .from_path(path)
         .map_err(|e| PprlError::input(path, e.to_string()))?;
-    let headers = reader.headers().map_err(|e| PprlError::input(path, e.to_string()))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|e| PprlError::input(path, e.to_string()))?
+        .clone();
     let cols = columns(path, &headers)?;
     let width = headers.len();
     let mut records = Vec::with_capacity(BATCH_ROWS);
@@ -87,18 +102,29 @@ pub(super) fn for_each_chunk(
             Err(e) if e.is_io_error() => return Err(PprlError::input(path, e.to_string())),
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                rows.push(Row::Rejected(RejectedRow { line, rule: "malformed_row" }));
+                rows.push(Row::Rejected(RejectedRow {
+                    line,
+                    rule: "malformed_row",
+                }));
                 true
             }
         };
         if more && !record.is_empty() {
             let line = record.position().map_or(0, |p| p.line());
             if record.len() != width {
-                rows.push(Row::Rejected(RejectedRow { line, rule: "wrong_field_count" }));
+                rows.push(Row::Rejected(RejectedRow {
+                    line,
+                    rule: "wrong_field_count",
+                }));
             } else if record[cols.record_id].trim().is_empty() {
-                rows.push(Row::Rejected(RejectedRow { line, rule: "missing_record_id" }));
+                rows.push(Row::Rejected(RejectedRow {
+                    line,
+                    rule: "missing_record_id",
+                }));
             } else {
-                rows.push(Row::Person { record_id: record[cols.record_id].to_string() });
+                rows.push(Row::Person {
+                    record_id: record[cols.record_id].to_string(),
+                });
                 records.push(record.clone());
             }
         }
@@ -123,26 +149,47 @@ pub(super) fn identity<'a>(cols: &Columns, r: &'a csv::StringRecord) -> Identity
 }
 
 /// Encodes records on every core, keeping their order.
-pub(super) fn encode_all(encoder: &Encoder, cols: &Columns, records: &[csv::StringRecord]) -> Vec<Encoding> {
+pub(super) fn encode_all(
+    encoder: &Encoder,
+    cols: &Columns,
+    records: &[csv::StringRecord],
+) -> Vec<Encoding> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = records.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|r| encoder.encode(&identity(cols, r))).collect::<Vec<_>>()))
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|r| encoder.encode(&identity(cols, r)))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("encoding does not panic")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("encoding does not panic"))
+            .collect()
     })
 }
 
 /// Encodes `input` into the Parquet file `out` (written beside, then renamed: a crash leaves
 /// no half file under the final name).
-pub fn encode_people(input: &Path, out: &Path, key: &MasterKey, agreement_id: &str) -> Result<EncodeSummary, PprlError> {
+pub fn encode_people(
+    input: &Path,
+    out: &Path,
+    key: &MasterKey,
+    agreement_id: &str,
+) -> Result<EncodeSummary, PprlError> {
     let partial = out.with_extension("parquet.partial");
     let result = write_encoded(input, &partial, key, agreement_id);
     match result {
         Ok(summary) => {
-            std::fs::rename(&partial, out).map_err(|source| PprlError::Io { file: out.display().to_string(), source })?;
+            std::fs::rename(&partial, out).map_err(|source| PprlError::Io {
+                file: out.display().to_string(),
+                source,
+            })?;
             Ok(summary)
         }
         Err(e) => {
@@ -153,14 +200,31 @@ pub fn encode_people(input: &Path, out: &Path, key: &MasterKey, agreement_id: &s
     }
 }
 
-fn write_encoded(input: &Path, partial: &Path, key: &MasterKey, agreement_id: &str) -> Result<EncodeSummary, PprlError> {
+fn write_encoded(
+    input: &Path,
+    partial: &Path,
+    key: &MasterKey,
+    agreement_id: &str,
+) -> Result<EncodeSummary, PprlError> {
     let encoder = Encoder::new(key, agreement_id);
-    let io = |source| PprlError::Io { file: partial.display().to_string(), source };
-    let parquet = |source| PprlError::Parquet { file: partial.display().to_string(), source };
+    let io = |source| PprlError::Io {
+        file: partial.display().to_string(),
+        source,
+    };
+    let parquet = |source| PprlError::Parquet {
+        file: partial.display().to_string(),
+        source,
+    };
     let file = std::fs::File::create(partial).map_err(io)?;
     let schema = Arc::new(schema().with_metadata(file_metadata(key, agreement_id)));
     let mut writer = ArrowWriter::try_new(file, schema.clone(), None).map_err(parquet)?;
-    let mut summary = EncodeSummary { read: 0, encoded: 0, quarantined: 0, with_ssn_pseudonym: 0, rejected: Vec::new() };
+    let mut summary = EncodeSummary {
+        read: 0,
+        encoded: 0,
+        quarantined: 0,
+        with_ssn_pseudonym: 0,
+        rejected: Vec::new(),
+    };
     for_each_chunk(input, |cols, records, rows| {
         let encodings = encode_all(&encoder, cols, records);
         let mut keys = Vec::with_capacity(records.len());
@@ -175,9 +239,12 @@ fn write_encoded(input: &Path, partial: &Path, key: &MasterKey, agreement_id: &s
             }
         }
         summary.encoded += encodings.len() as u64;
-        summary.with_ssn_pseudonym += encodings.iter().filter(|e| e.ssn_pid.is_some()).count() as u64;
-        let batch = batch_of(&schema, &keys, &encodings)
-            .map_err(|source| PprlError::Arrow { file: partial.display().to_string(), source })?;
+        summary.with_ssn_pseudonym +=
+            encodings.iter().filter(|e| e.ssn_pid.is_some()).count() as u64;
+        let batch = batch_of(&schema, &keys, &encodings).map_err(|source| PprlError::Arrow {
+            file: partial.display().to_string(),
+            source,
+        })?;
         writer.write(&batch).map_err(parquet)
     })?;
     writer.close().map_err(parquet)?;

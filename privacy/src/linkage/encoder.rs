@@ -38,11 +38,11 @@ const SEX_BITS_PER_TOKEN: usize = 20;
 /// The blocking rules, in order: a pair is a candidate if it shares any one key, so a typo in
 /// one field loses no pair that another rule still groups.
 pub const BLOCK_RULES: [&str; 5] = [
-    "birth_date",        // year and unordered month/day (survives a month/day swap)
-    "family_year",       // Soundex of family name, birth year
-    "initials_sex",      // first two letters of each name in either order, sex (a wrong birth date)
-    "given_month_day",   // Soundex of given name, unordered month/day (a name change, a year typo)
-    "name_codes",        // both Soundex codes in either order (any birth-date error)
+    "birth_date",      // year and unordered month/day (survives a month/day swap)
+    "family_year",     // Soundex of family name, birth year
+    "initials_sex",    // first two letters of each name in either order, sex (a wrong birth date)
+    "given_month_day", // Soundex of given name, unordered month/day (a name change, a year typo)
+    "name_codes",      // both Soundex codes in either order (any birth-date error)
 ];
 
 /// One person record as an agency holds it; clear values, never written by this module.
@@ -203,8 +203,12 @@ impl Encoder {
             permutation,
             empty,
             block_key,
-            record: <Hmac<Sha256> as KeyInit>::new_from_slice(&derive(master, agreement_id, "record"))
-                .expect("any key length"),
+            record: <Hmac<Sha256> as KeyInit>::new_from_slice(&derive(
+                master,
+                agreement_id,
+                "record",
+            ))
+            .expect("any key length"),
             ssn: Pseudonymizer::new(master, agreement_id, IdType::Ssn),
         }
     }
@@ -230,10 +234,20 @@ impl Encoder {
             apply(&mut bits, &self.years[usize::from(d.year - 1900)]);
             apply(&mut bits, &self.months[usize::from(d.month - 1)]);
             apply(&mut bits, &self.days[usize::from(d.day - 1)]);
-            apply(&mut bits, &self.month_days[usize::from(lo - 1) * 31 + usize::from(hi - 1)]);
+            apply(
+                &mut bits,
+                &self.month_days[usize::from(lo - 1) * 31 + usize::from(hi - 1)],
+            );
         }
         if let Some(s) = sex {
-            apply(&mut bits, &self.sexes[match s { 'f' => 0, 'm' => 1, _ => 2 }]);
+            apply(
+                &mut bits,
+                &self.sexes[match s {
+                    'f' => 0,
+                    'm' => 1,
+                    _ => 2,
+                }],
+            );
         }
         let ssn_pid = id.ssn.and_then(|raw| match canonical_ssn(raw) {
             (Some(canonical), SsnStatus::Valid) => Some(self.ssn.pseudonym(&canonical)),
@@ -272,7 +286,10 @@ impl Encoder {
                 _ => {
                     // Outside the precomputed domain (a letter the fold kept): hash it now.
                     let token: String = pair.iter().collect();
-                    apply(bits, &token_bits(&self.permutation, &self.name.positions(token.as_bytes())));
+                    apply(
+                        bits,
+                        &token_bits(&self.permutation, &self.name.positions(token.as_bytes())),
+                    );
                 }
             }
         }
@@ -283,7 +300,13 @@ impl Encoder {
         &s[..s.char_indices().nth(2).map_or(s.len(), |(i, _)| i)]
     }
 
-    fn blocks(&self, given: &str, family: &str, date: Option<BirthDate>, sex: Option<char>) -> [u64; BLOCK_RULES.len()] {
+    fn blocks(
+        &self,
+        given: &str,
+        family: &str,
+        date: Option<BirthDate>,
+        sex: Option<char>,
+    ) -> [u64; BLOCK_RULES.len()] {
         let (sg, sf) = (soundex(given), soundex(family));
         let md = date.map(|d| d.month_day_unordered());
         let year = date.map(|d| d.year.to_le_bytes());
@@ -293,16 +316,28 @@ impl Encoder {
         // no key.
         let names = !given.is_empty() && !family.is_empty();
         let rules: [Option<[&[u8]; 3]>; BLOCK_RULES.len()] = [
-            year.as_ref().zip(md_bytes.as_ref()).map(|(y, m)| [&y[..], &m[..], &[][..]]),
-            year.as_ref().filter(|_| !sf.is_empty()).map(|y| [sf.as_bytes(), &y[..], &[][..]]),
+            year.as_ref()
+                .zip(md_bytes.as_ref())
+                .map(|(y, m)| [&y[..], &m[..], &[][..]]),
+            year.as_ref()
+                .filter(|_| !sf.is_empty())
+                .map(|y| [sf.as_bytes(), &y[..], &[][..]]),
             names.then(|| {
                 let (a, b) = (Self::prefix(given), Self::prefix(family));
                 let (a, b) = if a <= b { (a, b) } else { (b, a) };
                 [a.as_bytes(), b.as_bytes(), &sex_byte[..]]
             }),
-            md_bytes.as_ref().filter(|_| !sg.is_empty()).map(|m| [sg.as_bytes(), &m[..], &[][..]]),
-            (!sg.is_empty() && !sf.is_empty())
-                .then(|| if sg <= sf { [sg.as_bytes(), sf.as_bytes(), &[][..]] } else { [sf.as_bytes(), sg.as_bytes(), &[][..]] }),
+            md_bytes
+                .as_ref()
+                .filter(|_| !sg.is_empty())
+                .map(|m| [sg.as_bytes(), &m[..], &[][..]]),
+            (!sg.is_empty() && !sf.is_empty()).then(|| {
+                if sg <= sf {
+                    [sg.as_bytes(), sf.as_bytes(), &[][..]]
+                } else {
+                    [sf.as_bytes(), sg.as_bytes(), &[][..]]
+                }
+            }),
         ];
         let mut keys = [0u64; BLOCK_RULES.len()];
         for (rule, (key, parts)) in keys.iter_mut().zip(rules).enumerate() {
@@ -352,7 +387,12 @@ fn keyed_permutation(key: &[u8; 32]) -> Vec<u16> {
             let mut m = mac.clone();
             m.update(&counter.to_le_bytes());
             counter += 1;
-            stream = m.finalize().into_bytes().chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+            stream = m
+                .finalize()
+                .into_bytes()
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
         }
         stream.pop().expect("refilled above")
     };

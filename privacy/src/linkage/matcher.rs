@@ -54,7 +54,11 @@ pub struct LinkConfig {
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        LinkConfig { floor: 0.6, threshold: None, max_block_pairs: 25_000_000 }
+        LinkConfig {
+            floor: 0.6,
+            threshold: None,
+            max_block_pairs: 25_000_000,
+        }
     }
 }
 
@@ -79,12 +83,18 @@ pub fn link_one_to_one(left: &[Encoding], right: &[Encoding], config: &LinkConfi
         if score >= config.floor {
             left_taken[l as usize] = true;
             right_taken[r as usize] = true;
-            links.push(Link { left: l, right: r, score, method: LinkMethod::Ssn });
+            links.push(Link {
+                left: l,
+                right: r,
+                score,
+                method: LinkMethod::Ssn,
+            });
         }
     }
     let ssn_links = links.len() as u64;
 
-    let (mut candidates, pairs_scored, skipped_blocks) = candidates(left, right, config, &left_taken, &right_taken);
+    let (mut candidates, pairs_scored, skipped_blocks) =
+        candidates(left, right, config, &left_taken, &right_taken);
     // Each left record's best and second-best candidate (see super::threshold).
     let mut top = vec![(f64::NAN, f64::NAN); left.len()];
     for &(l, _, score) in &candidates {
@@ -115,7 +125,12 @@ pub fn link_one_to_one(left: &[Encoding], right: &[Encoding], config: &LinkConfi
         if !left_taken[l as usize] && !right_taken[r as usize] {
             left_taken[l as usize] = true;
             right_taken[r as usize] = true;
-            links.push(Link { left: l, right: r, score, method: LinkMethod::Fuzzy });
+            links.push(Link {
+                left: l,
+                right: r,
+                score,
+                method: LinkMethod::Fuzzy,
+            });
         }
     }
     let fuzzy_links = links.len() as u64 - ssn_links;
@@ -205,7 +220,9 @@ fn candidates(
     }
     // Blocks are independent: score them on every core, each thread a contiguous share of the
     // work, and concatenate in block order so the result does not depend on scheduling.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(groups.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(groups.len().max(1));
     let total: u64 = groups.iter().map(|g| (g.1.len() * g.2.len()) as u64).sum();
     let mut shares: Vec<&[(usize, Vec<u32>, Vec<u32>)]> = Vec::new();
     let (mut start, mut acc, mut next) = (0usize, 0u64, 1u64);
@@ -223,7 +240,10 @@ fn candidates(
             .iter()
             .map(|share| s.spawn(|| score_blocks(left, right, share, config.floor)))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("scoring does not panic")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("scoring does not panic"))
+            .collect()
     });
     let scored = results.iter().map(|r| r.1).sum();
     let mut merged = vec![[EMPTY; KEEP]; left.len()];
@@ -237,7 +257,11 @@ fn candidates(
     let candidates = merged
         .iter()
         .enumerate()
-        .flat_map(|(l, t)| t.iter().filter(|c| c.1 != u32::MAX).map(move |c| (l as u32, c.1, f64::from(c.0))))
+        .flat_map(|(l, t)| {
+            t.iter()
+                .filter(|c| c.1 != u32::MAX)
+                .map(move |c| (l as u32, c.1, f64::from(c.0)))
+        })
         .collect();
     (candidates, scored, skipped)
 }

@@ -31,7 +31,9 @@ fn fold_latin(c: char) -> Option<&'static str> {
         'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ė' | 'Ę'
         | 'Ě' => "e",
         'ğ' | 'Ğ' => "g",
-        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' | 'Į' | 'İ' => "i",
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' | 'Į' | 'İ' => {
+            "i"
+        }
         'ł' | 'ľ' | 'ĺ' | 'Ł' | 'Ľ' | 'Ĺ' => "l",
         'ñ' | 'ń' | 'ň' | 'Ñ' | 'Ń' | 'Ň' => "n",
         'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō'
@@ -155,14 +157,34 @@ mod tests {
 
     #[test]
     fn birth_dates_parse_in_agency_forms_and_refuse_the_rest() {
-        let d = BirthDate { year: 2004, month: 3, day: 9 };
+        let d = BirthDate {
+            year: 2004,
+            month: 3,
+            day: 9,
+        };
         assert_eq!(BirthDate::parse("2004-03-09"), Some(d));
         assert_eq!(BirthDate::parse("20040309"), Some(d));
         assert_eq!(BirthDate::parse("03/09/2004"), Some(d));
-        for bad in ["", "2004-13-01", "2004-00-10", "1850-01-01", "04-03-09", "2004-3", "abcd-ef-gh"] {
+        for bad in [
+            "",
+            "2004-13-01",
+            "2004-00-10",
+            "1850-01-01",
+            "04-03-09",
+            "2004-3",
+            "abcd-ef-gh",
+        ] {
             assert_eq!(BirthDate::parse(bad), None, "{bad}");
         }
-        assert_eq!(d.month_day_unordered(), BirthDate { year: 2004, month: 9, day: 3 }.month_day_unordered());
+        assert_eq!(
+            d.month_day_unordered(),
+            BirthDate {
+                year: 2004,
+                month: 9,
+                day: 3
+            }
+            .month_day_unordered()
+        );
     }
 
     #[test]

@@ -8,7 +8,13 @@ fn key(byte: u8) -> MasterKey {
 }
 
 fn id<'a>(given: &'a str, family: &'a str, birth: &'a str, sex: &'a str) -> Identity<'a> {
-    Identity { given_name: given, family_name: family, birth_date: birth, sex, ssn: None }
+    Identity {
+        given_name: given,
+        family_name: family,
+        birth_date: birth,
+        sex,
+        ssn: None,
+    }
 }
 
 #[test]
@@ -17,16 +23,27 @@ fn encodings_are_balanced_deterministic_and_keyed() {
     let a = e.encode(&id("Maria", "Okafor", "2004-03-09", "F"));
     let ones: u32 = a.bits.iter().map(|w| w.count_ones()).sum();
     assert_eq!(ones as usize, FILTER_BITS, "balanced: half the bits set");
-    assert_eq!(a, Encoder::new(&key(1), "mou-a").encode(&id("Maria", "Okafor", "2004-03-09", "F")));
-    let other_key = Encoder::new(&key(2), "mou-a").encode(&id("Maria", "Okafor", "2004-03-09", "F"));
-    let other_mou = Encoder::new(&key(1), "mou-b").encode(&id("Maria", "Okafor", "2004-03-09", "F"));
+    assert_eq!(
+        a,
+        Encoder::new(&key(1), "mou-a").encode(&id("Maria", "Okafor", "2004-03-09", "F"))
+    );
+    let other_key =
+        Encoder::new(&key(2), "mou-a").encode(&id("Maria", "Okafor", "2004-03-09", "F"));
+    let other_mou =
+        Encoder::new(&key(1), "mou-b").encode(&id("Maria", "Okafor", "2004-03-09", "F"));
     for x in [&other_key, &other_mou] {
-        assert!(a.similarity(x) < 0.7, "another key or agreement gives unrelated bits");
+        assert!(
+            a.similarity(x) < 0.7,
+            "another key or agreement gives unrelated bits"
+        );
         assert!(a.blocks.iter().zip(&x.blocks).all(|(p, q)| p != q));
     }
     let empty = e.encode(&Identity::default());
     assert_eq!(empty.blocks, [0; BLOCK_RULES.len()]);
-    assert_eq!(empty.bits.iter().map(|w| w.count_ones()).sum::<u32>() as usize, FILTER_BITS);
+    assert_eq!(
+        empty.bits.iter().map(|w| w.count_ones()).sum::<u32>() as usize,
+        FILTER_BITS
+    );
 }
 
 #[test]
@@ -40,9 +57,19 @@ fn similarity_orders_the_same_person_above_near_and_far_strangers() {
     let truncated = same("Maria", "Okaf", "2004-03-09");
     let sibling = same("Grace", "Okafor", "2006-11-21");
     let stranger = same("Tomasz", "Lindqvist", "1999-07-30");
-    assert_eq!(folded, 1.0, "case, accents, punctuation and date form are folded");
-    for (what, s) in [("typo", typo), ("month/day swap", swapped), ("truncated", truncated)] {
-        assert!(s > 0.85 && s > sibling + 0.1, "{what}: {s} vs sibling {sibling}");
+    assert_eq!(
+        folded, 1.0,
+        "case, accents, punctuation and date form are folded"
+    );
+    for (what, s) in [
+        ("typo", typo),
+        ("month/day swap", swapped),
+        ("truncated", truncated),
+    ] {
+        assert!(
+            s > 0.85 && s > sibling + 0.1,
+            "{what}: {s} vs sibling {sibling}"
+        );
     }
     assert!(sibling > stranger, "{sibling} {stranger}");
     assert!(stranger < 0.65, "{stranger}");
@@ -54,13 +81,27 @@ fn blocking_keys_survive_the_error_each_rule_is_for() {
     let base = e.encode(&id("Maria", "Okafor", "2004-03-09", "F"));
     let shares = |g, f, b| {
         let x = e.encode(&id(g, f, b, "F"));
-        (0..BLOCK_RULES.len()).filter(|&r| x.blocks[r] == base.blocks[r]).collect::<Vec<_>>()
+        (0..BLOCK_RULES.len())
+            .filter(|&r| x.blocks[r] == base.blocks[r])
+            .collect::<Vec<_>>()
     };
     assert_eq!(shares("Maria", "Okafor", "2004-03-09"), vec![0, 1, 2, 3, 4]);
-    assert!(shares("Maria", "Okafor", "2004-09-03").contains(&0), "swap keeps the date block");
-    assert!(!shares("Maria", "Bello", "2004-03-09").is_empty(), "a name change keeps a block");
-    assert!(!shares("Maria", "Okafor", "2005-03-19").is_empty(), "a date typo keeps a block");
-    assert!(!shares("Mraia", "Okafro", "2004-03-09").is_empty(), "typos in both names keep one");
+    assert!(
+        shares("Maria", "Okafor", "2004-09-03").contains(&0),
+        "swap keeps the date block"
+    );
+    assert!(
+        !shares("Maria", "Bello", "2004-03-09").is_empty(),
+        "a name change keeps a block"
+    );
+    assert!(
+        !shares("Maria", "Okafor", "2005-03-19").is_empty(),
+        "a date typo keeps a block"
+    );
+    assert!(
+        !shares("Mraia", "Okafro", "2004-03-09").is_empty(),
+        "typos in both names keep one"
+    );
 }
 
 #[test]
@@ -75,7 +116,13 @@ fn non_ascii_letters_take_the_slow_path_and_still_match() {
 #[test]
 fn ssn_pseudonyms_are_carried_only_for_valid_numbers() {
     let e = Encoder::new(&key(6), "mou");
-    let with = |ssn| e.encode(&Identity { ssn: Some(ssn), ..id("A", "B", "2001-01-01", "F") }).ssn_pid;
+    let with = |ssn| {
+        e.encode(&Identity {
+            ssn: Some(ssn),
+            ..id("A", "B", "2001-01-01", "F")
+        })
+        .ssn_pid
+    };
     assert_eq!(with("219-45-6701"), with("219456701"));
     assert!(with("219-45-6701").is_some());
     assert_eq!(with("000-12-3456"), None);
@@ -85,16 +132,37 @@ fn ssn_pseudonyms_are_carried_only_for_valid_numbers() {
 /// A population of synthetic people: names built from syllables picked by a hash of the
 /// index (so, as in life, a few people share a full name) and dates over five birth years.
 fn population(n: usize) -> Vec<(String, String, String, &'static str)> {
-    const GIVEN: [&str; 16] = ["ma", "ri", "jo", "an", "el", "ka", "lu", "se", "ta", "no", "vi", "de", "ha", "mi", "sa", "bo"];
-    const FAMILY: [&str; 20] = ["ok", "af", "or", "lin", "dq", "ist", "bel", "lo", "ven", "tur", "sa", "mi", "ra", "po", "ke", "dun", "har", "wel", "ch", "gu"];
+    const GIVEN: [&str; 16] = [
+        "ma", "ri", "jo", "an", "el", "ka", "lu", "se", "ta", "no", "vi", "de", "ha", "mi", "sa",
+        "bo",
+    ];
+    const FAMILY: [&str; 20] = [
+        "ok", "af", "or", "lin", "dq", "ist", "bel", "lo", "ven", "tur", "sa", "mi", "ra", "po",
+        "ke", "dun", "har", "wel", "ch", "gu",
+    ];
     (0..n)
         .map(|i| {
             let h = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let pick = |shift: u32, len: usize| ((h >> shift) % len as u64) as usize;
-            let g = format!("{}{}{}", GIVEN[pick(0, 16)], GIVEN[pick(4, 16)], if pick(8, 3) == 0 { "a" } else { "" });
-            let f = format!("{}{}{}", FAMILY[pick(12, 20)], FAMILY[pick(20, 20)], FAMILY[pick(28, 20)]);
+            let g = format!(
+                "{}{}{}",
+                GIVEN[pick(0, 16)],
+                GIVEN[pick(4, 16)],
+                if pick(8, 3) == 0 { "a" } else { "" }
+            );
+            let f = format!(
+                "{}{}{}",
+                FAMILY[pick(12, 20)],
+                FAMILY[pick(20, 20)],
+                FAMILY[pick(28, 20)]
+            );
             let (day, month, year) = (1 + pick(36, 28), 1 + pick(44, 12), 2000 + pick(52, 5));
-            (g, f, format!("{year}-{month:02}-{day:02}"), if pick(60, 2) == 0 { "F" } else { "M" })
+            (
+                g,
+                f,
+                format!("{year}-{month:02}-{day:02}"),
+                if pick(60, 2) == 0 { "F" } else { "M" },
+            )
         })
         .collect()
 }
@@ -103,7 +171,10 @@ fn population(n: usize) -> Vec<(String, String, String, &'static str)> {
 fn one_to_one_linkage_finds_perturbed_partners_and_leaves_the_unpartnered_alone() {
     let e = Encoder::new(&key(7), "mou");
     let people = population(3_000);
-    let left: Vec<Encoding> = people.iter().map(|(g, f, b, s)| e.encode(&id(g, f, b, s))).collect();
+    let left: Vec<Encoding> = people
+        .iter()
+        .map(|(g, f, b, s)| e.encode(&id(g, f, b, s)))
+        .collect();
     // The right file: the first 2,000 people, every fourth with a typo in one field, in
     // reverse order, plus 1,000 people not on the left at all.
     let mut truth = Vec::new();
@@ -112,7 +183,11 @@ fn one_to_one_linkage_finds_perturbed_partners_and_leaves_the_unpartnered_alone(
         let (g2, f2, b2) = match i % 8 {
             0 => (format!("{}x", g), f.clone(), b.clone()),
             4 => (g.clone(), f[1..].to_string(), b.clone()),
-            2 => (g.clone(), f.clone(), format!("{}-{}-{}", &b[..4], &b[8..], &b[5..7])),
+            2 => (
+                g.clone(),
+                f.clone(),
+                format!("{}-{}-{}", &b[..4], &b[8..], &b[5..7]),
+            ),
             _ => (g.clone(), f.clone(), b.clone()),
         };
         truth.push((i as u32, right.len() as u32));
@@ -123,18 +198,31 @@ fn one_to_one_linkage_finds_perturbed_partners_and_leaves_the_unpartnered_alone(
         right.push(e.encode(&id(&format!("{g}q"), f, &b.replace("200", "199"), s)));
     }
     let linkage = link_one_to_one(&left, &right, &LinkConfig::default());
-    let found: std::collections::HashSet<(u32, u32)> = linkage.links.iter().map(|l| (l.left, l.right)).collect();
+    let found: std::collections::HashSet<(u32, u32)> =
+        linkage.links.iter().map(|l| (l.left, l.right)).collect();
     let true_links = truth.iter().filter(|t| found.contains(t)).count();
     let precision = true_links as f64 / found.len() as f64;
     let recall = true_links as f64 / truth.len() as f64;
-    assert!(precision >= 0.995 && recall >= 0.99, "P {precision} R {recall} {:?}", linkage.threshold);
-    assert_eq!(linkage.threshold.method, "nearest_stranger", "{:?}", linkage.threshold);
+    assert!(
+        precision >= 0.995 && recall >= 0.99,
+        "P {precision} R {recall} {:?}",
+        linkage.threshold
+    );
+    assert_eq!(
+        linkage.threshold.method, "nearest_stranger",
+        "{:?}",
+        linkage.threshold
+    );
     let mut lefts: Vec<u32> = linkage.links.iter().map(|l| l.left).collect();
     let mut rights: Vec<u32> = linkage.links.iter().map(|l| l.right).collect();
     lefts.dedup();
     rights.sort_unstable();
     rights.dedup();
-    assert_eq!((lefts.len(), rights.len()), (found.len(), found.len()), "one-to-one");
+    assert_eq!(
+        (lefts.len(), rights.len()),
+        (found.len(), found.len()),
+        "one-to-one"
+    );
     let again = link_one_to_one(&left, &right, &LinkConfig::default());
     assert_eq!(again.links, linkage.links, "deterministic");
 }
@@ -142,14 +230,32 @@ fn one_to_one_linkage_finds_perturbed_partners_and_leaves_the_unpartnered_alone(
 #[test]
 fn a_shared_ssn_links_first_unless_the_people_plainly_differ() {
     let e = Encoder::new(&key(8), "mou");
-    let enc = |g, f, b, ssn| e.encode(&Identity { ssn: Some(ssn), ..id(g, f, b, "F") });
-    let left = vec![enc("Maria", "Okafor", "2004-03-09", "219-45-6701"), enc("Ana", "Silva", "2003-05-05", "219-45-6702")];
+    let enc = |g, f, b, ssn| {
+        e.encode(&Identity {
+            ssn: Some(ssn),
+            ..id(g, f, b, "F")
+        })
+    };
+    let left = vec![
+        enc("Maria", "Okafor", "2004-03-09", "219-45-6701"),
+        enc("Ana", "Silva", "2003-05-05", "219-45-6702"),
+    ];
     // Maria changed her family name (the SSN still links her); Ana's SSN on the right was keyed
     // onto a different person, who must not be linked to her.
-    let right = vec![enc("Maria", "Bello", "2004-03-09", "219-45-6701"), enc("Tomasz", "Lindqvist", "1990-12-30", "219-45-6702")];
+    let right = vec![
+        enc("Maria", "Bello", "2004-03-09", "219-45-6701"),
+        enc("Tomasz", "Lindqvist", "1990-12-30", "219-45-6702"),
+    ];
     let linkage = link_one_to_one(&left, &right, &LinkConfig::default());
     assert_eq!(linkage.links.len(), 1, "{:?}", linkage.links);
-    assert_eq!((linkage.links[0].left, linkage.links[0].right, linkage.links[0].method), (0, 0, LinkMethod::Ssn));
+    assert_eq!(
+        (
+            linkage.links[0].left,
+            linkage.links[0].right,
+            linkage.links[0].method
+        ),
+        (0, 0, LinkMethod::Ssn)
+    );
 }
 
 #[test]

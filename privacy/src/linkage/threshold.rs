@@ -55,7 +55,8 @@ pub fn fit_threshold(best: &[f64], second: &[f64]) -> ThresholdFit {
     let mut sorted_best = best.to_vec();
     sorted_best.sort_by(f64::total_cmp);
     let n = strangers.len() as f64;
-    let share_at_least = |t: f64| (strangers.len() - strangers.partition_point(|&s| s < t)) as f64 / n;
+    let share_at_least =
+        |t: f64| (strangers.len() - strangers.partition_point(|&s| s < t)) as f64 / n;
     let median = strangers[strangers.len() / 2];
     let below_median = sorted_best.partition_point(|&s| s < median) as f64;
     let unpartnered = (2.0 * below_median).min(best.len() as f64);
@@ -67,7 +68,8 @@ pub fn fit_threshold(best: &[f64], second: &[f64]) -> ThresholdFit {
     while t <= 1.0 + 1e-12 {
         let s_t = share_at_least(t);
         let below = sorted_best.partition_point(|&s| s < t) as f64;
-        let errors = FALSE_MATCH_COST * unpartnered * s_t + (below - unpartnered * (1.0 - s_t)).max(0.0);
+        let errors =
+            FALSE_MATCH_COST * unpartnered * s_t + (below - unpartnered * (1.0 - s_t)).max(0.0);
         if errors <= least {
             least = errors;
             threshold = t;
@@ -78,7 +80,12 @@ pub fn fit_threshold(best: &[f64], second: &[f64]) -> ThresholdFit {
 }
 
 /// The fit's figures for a given threshold (also for a configured one).
-pub fn estimate(threshold: f64, method: &'static str, best: &[f64], sorted_strangers: &[f64]) -> ThresholdFit {
+pub fn estimate(
+    threshold: f64,
+    method: &'static str,
+    best: &[f64],
+    sorted_strangers: &[f64],
+) -> ThresholdFit {
     let share_at_least = |t: f64| {
         if sorted_strangers.is_empty() {
             return 0.0;
@@ -93,8 +100,12 @@ pub fn estimate(threshold: f64, method: &'static str, best: &[f64], sorted_stran
     let false_accepted = share_at_least(threshold) * unpartnered;
     // Below the cut, best scores in excess of what the strangers explain are missed matches.
     let band = 0.15;
-    let in_band = best.iter().filter(|&&s| s < threshold && s >= threshold - band).count() as f64;
-    let stranger_in_band = (share_at_least(threshold - band) - share_at_least(threshold)) * unpartnered;
+    let in_band = best
+        .iter()
+        .filter(|&&s| s < threshold && s >= threshold - band)
+        .count() as f64;
+    let stranger_in_band =
+        (share_at_least(threshold - band) - share_at_least(threshold)) * unpartnered;
     let missed = (in_band - stranger_in_band).max(0.0);
     let matches = (accepted - false_accepted).max(0.0) + missed;
     ThresholdFit {
@@ -102,7 +113,11 @@ pub fn estimate(threshold: f64, method: &'static str, best: &[f64], sorted_stran
         method,
         records: best.len(),
         stranger_sample: sorted_strangers.len(),
-        est_false_match_rate: if accepted > 0.0 { false_accepted / accepted } else { 0.0 },
+        est_false_match_rate: if accepted > 0.0 {
+            false_accepted / accepted
+        } else {
+            0.0
+        },
         est_missed_match_rate: if matches > 0.0 { missed / matches } else { 0.0 },
     }
 }
@@ -118,7 +133,9 @@ mod tests {
                 // Sum of 12 uniforms minus 6: close enough to a standard normal here.
                 let mut s = 0.0;
                 for _ in 0..12 {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     s += (state >> 11) as f64 / (1u64 << 53) as f64;
                 }
                 mean + sd * (s - 6.0)
@@ -141,13 +158,20 @@ mod tests {
         assert!(fit.est_false_match_rate < 0.01, "{fit:?}");
         assert!(fit.est_missed_match_rate < 0.03, "{fit:?}");
         // A cut well inside the matches is estimated to miss many.
-        let high = estimate(0.95, "configured", &best, &{ let mut s = second.clone(); s.sort_by(f64::total_cmp); s });
+        let high = estimate(0.95, "configured", &best, &{
+            let mut s = second.clone();
+            s.sort_by(f64::total_cmp);
+            s
+        });
         assert!(high.est_missed_match_rate > 0.3, "{high:?}");
     }
 
     #[test]
     fn without_a_stranger_sample_the_fallback_is_used_and_said() {
         let fit = fit_threshold(&[0.9; 50], &[0.7; 5]);
-        assert_eq!((fit.method, fit.threshold), ("fallback", FALLBACK_THRESHOLD));
+        assert_eq!(
+            (fit.method, fit.threshold),
+            ("fallback", FALLBACK_THRESHOLD)
+        );
     }
 }
