@@ -56,32 +56,17 @@ fn typo(s: &str, i: u64) -> String {
 }
 
 fn encode_all(encoder: &Encoder, people: &[Person]) -> Vec<Encoding> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = people.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = people
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|p| {
-                            encoder.encode(&Identity {
-                                given_name: &p.given,
-                                family_name: &p.family,
-                                birth_date: &p.birth,
-                                sex: p.sex,
-                                ssn: (!p.ssn.is_empty()).then_some(p.ssn.as_str()),
-                            })
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    })
+    let ids: Vec<Identity<'_>> = people
+        .iter()
+        .map(|p| Identity {
+            given_name: &p.given,
+            family_name: &p.family,
+            birth_date: &p.birth,
+            sex: p.sex,
+            ssn: (!p.ssn.is_empty()).then_some(p.ssn.as_str()),
+        })
+        .collect();
+    encoder.encode_all(&ids)
 }
 
 fn main() {

@@ -148,30 +148,14 @@ pub(super) fn identity<'a>(cols: &Columns, r: &'a csv::StringRecord) -> Identity
     }
 }
 
-/// Encodes records on every core, keeping their order.
+/// Encodes a chunk's records on every core, keeping their order.
 pub(super) fn encode_all(
     encoder: &Encoder,
     cols: &Columns,
     records: &[csv::StringRecord],
 ) -> Vec<Encoding> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = records.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = records
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|r| encoder.encode(&identity(cols, r)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("encoding does not panic"))
-            .collect()
-    })
+    let ids: Vec<Identity<'_>> = records.iter().map(|r| identity(cols, r)).collect();
+    encoder.encode_all(&ids)
 }
 
 /// Encodes `input` into the Parquet file `out` (written beside, then renamed: a crash leaves

@@ -221,6 +221,24 @@ impl Encoder {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// Encodes many records on every core, keeping their order.
+    pub fn encode_all(&self, ids: &[Identity<'_>]) -> Vec<Encoding> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = ids.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = ids
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || part.iter().map(|id| self.encode(id)).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("encoding does not panic"))
+                .collect()
+        })
+    }
+
     pub fn encode(&self, id: &Identity<'_>) -> Encoding {
         let given = fold_name(id.given_name);
         let family = fold_name(id.family_name);
