@@ -163,7 +163,13 @@ fn clear_values(files: &[&Path]) -> HashSet<String> {
     let mut v = HashSet::new();
     for f in files {
         for row in read_csv(f) {
-            for col in ["given_name", "family_name", "birth_date", "ssn"] {
+            for col in [
+                "record_id",
+                "given_name",
+                "family_name",
+                "birth_date",
+                "ssn",
+            ] {
                 let x = row[col].trim();
                 if x.len() >= 4 {
                     v.insert(x.to_string());
@@ -206,16 +212,20 @@ fn encoded_files_hold_no_clear_identifier_and_link_ids_are_stable_across_runs_an
         let bytes = std::fs::read(f).unwrap();
         let text = String::from_utf8_lossy(&bytes).to_lowercase();
         let decoded = p20w_pipeline::pprl::read_encoded(f).unwrap();
-        let tokens: HashSet<&str> = text
+        // The raw bytes hold 256 random-looking bytes per record, where short letter runs
+        // occur by chance; there only values of six characters or more (birth dates, SSNs,
+        // record ids, longer names) are looked for. The decoded text columns are checked for
+        // every value, however short.
+        let raw = text
             .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
-            .chain(decoded.record_keys.iter().map(String::as_str))
-            .chain(
-                decoded
-                    .encodings
-                    .iter()
-                    .filter_map(|e| e.ssn_pid.as_deref()),
-            )
-            .collect();
+            .filter(|t| t.len() >= 6);
+        let columns = decoded.record_keys.iter().map(String::as_str).chain(
+            decoded
+                .encodings
+                .iter()
+                .filter_map(|e| e.ssn_pid.as_deref()),
+        );
+        let tokens: HashSet<&str> = raw.chain(columns).collect();
         let leaked: Vec<&&str> = tokens
             .iter()
             .filter(|t| clear.contains(**t))
@@ -226,7 +236,6 @@ fn encoded_files_hold_no_clear_identifier_and_link_ids_are_stable_across_runs_an
             "{}: clear values {leaked:?}",
             f.display()
         );
-        assert!(!text.contains("lS0001"), "record ids are keyed too");
     }
 
     // The same inputs and key give the same link ids.
