@@ -58,7 +58,34 @@ struct JobFile {
     unmapped_codes: UnmappedCodes,
     #[serde(default = "default_max_quarantined_share")]
     max_quarantined_share: f64,
+    #[serde(default)]
+    linkage: LinkageSettings,
     sources: Vec<SourceFile>,
+}
+
+/// `[linkage]`: how records without a shared identifier are linked (`crate::link`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkageSettings {
+    /// After the deterministic link, match the remaining postsecondary records to K-12
+    /// students on their name, birth date and sex encodings. On unless the job turns it off.
+    #[serde(default = "fuzzy_on")]
+    pub fuzzy: bool,
+    /// A fixed Dice threshold instead of the one fitted to each run's scores.
+    pub threshold: Option<f64>,
+}
+
+fn fuzzy_on() -> bool {
+    true
+}
+
+impl Default for LinkageSettings {
+    fn default() -> Self {
+        LinkageSettings {
+            fuzzy: true,
+            threshold: None,
+        }
+    }
 }
 
 /// A source losing more than this share of its rows to quarantine fails the run unless the
@@ -185,6 +212,7 @@ pub struct JobConfig {
     pub release_id: Option<String>,
     /// The CTE program catalogue in force: the job's own, or the shipped one.
     pub catalog: Arc<CteProgramCatalog>,
+    pub linkage: LinkageSettings,
     pub sources: Vec<SourceConfig>,
 }
 
@@ -352,6 +380,13 @@ impl JobConfig {
                 )));
             }
         }
+        if let Some(t) = raw.linkage.threshold
+            && !(0.5..=1.0).contains(&t)
+        {
+            return Err(invalid(
+                "linkage.threshold must be within 0.5..=1 (a Dice score)".into(),
+            ));
+        }
         if let Some(id) = &raw.release_id
             && !valid_id(id)
         {
@@ -371,6 +406,7 @@ impl JobConfig {
             memory_limit_bytes: raw.memory_limit_mib.unwrap_or(4096) << 20,
             release_id: raw.release_id,
             catalog,
+            linkage: raw.linkage,
             sources,
         })
     }

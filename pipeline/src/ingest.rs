@@ -22,7 +22,7 @@ use datafusion::prelude::SessionContext;
 use p20w_connectors::{
     InputFile, ReadSummary, SkippedRecords, SourceCounts, SourceReader, UnmappedCode,
 };
-use p20w_schemas::{Entity, IdType, Role, SSN_STATUS, pseudonym_column};
+use p20w_schemas::{Entity, IdType, LINKAGE_ENCODING, Role, SSN_STATUS, pseudonym_column};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -30,7 +30,7 @@ use crate::RunError;
 use crate::config::SourceConfig;
 use crate::progress::Meter;
 use crate::quarantine::Quarantine;
-use crate::udf::pseudonym_function;
+use crate::udf::{LINKAGE_ENCODING_FUNCTION, pseudonym_function};
 
 /// Pseudonymized Parquet written by ingest, with the schema it was written with.
 pub struct WrittenTable {
@@ -211,6 +211,23 @@ pub fn pseudonymize_projection(entity: Entity) -> String {
                 ));
             }
         }
+    }
+    if entity.carries_linkage_encoding() {
+        let field = |name: &str| {
+            let present = entity.fields().iter().any(|f| f.name == name);
+            if present {
+                format!("\"{name}\"")
+            } else {
+                "NULL".to_string()
+            }
+        };
+        items.push(format!(
+            "{LINKAGE_ENCODING_FUNCTION}({}, {}, {}, {}) AS \"{LINKAGE_ENCODING}\"",
+            field("first_name"),
+            field("last_name"),
+            field("birth_date"),
+            field("sex"),
+        ));
     }
     items.join(", ")
 }

@@ -67,6 +67,14 @@ impl MeasureFamily {
         }
     }
 
+    /// The linked entity whose records decide this family's numerator.
+    pub fn linked_entity(self) -> &'static str {
+        match self {
+            MeasureFamily::PostsecondaryEnrollment => "ps_enrollment",
+            MeasureFamily::EmploymentEarnings => "wage_record",
+        }
+    }
+
     pub fn has_earnings(self) -> bool {
         self == MeasureFamily::EmploymentEarnings
     }

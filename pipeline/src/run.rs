@@ -106,7 +106,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
 
     // 3. Link.
     let stage = stages.start("link");
-    let link_rates = link::link(&ctx, work_dir).await?;
+    let linkage = link::link(&ctx, work_dir, &job.linkage).await?;
     stage.finish(None, None);
 
     // 4–6. Measure, disaggregate, protect: every table and report figure together.
@@ -162,7 +162,8 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         agreement_id: job.agreement_id.clone(),
         sources,
         ssn_status,
-        link_rates,
+        link_rates: linkage.rates.clone(),
+        fuzzy_linkage: linkage.fuzzy.clone(),
         wage_resolution,
         linkage_by_group: linkage_by_group(find("linkage_by_group")?),
         concentrators_by_cohort: concentrators_by_cohort(find("concentrators_by_cohort")?),
@@ -193,7 +194,11 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
     release.write_text("run_report.json", &(report_json + "\n"), 0)?;
     let (quarantined, quarantined_rows) = quarantine.finish()?;
     release.copy_file(quarantine::FILE, &quarantined, quarantined_rows)?;
-    release.write_text("dictionary.md", &dictionary_markdown(&outcome_tables), 0)?;
+    release.write_text(
+        "dictionary.md",
+        &dictionary_markdown(&outcome_tables, &linkage),
+        0,
+    )?;
     let manifest = Manifest {
         format: "p20w-release/1",
         tool: "p20w",
@@ -264,8 +269,8 @@ fn derive_release_id(job: &JobConfig, key_id: &str, sources: &[SourceReport]) ->
     sha.update(key_id);
     sha.update(&job.agreement_id);
     sha.update(format!(
-        "{:?}{:?}{}",
-        job.cohorts, job.measures, job.min_cell_size
+        "{:?}{:?}{}{:?}",
+        job.cohorts, job.measures, job.min_cell_size, job.linkage
     ));
     for s in sources {
         sha.update(format!("{}\0{}\0{}\0", s.name, s.entity, s.sha256));

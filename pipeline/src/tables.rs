@@ -8,6 +8,7 @@
 
 use p20w_schemas::{ALL, CteProgramCatalog, DIMENSIONS};
 
+use crate::link::{LinkageReport, linkage_markdown};
 use crate::measure::MeasureFamily;
 
 /// The program dimensions beside [`DIMENSIONS`].
@@ -138,16 +139,19 @@ impl CellTable {
     }
 
     /// The run report's linkage figures: concentrators of every cohort of the run pooled, in
-    /// total, by sex and by race/ethnicity.
+    /// total and by each dimension.
     pub fn linkage_by_group() -> CellTable {
+        let dimensions: Vec<&'static str> = DIMENSIONS.iter().map(|d| d.name).collect();
+        let mut grouping_sets = vec![vec![]];
+        grouping_sets.extend(dimensions.iter().map(|d| vec![*d]));
         CellTable {
             name: "linkage_by_group",
             source: "linkage_persons",
             population: "TRUE",
             universe: "concentrators",
             by_cohort: false,
-            dimensions: vec!["sex", "race_ethnicity"],
-            grouping_sets: vec![vec![], vec!["sex"], vec!["race_ethnicity"]],
+            dimensions,
+            grouping_sets,
             counts: vec![
                 Count {
                     name: "persons",
@@ -166,6 +170,12 @@ impl CellTable {
                     predicate: "ps_record",
                     rate_of: Some(0),
                     doc: "of those, with a linked postsecondary enrollment record",
+                },
+                Count {
+                    name: "with_fuzzy_link",
+                    predicate: "fuzzy_linked",
+                    rate_of: Some(0),
+                    doc: "of those, with a link only the fuzzy match found",
                 },
             ],
             median: None,
@@ -253,7 +263,7 @@ impl CellTable {
 }
 
 /// The data dictionary shipped in every release, generated from its outcome tables.
-pub fn dictionary_markdown(tables: &[CellTable]) -> String {
+pub fn dictionary_markdown(tables: &[CellTable], linkage: &LinkageReport) -> String {
     let mut s = String::from(
         "# Data dictionary\n\n\
          Each dataset folder holds one long-form Parquet table. A row is one group of CTE \
@@ -267,6 +277,12 @@ pub fn dictionary_markdown(tables: &[CellTable]) -> String {
         s.push_str(&format!("\n## {}\n\n", t.name));
         if let Some(m) = t.measure {
             s.push_str(&format!("Measure `{m}`.\n\n"));
+            if let Some(f) = MeasureFamily::ALL.into_iter().find(|f| f.measure() == m) {
+                s.push_str(&format!(
+                    "{}\n\n",
+                    linkage_markdown(linkage, f.linked_entity())
+                ));
+            }
         }
         let sets: Vec<String> = t
             .grouping_sets

@@ -9,6 +9,9 @@
 //! - `p20w_nontraditional(cip_code, sex)`, `p20w_career_cluster(cip_code)`;
 //! - `p20w_person_fingerprint(pid)`: a 64-bit hash of a person's pseudonym whose XOR over a
 //!   cell's people tells cells of the same people apart (never published);
+//! - `p20w_linkage_encoding(given, family, birth_date, sex)`: the record's keyed Bloom-filter
+//!   encoding and blocking keys ([`p20w_privacy::linkage`]), NULL when it has neither a name
+//!   nor a birth date;
 //! - `p20w_quarter_index(date)`: `year * 4 + quarter - 1`; `p20w_fall_census(date)`: the
 //!   October 1 of the first fall on or after the date.
 
@@ -16,7 +19,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Int32Array, Int64Array, StringArray,
+    Array, ArrayRef, AsArray, BinaryArray, Date32Array, Int32Array, Int64Array, StringArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type};
@@ -26,6 +29,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 use datafusion::prelude::SessionContext;
+use p20w_privacy::linkage::{Encoder, Identity};
 use p20w_privacy::{MasterKey, Pseudonymizer, canonical_ssn};
 use p20w_schemas::{
     CteProgramCatalog, Date, IdType, RaceFlags, YearQuarter, derive_race_ethnicity,
@@ -141,6 +145,48 @@ pub fn pseudonym_udf(key: &MasterKey, agreement_id: &str, id_type: IdType) -> Sc
         kernel,
     )
 }
+
+/// `p20w_linkage_encoding` under one agreement: arguments of any type that casts to text (a
+/// birth date arrives as a date, an absent field as NULL).
+pub fn linkage_encoding_udf(encoder: Arc<Encoder>) -> ScalarUDF {
+    let kernel: Kernel = Arc::new(move |arrays: &[ArrayRef]| {
+        let [given, family, birth, sex] = arrays else {
+            return exec_err!("p20w_linkage_encoding takes four arguments");
+        };
+        let text = |a: &ArrayRef| as_utf8(a);
+        let (given, family, birth, sex) = (text(given)?, text(family)?, text(birth)?, text(sex)?);
+        let cols = [&given, &family, &birth, &sex].map(|a| a.as_string::<i32>());
+        fn value(c: &StringArray, i: usize) -> &str {
+            if c.is_valid(i) { c.value(i) } else { "" }
+        }
+        let out: BinaryArray = (0..given.len())
+            .map(|i| {
+                let [g, f, b, x] = cols.map(|c| value(c, i));
+                let blank = |v: &str| v.trim().is_empty();
+                if blank(g) && blank(f) && blank(b) {
+                    return None;
+                }
+                let id = Identity {
+                    given_name: g,
+                    family_name: f,
+                    birth_date: b,
+                    sex: x,
+                    ssn: None,
+                };
+                Some(encoder.encode(&id).to_bytes())
+            })
+            .collect();
+        Ok(Arc::new(out) as ArrayRef)
+    });
+    udf(
+        LINKAGE_ENCODING_FUNCTION,
+        Signature::any(4, Volatility::Immutable),
+        DataType::Binary,
+        kernel,
+    )
+}
+
+pub const LINKAGE_ENCODING_FUNCTION: &str = "p20w_linkage_encoding";
 
 pub fn pseudonym_function(id_type: IdType) -> String {
     format!("p20w_pseudonym_{}", id_type.as_str())
@@ -262,7 +308,8 @@ pub fn register_catalog_functions(ctx: &SessionContext, catalog: Arc<CteProgramC
     ));
 }
 
-/// Registers the pseudonym functions of every identifier type for one agreement.
+/// Registers the pseudonym functions of every identifier type, and the linkage encoding, for
+/// one agreement.
 pub fn register_pseudonym_functions(ctx: &SessionContext, key: &MasterKey, agreement_id: &str) {
     for id_type in [
         IdType::Ssn,
@@ -271,6 +318,8 @@ pub fn register_pseudonym_functions(ctx: &SessionContext, key: &MasterKey, agree
     ] {
         ctx.register_udf(pseudonym_udf(key, agreement_id, id_type));
     }
+    let encoder = Arc::new(Encoder::new(key, agreement_id));
+    ctx.register_udf(linkage_encoding_udf(encoder));
 }
 
 #[cfg(test)]

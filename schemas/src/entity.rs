@@ -242,6 +242,11 @@ const WORKFORCE_PARTICIPATION: &[F] = &[
 /// The column added beside `ssn_pid` with the SSN's validation outcome.
 pub const SSN_STATUS: &str = "ssn_status";
 
+/// The column that stands in for the names, birth date and sex of an entity that carries a
+/// birth date: the record's keyed Bloom-filter encoding with its blocking keys (`p20w-privacy`'s
+/// linkage module), for fuzzy linkage inside a run. Person-level; never published.
+pub const LINKAGE_ENCODING: &str = "linkage_encoding";
+
 impl Entity {
     pub const ALL: [Entity; 9] = [
         Entity::Person,
@@ -300,9 +305,18 @@ impl Entity {
         Arc::new(Schema::new(fields))
     }
 
+    /// Whether records of this entity carry a birth date beside names, so fuzzy linkage can
+    /// use them (wage records carry names alone, too little to tell workers apart).
+    pub fn carries_linkage_encoding(self) -> bool {
+        self.fields()
+            .iter()
+            .any(|f| f.name == "birth_date" && f.role == Role::QuasiIdentifier)
+    }
+
     /// The schema written after pseudonymization: identifiers become `<name>_pid` (64 hex
     /// characters, NULL where the identifier was missing or invalid), SSNs also keep a
-    /// `ssn_status` reason code, and names and birth dates are gone.
+    /// `ssn_status` reason code, and names and birth dates are gone, replaced where the entity
+    /// carries a birth date by their [`LINKAGE_ENCODING`].
     pub fn canonical_schema(self) -> SchemaRef {
         let mut fields = Vec::new();
         for f in self.fields() {
@@ -318,6 +332,10 @@ impl Entity {
                     }
                 }
             }
+        }
+        if self.carries_linkage_encoding() {
+            let md = HashMap::from([(metadata::ROLE.to_string(), "linkage_encoding".to_string())]);
+            fields.push(Field::new(LINKAGE_ENCODING, DataType::Binary, true).with_metadata(md));
         }
         Arc::new(Schema::new(fields))
     }

@@ -24,7 +24,7 @@ mod quarter;
 pub use codes::{CodeSet, CodeSetError, CodeSets, CodeValue};
 pub use crosswalk::{Crosswalk, CrosswalkError, not_reported_code};
 pub use demographics::{ALL, DIMENSIONS, Dimension, RaceFlags, derive_race_ethnicity};
-pub use entity::{Entity, SSN_STATUS, pseudonym_column};
+pub use entity::{Entity, LINKAGE_ENCODING, SSN_STATUS, pseudonym_column};
 pub use field::{FieldKind, FieldSpec, IdType, Role};
 pub use programs::{CatalogError, CteProgram, CteProgramCatalog};
 pub use quarter::{Date, DateError, YearQuarter};

@@ -29,8 +29,27 @@ pub fn scratch(name: &str) -> PathBuf {
 /// A synthesized state with its key, run once per test process.
 pub struct State {
     pub dir: PathBuf,
+    /// The release of the job with deterministic linkage only, which the truth checks cell by
+    /// cell (`truth.rs`).
     pub release: PathBuf,
     pub stdout: String,
+    /// The release of the job as shipped: deterministic linkage, then fuzzy.
+    pub fuzzy_release: PathBuf,
+}
+
+/// `job` with fuzzy linkage turned off, written beside it as `<stem>-deterministic.toml`.
+pub fn deterministic(job: &Path) -> PathBuf {
+    let mut text = std::fs::read_to_string(job).unwrap();
+    assert!(
+        !text.contains("[linkage]"),
+        "{} sets linkage",
+        job.display()
+    );
+    text.push_str("\n[linkage]\nfuzzy = false\n");
+    let stem = job.file_stem().unwrap().to_str().unwrap();
+    let path = job.with_file_name(format!("{stem}-deterministic.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 pub const STUDENTS: &str = "4000";
@@ -65,11 +84,13 @@ pub fn state() -> &'static State {
     STATE.get_or_init(|| {
         let dir = scratch("shared");
         synthesize(&dir, STUDENTS);
-        let (release, stdout) = run(&dir.join("job-csv.toml"));
+        let (release, stdout) = run(&deterministic(&dir.join("job-csv.toml")));
+        let (fuzzy_release, _) = run(&dir.join("job-csv.toml"));
         State {
             dir,
             release,
             stdout,
+            fuzzy_release,
         }
     })
 }

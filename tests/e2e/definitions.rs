@@ -9,6 +9,7 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::prelude::{CsvReadOptions, SessionContext};
+use p20w_pipeline::config::LinkageSettings;
 use p20w_pipeline::wages::{self, WageResolution};
 use p20w_pipeline::{link, measure, session};
 use p20w_schemas::Entity;
@@ -83,7 +84,12 @@ async fn outcomes_and_wages(
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let resolution = wages::resolve_wages(&ctx, &work).await.unwrap();
-    link::link(&ctx, &work).await.unwrap();
+    // Fixtures carry no names: the rules under test are the deterministic ones.
+    let deterministic = LinkageSettings {
+        fuzzy: false,
+        threshold: None,
+    };
+    link::link(&ctx, &work, &deterministic).await.unwrap();
     measure::person_outcomes(&ctx, &work, cohorts)
         .await
         .unwrap();

@@ -84,6 +84,7 @@ fn release_rows(release: &Path) -> Vec<PubRow> {
 #[test]
 fn no_hidden_count_of_the_release_can_be_solved_for() {
     assert_no_hidden_count_solvable(&state().release);
+    assert_no_hidden_count_solvable(&state().fuzzy_release);
 }
 
 pub(crate) fn assert_no_hidden_count_solvable(release: &Path) {
@@ -104,6 +105,7 @@ pub(crate) fn assert_no_hidden_count_solvable(release: &Path) {
 #[test]
 fn no_small_group_is_published_anywhere() {
     assert_no_small_group_published(&state().release);
+    assert_no_small_group_published(&state().fuzzy_release);
 }
 
 pub(crate) fn assert_no_small_group_published(release: &Path) {

@@ -48,6 +48,9 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
 fn no_input_identifier_appears_in_the_decoded_release() {
     let s = state();
     assert_no_input_identifier(&s.dir, &s.release, &s.stdout);
+    // Fuzzy linkage encodes names and birth dates at ingest; neither they nor the encodings
+    // reach the release.
+    assert_no_input_identifier(&s.dir, &s.fuzzy_release, "");
 }
 
 /// Scans every decoded cell and every other file of `release`, and the run's `stdout`, for the
@@ -110,7 +113,11 @@ fn no_person_level_work_data_is_left_in_the_output_tree() {
     let output = s.dir.join("releases");
     let stray: Vec<_> = walk(&output)
         .into_iter()
-        .filter(|p| !p.starts_with(&s.release) && !p.ends_with(".p20w.lock"))
+        .filter(|p| {
+            !p.starts_with(&s.release)
+                && !p.starts_with(&s.fuzzy_release)
+                && !p.ends_with(".p20w.lock")
+        })
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }

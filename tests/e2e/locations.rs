@@ -178,9 +178,9 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
         }
     });
     let s3 = |rel: &str| format!("s3://{}/{run_id}/{rel}", svc.bucket);
-    let release_id = local.release.file_name().unwrap().to_str().unwrap();
+    let release_id = local.fuzzy_release.file_name().unwrap().to_str().unwrap();
     let agreement = local
-        .release
+        .fuzzy_release
         .parent()
         .unwrap()
         .file_name()
@@ -245,7 +245,7 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
 
     let prefix = format!("{run_id}/releases/{agreement}/{release_id}");
     let local_manifest: Value =
-        serde_json::from_slice(&std::fs::read(local.release.join("manifest.json")).unwrap())
+        serde_json::from_slice(&std::fs::read(local.fuzzy_release.join("manifest.json")).unwrap())
             .unwrap();
     rt.block_on(async {
         let remote_manifest: Value =
@@ -272,7 +272,7 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
                 assert_eq!(sha, &ours[path].0, "{path} differs from the local release");
                 assert_eq!(
                     remote,
-                    std::fs::read(local.release.join(path)).unwrap(),
+                    std::fs::read(local.fuzzy_release.join(path)).unwrap(),
                     "{path}"
                 );
             }

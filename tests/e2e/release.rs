@@ -152,7 +152,7 @@ print(json.dumps(out))
 fn same_inputs_and_key_give_the_same_release_and_never_overwrite() {
     let s = state();
     let other = scratch("rerun");
-    let job = std::fs::read_to_string(s.dir.join("job-csv.toml"))
+    let job = std::fs::read_to_string(s.dir.join("job-csv-deterministic.toml"))
         .unwrap()
         .replace(
             "output = \"releases\"",

@@ -116,14 +116,16 @@ fn session(people: &[Person]) -> SessionContext {
     ));
     let batch = RecordBatch::try_from_iter(outcomes.clone()).unwrap();
     ctx.register_batch("outcomes", batch).unwrap();
-    let linkage: Vec<(&str, ArrayRef)> = vec![
-        outcomes[0].clone(),
-        outcomes[1].clone(),
-        outcomes[2].clone(),
-        outcomes[3].clone(),
-        ("ssn_linked", flags(&|p| p.enrolled)),
-        ("ps_record", flags(&|p| p.enrolled)),
-    ];
+    let mut linkage: Vec<(&str, ArrayRef)> = outcomes
+        .iter()
+        .filter(|(name, _)| {
+            ["student_pid", "cohort"].contains(name) || DIMENSIONS.iter().any(|d| d.name == *name)
+        })
+        .cloned()
+        .collect();
+    linkage.push(("ssn_linked", flags(&|p| p.enrolled)));
+    linkage.push(("ps_record", flags(&|p| p.enrolled)));
+    linkage.push(("fuzzy_linked", flags(&|_| false)));
     ctx.register_batch(
         "linkage_persons",
         RecordBatch::try_from_iter(linkage).unwrap(),
@@ -312,15 +314,18 @@ fn old_report(t: &TableRows) -> Vec<Vec<bool>> {
         .iter()
         .map(|r| {
             let p = RULE.statistic_cell(r.counts[0]) == CellStatus::Suppressed;
-            vec![
-                p,
-                p || RULE.rate_cell(r.counts[0], r.counts[1]) == CellStatus::Suppressed,
-                p || RULE.rate_cell(r.counts[0], r.counts[2]) == CellStatus::Suppressed,
-            ]
+            let mut h = vec![p];
+            h.extend(
+                r.counts[1..]
+                    .iter()
+                    .map(|&k| p || RULE.rate_cell(r.counts[0], k) == CellStatus::Suppressed),
+            );
+            h
         })
         .collect();
-    hidden[total] = vec![false; 3];
-    for k in 0..2 {
+    let counts = t.table.counts.len();
+    hidden[total] = vec![false; counts];
+    for k in 0..t.table.dimensions.len() {
         let members: Vec<usize> = (0..t.rows.len())
             .filter(|&i| t.rows[i].dims[k] != "All")
             .collect();
@@ -328,7 +333,7 @@ fn old_report(t: &TableRows) -> Vec<Vec<bool>> {
         relation.extend(&members);
         let mut weight: Vec<u64> = t.rows.iter().map(|r| r.counts[0]).collect();
         weight[total] = u64::MAX;
-        for c in 0..3 {
+        for c in 0..counts {
             let mut h: Vec<bool> = hidden.iter().map(|x| x[c]).collect();
             complete_pattern(&mut h, &weight, std::slice::from_ref(&relation));
             for (i, v) in h.into_iter().enumerate() {

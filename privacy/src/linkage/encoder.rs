@@ -65,7 +65,42 @@ pub struct Encoding {
     pub ssn_pid: Option<String>,
 }
 
+/// Bytes of [`Encoding::to_bytes`]: the filter's words, then the blocking keys, little-endian.
+pub const ENCODING_BYTES: usize = (ENCODING_WORDS + BLOCK_RULES.len()) * 8;
+
 impl Encoding {
+    /// The filter and blocking keys as one value (the SSN pseudonym travels apart), so a
+    /// record's encoding can be a single column of a pipeline table.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.bits
+            .iter()
+            .chain(&self.blocks)
+            .flat_map(|w| w.to_le_bytes())
+            .collect()
+    }
+
+    /// The inverse of [`Encoding::to_bytes`]; `None` for a value of the wrong length.
+    pub fn from_bytes(bytes: &[u8], ssn_pid: Option<String>) -> Option<Encoding> {
+        if bytes.len() != ENCODING_BYTES {
+            return None;
+        }
+        let mut words = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        let mut bits = [0u64; ENCODING_WORDS];
+        bits.iter_mut()
+            .for_each(|w| *w = words.next().expect("sized"));
+        let mut blocks = [0u64; BLOCK_RULES.len()];
+        blocks
+            .iter_mut()
+            .for_each(|w| *w = words.next().expect("sized"));
+        Some(Encoding {
+            bits,
+            blocks,
+            ssn_pid,
+        })
+    }
+
     /// Dice coefficient of two balanced encodings.
     pub fn similarity(&self, other: &Encoding) -> f64 {
         let differing: u32 = self

@@ -47,6 +47,16 @@ fn encodings_are_balanced_deterministic_and_keyed() {
 }
 
 #[test]
+fn an_encoding_round_trips_through_its_bytes() {
+    let e = Encoder::new(&key(1), "mou-a").encode(&id("Maria", "Okafor", "2004-03-09", "F"));
+    let bytes = e.to_bytes();
+    assert_eq!(bytes.len(), ENCODING_BYTES);
+    let back = Encoding::from_bytes(&bytes, e.ssn_pid.clone()).unwrap();
+    assert_eq!(back, e);
+    assert!(Encoding::from_bytes(&bytes[1..], None).is_none());
+}
+
+#[test]
 fn similarity_orders_the_same_person_above_near_and_far_strangers() {
     let e = Encoder::new(&key(3), "mou");
     let base = e.encode(&id("Maria", "Okafor", "2004-03-09", "F"));

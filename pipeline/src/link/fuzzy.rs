@@ -1,0 +1,163 @@
+//! Stage 3b: fuzzy linkage of the postsecondary records no identifier linked.
+//!
+//! Ingest left each K-12 person row and postsecondary record a keyed Bloom-filter encoding of
+//! its names, birth date and sex (`linkage_encoding`). Postsecondary records that neither a
+//! known state id nor a known SSN linked are grouped into persons by the best identifier they
+//! carry (the SSN pseudonym, else the institution's student id, else the encoding itself) and
+//! matched one to one against the K-12 students with [`link_one_to_one`]; the threshold is
+//! fitted to the run's own scores unless the job fixes one. A linked postsecondary person
+//! brings its SSN pseudonym, so the student's wage records link too.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{AsArray, Float64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::prelude::SessionContext;
+use p20w_privacy::linkage::{Encoding, LinkConfig, ThresholdFit, link_one_to_one};
+use p20w_schemas::LINKAGE_ENCODING;
+use serde::Serialize;
+
+use crate::RunError;
+use crate::config::LinkageSettings;
+use crate::sql::{collect, exec};
+
+/// The table of fuzzy links: `ps_identity`, `student_pid`, `score`.
+pub const FUZZY_LINK: &str = "ps_fuzzy_link";
+
+/// A postsecondary record's person, as SQL over alias `r`: what the record carries that tells
+/// one person's records from another's.
+pub const PS_IDENTITY: &str = "COALESCE('ssn:' || r.ssn_pid,
+    'inst:' || r.institution_id || ':' || r.institution_student_id_pid,
+    'enc:' || encode(r.linkage_encoding, 'hex'))";
+
+/// What the fuzzy step did, for the run report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FuzzyLinkage {
+    /// The two sides: postsecondary persons and K-12 students.
+    pub left: &'static str,
+    pub right: &'static str,
+    /// Postsecondary persons no identifier linked, with an encoding.
+    pub left_records: u64,
+    /// K-12 students with an encoding.
+    pub right_records: u64,
+    pub links: u64,
+    pub threshold: ThresholdFit,
+    pub pairs_scored: u64,
+    /// Blocks too large to score (each record has other blocking keys).
+    pub skipped_blocks: u64,
+}
+
+/// Builds `ps_unlinked` and [`FUZZY_LINK`] (empty when the job turns fuzzy linkage off).
+/// Expects `student` and `ssn_link_deterministic`.
+pub async fn link_postsecondary(
+    ctx: &SessionContext,
+    settings: &LinkageSettings,
+) -> Result<Option<FuzzyLinkage>, RunError> {
+    let columns = format!(
+        "institution_id, institution_student_id_pid, state_student_id_pid, ssn_pid, {LINKAGE_ENCODING}"
+    );
+    exec(
+        ctx,
+        &format!(
+            "CREATE VIEW ps_unlinked AS
+             SELECT {PS_IDENTITY} AS ps_identity, r.ssn_pid, r.{LINKAGE_ENCODING} AS encoding
+               FROM (SELECT {columns} FROM ps_enrollment UNION ALL SELECT {columns} FROM ps_award) r
+               LEFT JOIN student s ON s.student_pid = r.state_student_id_pid
+               LEFT JOIN ssn_link_deterministic l ON l.ssn_pid = r.ssn_pid
+              WHERE s.student_pid IS NULL AND l.ssn_pid IS NULL
+                AND r.{LINKAGE_ENCODING} IS NOT NULL"
+        ),
+    )
+    .await?;
+    if !settings.fuzzy {
+        ctx.register_batch(FUZZY_LINK, RecordBatch::new_empty(Arc::new(link_schema())))?;
+        return Ok(None);
+    }
+    // One encoding per person on each side; the smallest when a person's records disagree,
+    // so the choice is the same on every run. Ordered, so positions are too.
+    let (student_ids, left) = encodings(
+        ctx,
+        &format!(
+            "SELECT state_student_id_pid, min({LINKAGE_ENCODING}) FROM person
+              WHERE state_student_id_pid IS NOT NULL AND {LINKAGE_ENCODING} IS NOT NULL
+              GROUP BY state_student_id_pid ORDER BY state_student_id_pid"
+        ),
+    )
+    .await?;
+    let (identities, right) = encodings(
+        ctx,
+        "SELECT ps_identity, min(encoding) FROM ps_unlinked
+          GROUP BY ps_identity ORDER BY ps_identity",
+    )
+    .await?;
+    let config = LinkConfig {
+        threshold: settings.threshold,
+        ..LinkConfig::default()
+    };
+    let (left_records, right_records) = (left.len() as u64, right.len() as u64);
+    // The postsecondary persons go first: the threshold fit reads each first-side record's
+    // best and second-best scores, and most of them have a partner among the students, while
+    // most students have none among them.
+    let linkage = tokio::task::spawn_blocking(move || link_one_to_one(&right, &left, &config))
+        .await
+        .map_err(|e| RunError::internal(&format!("fuzzy linkage: {e}")))?;
+    let ps_identity: StringArray = linkage
+        .links
+        .iter()
+        .map(|l| Some(identities[l.left as usize].as_str()))
+        .collect();
+    let student: StringArray = linkage
+        .links
+        .iter()
+        .map(|l| Some(student_ids[l.right as usize].as_str()))
+        .collect();
+    let score: Float64Array = linkage.links.iter().map(|l| Some(l.score)).collect();
+    let batch = RecordBatch::try_new(
+        Arc::new(link_schema()),
+        vec![Arc::new(ps_identity), Arc::new(student), Arc::new(score)],
+    )?;
+    ctx.register_batch(FUZZY_LINK, batch)?;
+    tracing::info!(
+        links = linkage.links.len(),
+        threshold = linkage.threshold.threshold,
+        "fuzzy linkage of postsecondary records"
+    );
+    Ok(Some(FuzzyLinkage {
+        left: "postsecondary",
+        right: "person",
+        left_records: right_records,
+        right_records: left_records,
+        links: linkage.links.len() as u64,
+        threshold: linkage.threshold,
+        pairs_scored: linkage.pairs_scored,
+        skipped_blocks: linkage.skipped_blocks,
+    }))
+}
+
+fn link_schema() -> Schema {
+    Schema::new(vec![
+        Field::new("ps_identity", DataType::Utf8, false),
+        Field::new("student_pid", DataType::Utf8, false),
+        Field::new("score", DataType::Float64, false),
+    ])
+}
+
+/// Rows of (key, encoding bytes) as parallel vectors.
+async fn encodings(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<(Vec<String>, Vec<Encoding>), RunError> {
+    let (mut keys, mut out) = (Vec::new(), Vec::new());
+    for b in collect(ctx, sql).await? {
+        let k = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+        let e = datafusion::arrow::compute::cast(b.column(1), &DataType::Binary)?;
+        let (k, e) = (k.as_string::<i32>(), e.as_binary::<i32>());
+        for i in 0..b.num_rows() {
+            let encoding = Encoding::from_bytes(e.value(i), None)
+                .ok_or_else(|| RunError::internal("a linkage encoding of the wrong length"))?;
+            keys.push(k.value(i).to_string());
+            out.push(encoding);
+        }
+    }
+    Ok((keys, out))
+}
