@@ -487,6 +487,30 @@ mod tests {
     }
 
     #[test]
+    fn linkage_is_fuzzy_unless_turned_off_and_a_bad_threshold_is_refused() {
+        let job = JobConfig::parse(DEMO, Path::new("j.toml")).unwrap();
+        assert_eq!(job.linkage, LinkageSettings::default());
+        assert!(job.linkage.fuzzy);
+        let off = format!("{DEMO}\n[linkage]\nfuzzy = false\nthreshold = 0.9\n");
+        let job = JobConfig::parse(&off, Path::new("j.toml")).unwrap();
+        assert_eq!(
+            job.linkage,
+            LinkageSettings {
+                fuzzy: false,
+                threshold: Some(0.9)
+            }
+        );
+        for bad in ["threshold = 1.5", "fuzy = true"] {
+            let text = format!("{DEMO}\n[linkage]\n{bad}\n");
+            let err = JobConfig::parse(&text, Path::new("j.toml"))
+                .unwrap_err()
+                .to_string();
+            let key = bad.split(' ').next().unwrap();
+            assert!(err.contains("j.toml") && err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
     fn a_measure_listed_twice_is_rejected() {
         let text = DEMO.replace(
             "measures = [\"postsecondary_enrollment\", \"employment_earnings\"]",

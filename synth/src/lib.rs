@@ -24,6 +24,7 @@
 
 pub mod format;
 mod ids;
+mod names;
 mod rng;
 mod student;
 pub mod wage_reports;

@@ -9,43 +9,8 @@ use p20w_schemas::{CteProgramCatalog, Date, YearQuarter};
 
 use crate::SynthConfig;
 use crate::ids::{ssn_for, state_student_id_for};
+use crate::names::{FIRST_F, FIRST_M, family_name};
 use crate::rng::Rng;
-
-const FIRST_F: &[&str] = &[
-    "Avery", "Brianna", "Carmen", "Dana", "Elena", "Fatima", "Grace", "Hana", "Imani", "Jada",
-    "Keiko", "Lena", "Maya", "Nadia", "Olivia", "Priya", "Quinn", "Rosa", "Sofia", "Tamika",
-];
-const FIRST_M: &[&str] = &[
-    "Aaron", "Bashir", "Caleb", "Diego", "Ethan", "Farid", "Gavin", "Hiro", "Isaac", "Jamal",
-    "Kenji", "Luis", "Marcus", "Nolan", "Omar", "Pedro", "Rafael", "Samuel", "Tariq", "Wyatt",
-];
-const LAST: &[&str] = &[
-    "Abara",
-    "Bellweather",
-    "Castellan",
-    "Dunmore",
-    "Estrada-Lin",
-    "Fairbanks",
-    "Gutierrez",
-    "Halvorsen",
-    "Ibarra",
-    "Jorgensen",
-    "Kowalczyk",
-    "Lindqvist",
-    "Mbeki",
-    "Nakamura",
-    "Okafor",
-    "Pellegrino",
-    "Quintero",
-    "Rasmussen",
-    "Szymanski",
-    "Thibodeaux",
-    "Underhill",
-    "Villanueva",
-    "Whitcombe",
-    "Yellowhorse",
-    "Zaragoza",
-];
 
 /// Share of a quarter's wage records already reported in the wage file's last quarter: its
 /// reports are still arriving, so it is thin.
@@ -276,7 +241,7 @@ pub fn generate(cfg: &SynthConfig, index: u64) -> Student {
             *r.pick(names)
         }
     };
-    let last_name = *r.pick(LAST);
+    let last_name = family_name(&mut r);
     let birth_date = date(cohort - 18, 1 + r.below(12) as u32, 1 + r.below(28) as u32);
     let lea = r.below(cfg.leas() as u64) as u32;
     let school = lea * 3 + r.below(3) as u32;
@@ -744,19 +709,4 @@ fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
 pub fn quarter_span(first_year: i32, last_year: i32) -> (i32, i32) {
     let q = |year, quarter| YearQuarter { year, quarter }.index();
     (q(first_year, 1), q(last_year, 4))
-}
-
-/// A typo of the kind data entry makes: two adjacent characters swapped, or one dropped.
-pub fn typo(r: &mut Rng, s: &str) -> String {
-    let mut chars: Vec<char> = s.chars().collect();
-    if chars.len() < 3 {
-        return s.to_string();
-    }
-    let i = 1 + r.below(chars.len() as u64 - 2) as usize;
-    if r.chance(0.5) {
-        chars.swap(i, i + 1);
-    } else {
-        chars.remove(i);
-    }
-    chars.into_iter().collect()
 }

@@ -10,8 +10,9 @@ use crate::wage_reports::{Keyed, ReportType, WageFiles};
 
 use crate::SynthConfig;
 use crate::ids::{index_of_ssn, ssn_for};
+use crate::names::{keyed_family, keyed_given, typo};
 use crate::rng::Rng;
-use crate::student::{LAST_QUARTER_SHARE, Student, generate, quarter_span, typo};
+use crate::student::{LAST_QUARTER_SHARE, Student, generate, quarter_span};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -144,6 +145,9 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
             dump.student(&s)?;
         }
         let mut r = Rng::for_entity(cfg.seed, 3, i);
+        // Name and SSN variants on postsecondary records: their own stream, so the records'
+        // other values do not move when the variants change.
+        let mut v = Rng::for_entity(cfg.seed, 13, i);
         let pid = format!("P{i}");
         let id = s.state_student_id.as_str();
         let bd = s.birth_date.to_string();
@@ -221,7 +225,8 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
             let inst = format!("{:06}", 100_000 + c.institution * 37);
             let state_id = if c.carries_state_id { id } else { "" };
             for (b, e, status) in &c.terms {
-                let (ssn, first, last, birth) = ps_identity(&mut r, &s, c.carries_ssn);
+                let (ssn, first, last, birth) =
+                    ps_identity(&mut r, &mut v, &s, c.carries_ssn, people);
                 ps_enrollments.row(&[
                     &inst,
                     &c.local_id,
@@ -238,7 +243,8 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
                 truth_ps_enrollments.row(&[&pid])?;
             }
             if let Some((level, cip, when)) = &c.award {
-                let (ssn, first, last, birth) = ps_identity(&mut r, &s, c.carries_ssn);
+                let (ssn, first, last, birth) =
+                    ps_identity(&mut r, &mut v, &s, c.carries_ssn, people);
                 ps_awards.row(&[
                     &inst,
                     &c.local_id,
@@ -328,29 +334,49 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
     Ok(summary)
 }
 
-/// The SSN, names and birth date as a postsecondary clerk keyed them.
-fn ps_identity(r: &mut Rng, s: &Student, carries_ssn: bool) -> (String, String, String, String) {
-    let ssn = if carries_ssn {
-        hyphenate_sometimes(r, &s.ssn)
-    } else {
+/// The SSN, names and birth date as a postsecondary clerk keyed them: names with the
+/// variants of [`crate::names`] (drawn from `v`), now and then a birth date with month and
+/// day swapped, or an SSN with two adjacent digits transposed (to a number no one holds).
+fn ps_identity(
+    r: &mut Rng,
+    v: &mut Rng,
+    s: &Student,
+    carries_ssn: bool,
+    people: u64,
+) -> (String, String, String, String) {
+    let ssn = if !carries_ssn {
         String::new()
-    };
-    let first = if r.chance(0.08) {
-        typo(r, &s.first_name)
+    } else if v.chance(PS_SSN_TRANSPOSED) {
+        transposed_ssn(v, &s.ssn, people).unwrap_or_else(|| s.ssn.clone())
     } else {
-        s.first_name.clone()
+        hyphenate_sometimes(r, &s.ssn)
     };
-    let last = if r.chance(0.05) {
-        typo(r, &s.last_name)
-    } else {
-        s.last_name.clone()
-    };
+    let more_variants = s.english_learner == Some("Yes");
+    let first = keyed_given(v, &s.first_name, more_variants);
+    let last = keyed_family(v, &s.last_name, more_variants);
     let b = s.birth_date;
     let birth = match Date::new(b.year, b.day, b.month) {
         Some(swapped) if r.chance(0.03) => swapped,
         _ => b,
     };
     (ssn, first, last, birth.to_string())
+}
+
+/// Share of postsecondary records whose SSN has two adjacent digits transposed.
+const PS_SSN_TRANSPOSED: f64 = 0.01;
+
+/// `ssn` with two adjacent digits swapped, to a number none of the `people` holds.
+fn transposed_ssn(r: &mut Rng, ssn: &str, people: u64) -> Option<String> {
+    for _ in 0..8 {
+        let mut d: Vec<u8> = ssn.bytes().collect();
+        let i = r.below(8) as usize;
+        d.swap(i, i + 1);
+        let t = String::from_utf8(d).expect("digits");
+        if t != ssn && index_of_ssn(&t).is_none_or(|owner| owner >= people) {
+            return Some(t);
+        }
+    }
+    None
 }
 
 fn hyphenate_sometimes(r: &mut Rng, ssn: &str) -> String {
@@ -363,16 +389,10 @@ fn hyphenate_sometimes(r: &mut Rng, ssn: &str) -> String {
 
 /// The SSN on one wage record: usually right; sometimes a transposition that is no one's SSN.
 fn wage_ssn(r: &mut Rng, ssn: &str, people: u64, typo_share: f64) -> String {
-    if r.chance(typo_share) {
-        for _ in 0..8 {
-            let mut d: Vec<u8> = ssn.bytes().collect();
-            let i = r.below(8) as usize;
-            d.swap(i, i + 1);
-            let t = String::from_utf8(d).expect("digits");
-            if t != ssn && index_of_ssn(&t).is_none_or(|owner| owner >= people) {
-                return t;
-            }
-        }
+    if r.chance(typo_share)
+        && let Some(t) = transposed_ssn(r, ssn, people)
+    {
+        return t;
     }
     hyphenate_sometimes(r, ssn)
 }

@@ -162,3 +162,12 @@ pub const DIMS: [&str; 13] = [
     "program",
     "career_cluster",
 ];
+
+/// How far a group's linkage recall may sit from the overall `recall` (the targets: within a
+/// point) when it has `n` true pairs: each run draws a new key, so which few pairs are missed
+/// is random, and a small group differs from the whole by sampling noise alone, about
+/// sqrt(q(1-q)/n) for an overall miss rate q. One point, or 3.5 of those.
+pub fn group_recall_tolerance(recall: f64, n: usize) -> f64 {
+    let q = (1.0 - recall).abs().max(0.005);
+    0.01f64.max(3.5 * (q * (1.0 - q) / n as f64).sqrt())
+}

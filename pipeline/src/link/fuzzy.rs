@@ -25,9 +25,11 @@ use crate::sql::{collect, exec};
 pub const FUZZY_LINK: &str = "ps_fuzzy_link";
 
 /// A postsecondary record's person, as SQL over alias `r`: what the record carries that tells
-/// one person's records from another's.
-pub const PS_IDENTITY: &str = "COALESCE('ssn:' || r.ssn_pid,
+/// one person's records from another's. The institution's own student id comes first: it is
+/// the same on all of a student's records there, where an SSN may be mistyped on one.
+pub const PS_IDENTITY: &str = "COALESCE(
     'inst:' || r.institution_id || ':' || r.institution_student_id_pid,
+    'ssn:' || r.ssn_pid,
     'enc:' || encode(r.linkage_encoding, 'hex'))";
 
 /// What the fuzzy step did, for the run report.
@@ -47,26 +49,20 @@ pub struct FuzzyLinkage {
     pub skipped_blocks: u64,
 }
 
-/// Builds `ps_unlinked` and [`FUZZY_LINK`] (empty when the job turns fuzzy linkage off).
-/// Expects `student` and `ssn_link_deterministic`.
+/// Builds `ps_unlinked` (the records of postsecondary persons none of whose records an
+/// identifier linked) and [`FUZZY_LINK`] (empty when the job turns fuzzy linkage off).
+/// Expects `ps_record_link`.
 pub async fn link_postsecondary(
     ctx: &SessionContext,
     settings: &LinkageSettings,
 ) -> Result<Option<FuzzyLinkage>, RunError> {
-    let columns = format!(
-        "institution_id, institution_student_id_pid, state_student_id_pid, ssn_pid, {LINKAGE_ENCODING}"
-    );
     exec(
         ctx,
-        &format!(
-            "CREATE VIEW ps_unlinked AS
-             SELECT {PS_IDENTITY} AS ps_identity, r.ssn_pid, r.{LINKAGE_ENCODING} AS encoding
-               FROM (SELECT {columns} FROM ps_enrollment UNION ALL SELECT {columns} FROM ps_award) r
-               LEFT JOIN student s ON s.student_pid = r.state_student_id_pid
-               LEFT JOIN ssn_link_deterministic l ON l.ssn_pid = r.ssn_pid
-              WHERE s.student_pid IS NULL AND l.ssn_pid IS NULL
-                AND r.{LINKAGE_ENCODING} IS NOT NULL"
-        ),
+        "CREATE VIEW ps_unlinked AS
+         SELECT r.ps_identity, r.ssn_pid, r.encoding FROM ps_record_link r
+           LEFT JOIN (SELECT DISTINCT ps_identity FROM ps_record_link
+                       WHERE student_pid IS NOT NULL) k ON k.ps_identity = r.ps_identity
+          WHERE k.ps_identity IS NULL AND r.ps_identity IS NOT NULL AND r.encoding IS NOT NULL",
     )
     .await?;
     if !settings.fuzzy {

@@ -5,8 +5,9 @@
 //! postsecondary records that carry both) contributes a pair to the crosswalk; an SSN pseudonym
 //! that pairs with more than one student is ambiguous and links no one. Postsecondary records
 //! link by state id where they carry a known one, otherwise through the crosswalk, otherwise
-//! by a fuzzy match of their name and birth-date encodings ([`fuzzy`]); a fuzzily linked
-//! postsecondary person's SSN joins the crosswalk. Wage and workforce records, keyed by SSN,
+//! through another record of the same institution student that linked so (one record's
+//! mistyped SSN does not orphan it), otherwise by a fuzzy match of their name and birth-date
+//! encodings ([`fuzzy`]); a fuzzily linked postsecondary person's SSN joins the crosswalk. Wage and workforce records, keyed by SSN,
 //! link through the crosswalk only: they carry no birth date to tell namesakes apart.
 
 pub mod fuzzy;
@@ -19,6 +20,7 @@ use crate::config::LinkageSettings;
 use crate::sql::{count, exec, materialize};
 pub use fuzzy::FuzzyLinkage;
 use fuzzy::{FUZZY_LINK, PS_IDENTITY};
+use p20w_schemas::LINKAGE_ENCODING;
 
 /// Link results for one entity's records.
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +76,33 @@ pub async fn link(
           GROUP BY p.ssn_pid HAVING count(DISTINCT p.student_pid) = 1",
     )
     .await?;
+    // Each postsecondary record's person and its own deterministic link; a person's records
+    // share a link when those that have one agree (a record with a mistyped SSN follows its
+    // institution student id).
+    let columns = format!(
+        "institution_id, institution_student_id_pid, state_student_id_pid, ssn_pid, {LINKAGE_ENCODING}"
+    );
+    materialize(
+        ctx,
+        work,
+        "ps_record_link",
+        &format!(
+            "SELECT {PS_IDENTITY} AS ps_identity, COALESCE(s.student_pid, l.student_pid) AS student_pid,
+                    r.ssn_pid, r.{LINKAGE_ENCODING} AS encoding
+               FROM (SELECT {columns} FROM ps_enrollment UNION ALL SELECT {columns} FROM ps_award) r
+               LEFT JOIN student s ON s.student_pid = r.state_student_id_pid
+               LEFT JOIN ssn_link_deterministic l ON l.ssn_pid = r.ssn_pid"
+        ),
+    )
+    .await?;
+    exec(
+        ctx,
+        "CREATE VIEW ps_identity_link AS
+         SELECT ps_identity, min(student_pid) AS student_pid FROM ps_record_link
+          WHERE student_pid IS NOT NULL AND ps_identity IS NOT NULL
+          GROUP BY ps_identity HAVING count(DISTINCT student_pid) = 1",
+    )
+    .await?;
     let fuzzy = fuzzy::link_postsecondary(ctx, settings).await?;
     // The crosswalk again, with the SSNs fuzzily linked postsecondary persons carry; the same
     // ambiguity rule over all pairs.
@@ -84,6 +113,10 @@ pub async fn link(
         &format!(
             "SELECT p.ssn_pid, min(p.student_pid) AS student_pid, bool_and(p.via_fuzzy) AS via_fuzzy
                FROM (SELECT student_pid, ssn_pid, false AS via_fuzzy FROM ({ID_PAIRS})
+                     UNION ALL
+                     SELECT DISTINCT i.student_pid, r.ssn_pid, false
+                       FROM ps_identity_link i JOIN ps_record_link r ON r.ps_identity = i.ps_identity
+                      WHERE r.ssn_pid IS NOT NULL
                      UNION ALL
                      SELECT DISTINCT f.student_pid, u.ssn_pid, true
                        FROM {FUZZY_LINK} f JOIN ps_unlinked u ON u.ps_identity = f.ps_identity
@@ -98,14 +131,17 @@ pub async fn link(
             ctx,
             &format!(
                 "CREATE VIEW {entity}_linked AS
-                 SELECT COALESCE(s.student_pid, f.student_pid, l.student_pid) AS student_pid,
+                 SELECT COALESCE(s.student_pid, l.student_pid, i.student_pid, f.student_pid)
+                          AS student_pid,
                         CASE WHEN s.student_pid IS NOT NULL THEN 'state_id'
-                             WHEN f.student_pid IS NOT NULL THEN 'fuzzy'
-                             WHEN l.student_pid IS NOT NULL THEN 'ssn' END AS link_method,
+                             WHEN l.student_pid IS NOT NULL THEN 'ssn'
+                             WHEN i.student_pid IS NOT NULL THEN 'institution_student_id'
+                             WHEN f.student_pid IS NOT NULL THEN 'fuzzy' END AS link_method,
                         r.*
                    FROM {entity} r
                    LEFT JOIN student s ON s.student_pid = r.state_student_id_pid
                    LEFT JOIN ssn_link_deterministic l ON l.ssn_pid = r.ssn_pid
+                   LEFT JOIN ps_identity_link i ON i.ps_identity = {PS_IDENTITY}
                    LEFT JOIN {FUZZY_LINK} f ON f.ps_identity = {PS_IDENTITY}"
             ),
         )
@@ -185,7 +221,8 @@ pub fn methods_markdown(entity: &str) -> &'static str {
         "ps_enrollment" | "ps_award" => {
             "by the state student id where the record carries one the K-12 data knows; else by \
              SSN pseudonym through the crosswalk (SSNs on K-12 records, and on postsecondary \
-             records that carry both identifiers); else by the fuzzy match: keyed Bloom-filter \
+             records that carry both identifiers); else through another record of the same \
+             institution student that one of those linked; else by the fuzzy match: keyed Bloom-filter \
              encodings of name, birth date and sex, one postsecondary person to one student, \
              above a threshold fitted to the run's scores"
         }

@@ -12,6 +12,9 @@
 //! scattered by a keyed permutation, so no one without the key knows which bit is which half.
 //! The Dice coefficient of two balanced encodings is 1 − (differing bits) / 2,048.
 //!
+//! A given name is standardised first ([`standard_given`]: nicknames and romanisations), so
+//! "Bob" and "Robert" set the same bits.
+//!
 //! Every token of the ASCII domain (bigrams of `_a-z`, years 1900–2100, months, days) is hashed
 //! once when the encoder is built; encoding a record is then table look-ups and bit writes.
 
@@ -21,7 +24,7 @@ use p20w_schemas::IdType;
 use sha2::Sha256;
 use siphasher::sip::SipHasher24;
 
-use super::normalize::{BirthDate, fold_name, fold_sex, soundex};
+use super::normalize::{BirthDate, fold_name, fold_sex, soundex, standard_given};
 use crate::{MasterKey, Pseudonymizer, SsnStatus, canonical_ssn};
 
 /// Bits of the unbalanced filter; the encoding holds twice as many.
@@ -275,7 +278,7 @@ impl Encoder {
     }
 
     pub fn encode(&self, id: &Identity<'_>) -> Encoding {
-        let given = fold_name(id.given_name);
+        let given = standard_given(fold_name(id.given_name));
         let family = fold_name(id.family_name);
         let date = BirthDate::parse(id.birth_date);
         let sex = fold_sex(id.sex);

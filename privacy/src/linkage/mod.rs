@@ -16,7 +16,7 @@ pub use encoder::{
     BLOCK_RULES, ENCODING_BYTES, ENCODING_WORDS, Encoder, Encoding, FILTER_BITS, Identity,
 };
 pub use matcher::{Link, LinkConfig, LinkMethod, Linkage, link_one_to_one};
-pub use normalize::{BirthDate, fold_name, fold_sex, soundex};
+pub use normalize::{BirthDate, fold_name, fold_sex, soundex, standard_given};
 pub use threshold::{FALLBACK_THRESHOLD, FALSE_MATCH_COST, ThresholdFit, estimate, fit_threshold};
 
 #[cfg(test)]

@@ -20,6 +20,31 @@ pub fn fold_name(raw: &str) -> String {
     out
 }
 
+/// A folded given name in its standard form: a nickname as the formal name (`bob` →
+/// `robert`), another romanisation as one spelling (`muhammad` → `mohammed`), from the table
+/// `privacy/data/given_name_standards.csv`; any other name as it is. Both sides of a link
+/// standardise alike, so "Bob" and "Robert" encode the same.
+pub fn standard_given(folded: String) -> String {
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let text = include_str!("../../data/given_name_standards.csv");
+        csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes())
+            .records()
+            .map(|r| {
+                let r = r.expect("the shipped table is valid CSV (tested)");
+                (fold_name(&r[0]), fold_name(&r[1]))
+            })
+            .collect()
+    });
+    match table.get(&folded) {
+        Some(standard) => standard.clone(),
+        None => folded,
+    }
+}
+
 /// The common Latin-1 and Latin Extended-A letters, as their base letters.
 fn fold_latin(c: char) -> Option<&'static str> {
     Some(match c {

@@ -278,3 +278,18 @@ fn given_and_family_names_keyed_the_wrong_way_round_still_match_and_block() {
     assert_eq!(a.blocks[2], c.blocks[2], "initials in either order");
     assert_eq!(a.blocks[4], c.blocks[4], "Soundex codes in either order");
 }
+
+#[test]
+fn nicknames_and_romanisations_encode_as_their_standard_name() {
+    assert_eq!(standard_given("bob".into()), "robert");
+    assert_eq!(standard_given("muhammad".into()), "mohammed");
+    assert_eq!(standard_given("robert".into()), "robert");
+    assert_eq!(standard_given("zorblat".into()), "zorblat");
+    // A short form of two formal names stays as it is.
+    assert_eq!(standard_given("alex".into()), "alex");
+    let e = Encoder::new(&key(1), "mou-a");
+    let formal = e.encode(&id("Robert", "Okafor", "2004-03-09", "M"));
+    let short = e.encode(&id("BOB", "Okafor", "2004-03-09", "M"));
+    assert_eq!(formal.bits, short.bits);
+    assert_eq!(formal.blocks, short.blocks);
+}
