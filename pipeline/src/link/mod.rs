@@ -71,9 +71,7 @@ pub async fn link(
         ctx,
         work,
         "ssn_link_deterministic",
-        "SELECT p.ssn_pid, min(p.student_pid) AS student_pid
-           FROM id_pairs_deterministic p JOIN student s ON s.student_pid = p.student_pid
-          GROUP BY p.ssn_pid HAVING count(DISTINCT p.student_pid) = 1",
+        &unique_student("SELECT * FROM id_pairs_deterministic", "ssn_pid", ""),
     )
     .await?;
     // Each postsecondary record's person and its own deterministic link; a person's records
@@ -97,10 +95,14 @@ pub async fn link(
     .await?;
     exec(
         ctx,
-        "CREATE VIEW ps_identity_link AS
-         SELECT ps_identity, min(student_pid) AS student_pid FROM ps_record_link
-          WHERE student_pid IS NOT NULL AND ps_identity IS NOT NULL
-          GROUP BY ps_identity HAVING count(DISTINCT student_pid) = 1",
+        &format!(
+            "CREATE VIEW ps_identity_link AS {}",
+            unique_student(
+                "SELECT ps_identity, student_pid FROM ps_record_link",
+                "ps_identity",
+                ""
+            )
+        ),
     )
     .await?;
     let fuzzy = fuzzy::link_postsecondary(ctx, settings).await?;
@@ -110,19 +112,18 @@ pub async fn link(
         ctx,
         work,
         "ssn_link",
-        &format!(
-            "SELECT p.ssn_pid, min(p.student_pid) AS student_pid, bool_and(p.via_fuzzy) AS via_fuzzy
-               FROM (SELECT student_pid, ssn_pid, false AS via_fuzzy FROM ({ID_PAIRS})
-                     UNION ALL
-                     SELECT DISTINCT i.student_pid, r.ssn_pid, false
-                       FROM ps_identity_link i JOIN ps_record_link r ON r.ps_identity = i.ps_identity
-                      WHERE r.ssn_pid IS NOT NULL
-                     UNION ALL
-                     SELECT DISTINCT f.student_pid, u.ssn_pid, true
-                       FROM {FUZZY_LINK} f JOIN ps_unlinked u ON u.ps_identity = f.ps_identity
-                      WHERE u.ssn_pid IS NOT NULL) p
-               JOIN student s ON s.student_pid = p.student_pid
-              GROUP BY p.ssn_pid HAVING count(DISTINCT p.student_pid) = 1"
+        &unique_student(
+            &format!(
+                "SELECT student_pid, ssn_pid, false AS via_fuzzy FROM ({ID_PAIRS})
+                 UNION ALL
+                 SELECT DISTINCT i.student_pid, r.ssn_pid, false
+                   FROM ps_identity_link i JOIN ps_record_link r ON r.ps_identity = i.ps_identity
+                 UNION ALL
+                 SELECT DISTINCT f.student_pid, u.ssn_pid, true
+                   FROM {FUZZY_LINK} f JOIN ps_unlinked u ON u.ps_identity = f.ps_identity"
+            ),
+            "ssn_pid",
+            ", bool_and(p.via_fuzzy) AS via_fuzzy",
         ),
     )
     .await?;
@@ -257,6 +258,18 @@ pub fn linkage_markdown(report: &LinkageReport, entity: &str) -> String {
         None => s.push_str(" The job turned fuzzy linkage off."),
     }
     s
+}
+
+/// The rule every link here keeps: a key (an SSN pseudonym, a postsecondary person) that
+/// pairs with more than one student links no one. `pairs` yields `key`, `student_pid` and what
+/// the `extra` aggregates read.
+fn unique_student(pairs: &str, key: &str, extra: &str) -> String {
+    format!(
+        "SELECT p.{key}, min(p.student_pid) AS student_pid{extra}
+           FROM ({pairs}) p JOIN student s ON s.student_pid = p.student_pid
+          WHERE p.{key} IS NOT NULL
+          GROUP BY p.{key} HAVING count(DISTINCT p.student_pid) = 1"
+    )
 }
 
 fn rate(entity: &str, records: u64, linked: u64, linked_fuzzy: u64) -> LinkRate {
