@@ -47,6 +47,15 @@ pub const RULE_MARKDOWN: &str = "- Wage records: one value per person (SSN pseud
 
 /// Builds `wage_resolved (ssn_pid, employer_fein, employer_ui_account, year, quarter, wages)`
 /// from `wage_record` and counts what the rule did.
+/// The latest amendment is found by one `max` over a packed value, the received quarter
+/// above the wages (offset so a negative amount packs too), so resolution is two hash
+/// aggregates, which spill within the memory pool, instead of a window over every wage record
+/// (with windows partitioned by person, employer and quarter, resolving 114 million records ran
+/// past 15 minutes and 13 GiB; this form took 4 minutes under 3.2 GiB). Wages must lie within
+/// ±`OFFSET` cents (±$5.4 billion).
+const SPAN: i64 = 1 << 40;
+const OFFSET: i64 = 1 << 39;
+
 pub async fn resolve_wages(
     ctx: &SessionContext,
     work: &std::path::Path,
@@ -70,18 +79,15 @@ pub async fn resolve_wages(
         "wage_resolved",
         &format!(
             "SELECT {key},
-                    CASE WHEN max(amendments) > 0 THEN max(CASE WHEN rk = 1 THEN wages END)
+                    CASE WHEN sum(amendment) > 0
+                         THEN max(CASE WHEN amendment = 1
+                                       THEN (COALESCE(received_q, -1) + 1) * {SPAN} + wages + {OFFSET}
+                                  END) % {SPAN} - {OFFSET}
                          ELSE sum(wages) END AS wages,
                     CAST(sum(copies) AS BIGINT) AS records,
                     CAST(count(*) AS BIGINT) AS distinct_records,
-                    max(amendments) > 0 AS amended
-               FROM (SELECT *,
-                            sum(CASE WHEN report_type = 'Amendment' THEN 1 ELSE 0 END)
-                              OVER (PARTITION BY {key}) AS amendments,
-                            row_number() OVER (PARTITION BY {key}
-                                               ORDER BY report_type = 'Amendment' DESC,
-                                                        received_q DESC NULLS LAST,
-                                                        wages DESC) AS rk
+                    sum(amendment) > 0 AS amended
+               FROM (SELECT *, CASE WHEN report_type = 'Amendment' THEN 1 ELSE 0 END AS amendment
                        FROM wage_distinct)
               GROUP BY {key}
              UNION ALL
