@@ -480,7 +480,9 @@ async fn a_concentrator_without_a_person_row_still_counts() {
 /// counted twice. Each student graduates 2022-05-30, so the quarter measured is 2022Q4.
 #[tokio::test]
 async fn resent_late_and_amended_wages_are_counted_once() {
-    let students = ["resent", "late", "amended", "tied", "untyped", "undated"];
+    let students = [
+        "resent", "late", "amended", "tied", "untyped", "undated", "clawback",
+    ];
     let mut persons = String::from("state_student_id_pid,ssn_pid,sex\n");
     for s in students {
         persons.push_str(&format!("{s},ssn-{s},Female\n"));
@@ -523,6 +525,11 @@ async fn resent_late_and_amended_wages_are_counted_once() {
         "ssn-undated,100000001,UI1,2022,4,1000,Original,,",
         "ssn-undated,100000001,UI1,2022,4,5000,Amendment,,",
         "ssn-undated,100000001,UI1,2022,4,3000,Amendment,2023,1",
+        // The latest amendment claws back $200 at one employer; $300 at another: $100 in all.
+        "ssn-clawback,100000001,UI1,2022,4,50000,Original,,",
+        "ssn-clawback,100000001,UI1,2022,4,40000,Amendment,2023,1",
+        "ssn-clawback,100000001,UI1,2022,4,-20000,Amendment,2023,2",
+        "ssn-clawback,100000002,UI2,2022,4,30000,Original,,",
     ];
     for r in rows {
         wages.push_str(r);
@@ -545,14 +552,15 @@ async fn resent_late_and_amended_wages_are_counted_once() {
     assert_eq!(earnings("tied"), "80000");
     assert_eq!(earnings("untyped"), "50000");
     assert_eq!(earnings("undated"), "3000");
+    assert_eq!(earnings("clawback"), "10000");
     assert_eq!(
         resolution,
         WageResolution {
             records: 20 + 2 + rows.len() as u64,
-            // 20 worker records, 2 without an SSN, 7 resolved student values
-            resolved: 29,
+            // 20 worker records, 2 without an SSN, 9 resolved student values
+            resolved: 31,
             resends_dropped: 3,
-            superseded_by_amendment: 6,
+            superseded_by_amendment: 8,
             summed_into_others: 2,
             without_ssn: 2,
         }
