@@ -1,9 +1,8 @@
-//! Stage 3b: fuzzy linkage of the postsecondary records no identifier linked.
+//! Stage 3b: fuzzy linkage of the postsecondary persons no identifier linked.
 //!
 //! Ingest left each K-12 person row and postsecondary record a keyed Bloom-filter encoding of
-//! its names, birth date and sex (`linkage_encoding`). Postsecondary records that neither a
-//! known state id nor a known SSN linked are grouped into persons by the best identifier they
-//! carry (the SSN pseudonym, else the institution's student id, else the encoding itself) and
+//! its names, birth date and sex (`linkage_encoding`). Postsecondary records are grouped into
+//! persons by [`PS_IDENTITY`]; persons none of whose records a state id or known SSN linked are
 //! matched one to one against the K-12 students with [`link_one_to_one`]; the threshold is
 //! fitted to the run's own scores unless the job fixes one. A linked postsecondary person
 //! brings its SSN pseudonym, so the student's wage records link too.
@@ -71,7 +70,7 @@ pub async fn link_postsecondary(
     }
     // One encoding per person on each side; the smallest when a person's records disagree,
     // so the choice is the same on every run. Ordered, so positions are too.
-    let (student_ids, left) = encodings(
+    let (student_ids, students) = encodings(
         ctx,
         &format!(
             "SELECT state_student_id_pid, min({LINKAGE_ENCODING}) FROM person
@@ -80,7 +79,7 @@ pub async fn link_postsecondary(
         ),
     )
     .await?;
-    let (identities, right) = encodings(
+    let (identities, persons) = encodings(
         ctx,
         "SELECT ps_identity, min(encoding) FROM ps_unlinked
           GROUP BY ps_identity ORDER BY ps_identity",
@@ -90,13 +89,14 @@ pub async fn link_postsecondary(
         threshold: settings.threshold,
         ..LinkConfig::default()
     };
-    let (left_records, right_records) = (left.len() as u64, right.len() as u64);
+    let (person_count, student_count) = (persons.len() as u64, students.len() as u64);
     // The postsecondary persons go first: the threshold fit reads each first-side record's
     // best and second-best scores, and most of them have a partner among the students, while
     // most students have none among them.
-    let linkage = tokio::task::spawn_blocking(move || link_one_to_one(&right, &left, &config))
-        .await
-        .map_err(|e| RunError::internal(&format!("fuzzy linkage: {e}")))?;
+    let linkage =
+        tokio::task::spawn_blocking(move || link_one_to_one(&persons, &students, &config))
+            .await
+            .map_err(|e| RunError::internal(&format!("fuzzy linkage: {e}")))?;
     let ps_identity: StringArray = linkage
         .links
         .iter()
@@ -121,8 +121,8 @@ pub async fn link_postsecondary(
     Ok(Some(FuzzyLinkage {
         left: "postsecondary",
         right: "person",
-        left_records: right_records,
-        right_records: left_records,
+        left_records: person_count,
+        right_records: student_count,
         links: linkage.links.len() as u64,
         threshold: linkage.threshold,
         pairs_scored: linkage.pairs_scored,

@@ -181,27 +181,35 @@ pub async fn link(
     // Most wage records belong to workers who were never students here, so that rate is low
     // by nature; what matters is the per-group rate of students with an SSN link. Wages are
     // counted resolved (crate::wages): a resend or a restated record is not a second record.
+    // (entity, its records, its linked records with `student_pid`, the fuzzy predicate)
     let entities = [
         (
             "ps_enrollment",
             "ps_enrollment_linked",
+            "ps_enrollment_linked",
             "link_method = 'fuzzy'",
         ),
-        ("ps_award", "ps_award_linked", "link_method = 'fuzzy'"),
-        ("workforce_participation", "workforce_linked", "via_fuzzy"),
+        (
+            "ps_award",
+            "ps_award_linked",
+            "ps_award_linked",
+            "link_method = 'fuzzy'",
+        ),
+        (
+            "workforce_participation",
+            "workforce_linked",
+            "workforce_linked",
+            "via_fuzzy",
+        ),
         (
             "wage_record",
+            "wage_resolved",
             "(SELECT l.student_pid, l.via_fuzzy FROM wage_resolved w
                 JOIN ssn_link l ON l.ssn_pid = w.ssn_pid) wage_linked",
             "via_fuzzy",
         ),
     ];
-    for (entity, linked_view, fuzzy) in entities {
-        let table = if entity == "wage_record" {
-            "wage_resolved"
-        } else {
-            linked_view
-        };
+    for (entity, table, linked_view, fuzzy) in entities {
         let records = count(ctx, &format!("SELECT count(*) FROM {table}")).await?;
         let counts = crate::sql::collect(ctx, &linked_by(linked_view, fuzzy)).await?;
         let (linked, via) = match counts.first() {
