@@ -64,6 +64,7 @@ fn encode_all(encoder: &Encoder, people: &[Person]) -> Vec<Encoding> {
             birth_date: &p.birth,
             sex: p.sex,
             ssn: (!p.ssn.is_empty()).then_some(p.ssn.as_str()),
+            ..Identity::default()
         })
         .collect();
     encoder.encode_all(&ids)
@@ -162,5 +163,16 @@ fn main() {
     println!(
         "recall                {:.4}",
         hits as f64 / truth.len() as f64
+    );
+    // Why true pairs were missed: scored below the cut, or a record went to someone else.
+    let missed: Vec<&(u32, u32)> = truth.iter().filter(|t| !found.contains(t)).collect();
+    let below = missed
+        .iter()
+        .filter(|(a, b)| l[*a as usize].score(&r[*b as usize]) < linkage.threshold.threshold)
+        .count();
+    println!(
+        "missed                {} below the threshold, {} taken by another record",
+        below,
+        missed.len() - below
     );
 }

@@ -71,7 +71,7 @@ pub struct LinkageSettings {
     /// students on their name, birth date and sex encodings. On unless the job turns it off.
     #[serde(default = "fuzzy_on")]
     pub fuzzy: bool,
-    /// A fixed Dice threshold instead of the one fitted to each run's scores.
+    /// A fixed match score threshold instead of the one fitted to each run's scores.
     pub threshold: Option<f64>,
 }
 
@@ -380,12 +380,14 @@ impl JobConfig {
                 )));
             }
         }
+        let most = p20w_privacy::linkage::MAX_SCORE;
         if let Some(t) = raw.linkage.threshold
-            && !(0.5..=1.0).contains(&t)
+            && !(t > 0.0 && t <= most)
         {
-            return Err(invalid(
-                "linkage.threshold must be within 0.5..=1 (a Dice score)".into(),
-            ));
+            return Err(invalid(format!(
+                "linkage.threshold must be above 0 and at most {most} (a match score, the \
+                 evidence of the fields two records share)"
+            )));
         }
         if let Some(id) = &raw.release_id
             && !valid_id(id)
@@ -491,16 +493,16 @@ mod tests {
         let job = JobConfig::parse(DEMO, Path::new("j.toml")).unwrap();
         assert_eq!(job.linkage, LinkageSettings::default());
         assert!(job.linkage.fuzzy);
-        let off = format!("{DEMO}\n[linkage]\nfuzzy = false\nthreshold = 0.9\n");
+        let off = format!("{DEMO}\n[linkage]\nfuzzy = false\nthreshold = 20.5\n");
         let job = JobConfig::parse(&off, Path::new("j.toml")).unwrap();
         assert_eq!(
             job.linkage,
             LinkageSettings {
                 fuzzy: false,
-                threshold: Some(0.9)
+                threshold: Some(20.5)
             }
         );
-        for bad in ["threshold = 1.5", "fuzy = true"] {
+        for bad in ["threshold = 0.0", "threshold = 90.0", "fuzy = true"] {
             let text = format!("{DEMO}\n[linkage]\n{bad}\n");
             let err = JobConfig::parse(&text, Path::new("j.toml"))
                 .unwrap_err()

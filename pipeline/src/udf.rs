@@ -171,7 +171,7 @@ pub fn linkage_encoding_udf(encoder: Arc<Encoder>) -> ScalarUDF {
                     family_name: f,
                     birth_date: b,
                     sex: x,
-                    ssn: None,
+                    ..Identity::default()
                 };
                 Some(encoder.encode(&id).to_bytes())
             })

@@ -22,7 +22,7 @@ use p20w_privacy::linkage::{BLOCK_RULES, ENCODING_WORDS, Encoding};
 use super::PprlError;
 
 /// Bumped whenever an encoding's bits would change for the same input and key.
-pub const ENCODING_VERSION: &str = "p20w-pprl-v2";
+pub const ENCODING_VERSION: &str = "p20w-pprl-v3";
 const ENCODING_BYTES: usize = ENCODING_WORDS * 8;
 
 pub(super) fn schema() -> Schema {
@@ -169,11 +169,11 @@ pub fn read_encoded(path: &Path) -> Result<EncodedFile, PprlError> {
                 *k = if b.is_null(i) { 0 } else { b.value(i) };
             }
             out.record_keys.push(keys.value(i).to_string());
-            out.encodings.push(Encoding {
+            out.encodings.push(Encoding::new(
                 bits,
-                blocks: keys_of,
-                ssn_pid: (!ssn.is_null(i)).then(|| ssn.value(i).to_string()),
-            });
+                keys_of,
+                (!ssn.is_null(i)).then(|| ssn.value(i).to_string()),
+            ));
         }
     }
     Ok(out)

@@ -2,7 +2,8 @@
 //!
 //! The layout is the evaluation layout of the issue and of common linkage benchmarks: a CSV
 //! with a header naming `record_id, given_name, family_name, birth_date, sex` and optionally
-//! `ssn`, in any order (other columns are ignored). A row without a record id, or one the CSV
+//! `ssn`, in any order. Where both agencies hold them, `address`, `locality`, `postcode` and
+//! `other_id` (another identifier, compared fuzzily) add evidence; other columns are ignored. A row without a record id, or one the CSV
 //! reader cannot split, is quarantined with its line and rule; every other row is encoded.
 
 use std::path::Path;
@@ -43,6 +44,10 @@ pub(super) struct Columns {
     birth: usize,
     sex: usize,
     ssn: Option<usize>,
+    address: Option<usize>,
+    locality: Option<usize>,
+    postcode: Option<usize>,
+    other_id: Option<usize>,
 }
 
 pub(super) fn columns(path: &Path, headers: &csv::StringRecord) -> Result<Columns, PprlError> {
@@ -69,6 +74,10 @@ pub(super) fn columns(path: &Path, headers: &csv::StringRecord) -> Result<Column
         birth: need("birth_date")?,
         sex: need("sex")?,
         ssn: find("ssn"),
+        address: find("address"),
+        locality: find("locality"),
+        postcode: find("postcode"),
+        other_id: find("other_id"),
     })
 }
 
@@ -145,6 +154,10 @@ pub(super) fn identity<'a>(cols: &Columns, r: &'a csv::StringRecord) -> Identity
         birth_date: &r[cols.birth],
         sex: &r[cols.sex],
         ssn: cols.ssn.map(|i| &r[i]),
+        address: cols.address.map_or("", |i| &r[i]),
+        locality: cols.locality.map_or("", |i| &r[i]),
+        postcode: cols.postcode.map_or("", |i| &r[i]),
+        other_id: cols.other_id.map_or("", |i| &r[i]),
     }
 }
 

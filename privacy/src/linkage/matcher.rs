@@ -4,8 +4,8 @@
 //! 1. **Exact pseudonym**: records whose SSN pseudonym occurs once on each side pair up, unless
 //!    their encodings disagree so much (below [`LinkConfig::floor`]) that the shared SSN is more
 //!    likely a keying error than the same person; such pairs go on to the fuzzy step.
-//! 2. **Fuzzy**: candidate pairs are the records sharing any blocking key; each is scored by
-//!    the Dice coefficient of its encodings. Pairs at or above the threshold (fitted, see
+//! 2. **Fuzzy**: candidate pairs are the records sharing any blocking key; each is scored
+//!    field by field ([`Encoding::score`]). Pairs at or above the threshold (fitted, see
 //!    [`super::threshold`]) are taken best first; a record already linked takes no second
 //!    partner. Ties break on the record order, so the result is the same on every run.
 
@@ -43,7 +43,8 @@ pub struct Link {
 
 #[derive(Debug, Clone, Copy)]
 pub struct LinkConfig {
-    /// Pairs scoring below this are not candidates at all (and not fitted).
+    /// Pairs scoring below this are not candidates at all (and not fitted); the default, 0,
+    /// drops pairs whose fields on balance say "strangers".
     pub floor: f64,
     /// A fixed threshold instead of the fitted one.
     pub threshold: Option<f64>,
@@ -55,7 +56,7 @@ pub struct LinkConfig {
 impl Default for LinkConfig {
     fn default() -> Self {
         LinkConfig {
-            floor: 0.6,
+            floor: 0.0,
             threshold: None,
             max_block_pairs: 25_000_000,
         }
@@ -79,7 +80,7 @@ pub fn link_one_to_one(left: &[Encoding], right: &[Encoding], config: &LinkConfi
     let mut right_taken = vec![false; right.len()];
     let mut links = Vec::new();
     for (l, r) in unique_ssn_pairs(left, right) {
-        let score = left[l as usize].similarity(&right[r as usize]);
+        let score = left[l as usize].score(&right[r as usize]);
         if score >= config.floor {
             left_taken[l as usize] = true;
             right_taken[r as usize] = true;
@@ -271,7 +272,7 @@ fn candidates(
 /// floor). One-to-one assignment falls back to a record's next candidate when its best is
 /// taken; a fourth choice is rarely the right one.
 const KEEP: usize = 4;
-/// A kept candidate: score (exact in f32: a multiple of 1/2,048) and right record.
+/// A kept candidate: score (to f32 precision, plenty for ranking) and right record.
 type Candidate = (f32, u32);
 type Top = [Candidate; KEEP];
 const EMPTY: Candidate = (-1.0, u32::MAX);
@@ -304,7 +305,7 @@ fn score_blocks(
                     continue;
                 }
                 scored += 1;
-                let score = a.similarity(b);
+                let score = a.score(b);
                 if score >= floor {
                     keep_best(&mut top[l as usize], (score as f32, r));
                 }

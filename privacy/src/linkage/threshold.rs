@@ -34,8 +34,13 @@ pub struct ThresholdFit {
 /// only leaves a person unlinked; the threshold weighs it this many times.
 pub const FALSE_MATCH_COST: f64 = 3.0;
 
-/// Used when the scores cannot be fitted; a conservative cut for balanced 2,048-bit encodings.
-pub const FALLBACK_THRESHOLD: f64 = 0.85;
+/// Used when the scores cannot be fitted; a conservative cut: a birth date and family name in
+/// full agreement and a given name nearly so (see [`super::FIELDS`]).
+pub const FALLBACK_THRESHOLD: f64 = 20.0;
+
+/// How far below the cut a best score still counts toward the missed-match estimate: about one
+/// given name's worth of evidence, the usual distance of a true pair with one field wrong.
+pub const MISSED_BAND: f64 = 6.0;
 
 /// `best[i]`: each record's best score; `second[j]`: each record's second-best, a sample of
 /// how close a record's nearest stranger comes (a slight underestimate for records without a
@@ -60,12 +65,20 @@ pub fn fit_threshold(best: &[f64], second: &[f64]) -> ThresholdFit {
     let median = strangers[strangers.len() / 2];
     let below_median = sorted_best.partition_point(|&s| s < median) as f64;
     let unpartnered = (2.0 * below_median).min(best.len() as f64);
-    let mut threshold = 1.0;
+    let mut threshold = f64::INFINITY;
     let mut least = f64::MAX;
-    // Scores are multiples of 1/2,048: try every one from the strangers' median up; on a tie,
-    // the higher cut.
-    let mut t = median;
-    while t <= 1.0 + 1e-12 {
+    // The errors change only at an observed score: try every one from the strangers' median
+    // up, and one above them all (accept nothing); on a tie, the higher cut.
+    let mut cuts: Vec<f64> = sorted_best
+        .iter()
+        .chain(&strangers)
+        .copied()
+        .filter(|&s| s >= median)
+        .collect();
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+    let above_all = cuts.last().map_or(median, |&m| m + 1.0);
+    for t in cuts.into_iter().chain(std::iter::once(above_all)) {
         let s_t = share_at_least(t);
         let below = sorted_best.partition_point(|&s| s < t) as f64;
         let errors =
@@ -74,7 +87,6 @@ pub fn fit_threshold(best: &[f64], second: &[f64]) -> ThresholdFit {
             least = errors;
             threshold = t;
         }
-        t += 1.0 / 2048.0;
     }
     estimate(threshold, "nearest_stranger", best, &strangers)
 }
@@ -99,7 +111,7 @@ pub fn estimate(
     let unpartnered = best.len() as f64 - accepted;
     let false_accepted = share_at_least(threshold) * unpartnered;
     // Below the cut, best scores in excess of what the strangers explain are missed matches.
-    let band = 0.15;
+    let band = MISSED_BAND;
     let in_band = best
         .iter()
         .filter(|&&s| s < threshold && s >= threshold - band)
@@ -145,20 +157,20 @@ mod tests {
 
     #[test]
     fn the_cut_lies_above_nearly_all_nearest_strangers_and_below_the_matches() {
-        // 2,000 records with a partner (scores near 0.95) and 1,000 without, whose best is their
+        // 2,000 records with a partner (scores near 28) and 1,000 without, whose best is their
         // nearest stranger, drawn like the stranger sample.
-        let mut best = normals(2_000, 0.95, 0.02, 1);
-        best.extend(normals(1_000, 0.75, 0.03, 2));
-        let second = normals(2_000, 0.75, 0.03, 3);
+        let mut best = normals(2_000, 28.0, 2.0, 1);
+        best.extend(normals(1_000, 8.0, 3.0, 2));
+        let second = normals(2_000, 8.0, 3.0, 3);
         let fit = fit_threshold(&best, &second);
         assert_eq!(fit.method, "nearest_stranger");
         let above = second.iter().filter(|&&s| s >= fit.threshold).count();
         assert!(above <= 20, "{above} strangers above {fit:?}");
-        assert!(fit.threshold > 0.8 && fit.threshold < 0.9, "{fit:?}");
+        assert!(fit.threshold > 14.0 && fit.threshold < 22.0, "{fit:?}");
         assert!(fit.est_false_match_rate < 0.01, "{fit:?}");
         assert!(fit.est_missed_match_rate < 0.03, "{fit:?}");
         // A cut well inside the matches is estimated to miss many.
-        let high = estimate(0.95, "configured", &best, &{
+        let high = estimate(28.0, "configured", &best, &{
             let mut s = second.clone();
             s.sort_by(f64::total_cmp);
             s
@@ -168,7 +180,7 @@ mod tests {
 
     #[test]
     fn without_a_stranger_sample_the_fallback_is_used_and_said() {
-        let fit = fit_threshold(&[0.9; 50], &[0.7; 5]);
+        let fit = fit_threshold(&[25.0; 50], &[8.0; 5]);
         assert_eq!(
             (fit.method, fit.threshold),
             ("fallback", FALLBACK_THRESHOLD)
