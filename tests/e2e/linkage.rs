@@ -9,27 +9,63 @@ use crate::common::{group_recall_tolerance, p20w, read_csv, scratch, state};
 
 /// Writes the evaluation layout from the synthetic state and returns, per record id, the
 /// person it truly is (left: state student id; right: institution student id).
-fn person_files(state: &Path, out: &Path) -> (PathBuf, PathBuf, HashMap<String, String>) {
+/// Made-up address fields of a person, the same on both sides: synth writes no addresses, and
+/// the encoded files must hide these optional fields as they hide names.
+fn household(person_id: &str) -> [String; 4] {
+    const STREETS: [&str; 6] = [
+        "Alderwick",
+        "Brambleton",
+        "Corvane",
+        "Dunmeric",
+        "Elsworth",
+        "Fenhollow",
+    ];
+    let h = person_id
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    [
+        format!("{} {} Lane", 100 + h % 900, STREETS[(h / 900 % 6) as usize]),
+        "Quillmere".to_string(),
+        format!("9{:04}", h / 5400 % 10_000),
+        format!("Q{:07}", h % 10_000_000),
+    ]
+}
+
+/// The K-12 and postsecondary person files of the synthetic state in the evaluation layout,
+/// with the optional address fields where `with_household`, and who each record truly is.
+fn person_files(
+    state: &Path,
+    out: &Path,
+    with_household: bool,
+) -> (PathBuf, PathBuf, HashMap<String, String>) {
     let persons = read_csv(&state.join("truth/persons.csv"));
     let person_of_student: HashMap<&str, &str> = persons
         .iter()
         .map(|p| (p["state_student_id"].as_str(), p["person_id"].as_str()))
         .collect();
     let mut truth = HashMap::new();
-    let write = |name: &str, rows: Vec<[String; 6]>| {
+    let write = |name: &str, rows: Vec<([String; 6], String)>| {
         let path = out.join(name);
         let mut w = csv::Writer::from_path(&path).unwrap();
-        w.write_record([
+        let mut head = vec![
             "record_id",
             "given_name",
             "family_name",
             "birth_date",
             "sex",
             "ssn",
-        ])
-        .unwrap();
-        for r in rows {
-            w.write_record(&r).unwrap();
+        ];
+        if with_household {
+            head.extend(["address", "locality", "postcode", "other_id"]);
+        }
+        w.write_record(&head).unwrap();
+        for (r, person) in rows {
+            let extra = if with_household {
+                household(&person).to_vec()
+            } else {
+                Vec::new()
+            };
+            w.write_record(r.iter().chain(&extra)).unwrap();
         }
         w.flush().unwrap();
         path
@@ -43,14 +79,17 @@ fn person_files(state: &Path, out: &Path) -> (PathBuf, PathBuf, HashMap<String, 
                 format!("L{}", s["state_student_id"]),
                 person_of_student[s["state_student_id"].as_str()].to_string(),
             );
-            left.push([
-                format!("L{}", s["state_student_id"]),
-                s["first_name"].clone(),
-                s["last_name"].clone(),
-                s["birth_date"].clone(),
-                s["sex"].clone(),
-                s["ssn"].clone(),
-            ]);
+            left.push((
+                [
+                    format!("L{}", s["state_student_id"]),
+                    s["first_name"].clone(),
+                    s["last_name"].clone(),
+                    s["birth_date"].clone(),
+                    s["sex"].clone(),
+                    s["ssn"].clone(),
+                ],
+                person_of_student[s["state_student_id"].as_str()].to_string(),
+            ));
         }
     }
     let mut right = Vec::new();
@@ -61,14 +100,17 @@ fn person_files(state: &Path, out: &Path) -> (PathBuf, PathBuf, HashMap<String, 
         if !truth.contains_key(&id) {
             truth.insert(id.clone(), t["person_id"].clone());
             // Institutions report no sex here; the encoding simply carries none.
-            right.push([
-                id,
-                e["first_name"].clone(),
-                e["last_name"].clone(),
-                e["birth_date"].clone(),
-                String::new(),
-                e["ssn"].clone(),
-            ]);
+            right.push((
+                [
+                    id,
+                    e["first_name"].clone(),
+                    e["last_name"].clone(),
+                    e["birth_date"].clone(),
+                    String::new(),
+                    e["ssn"].clone(),
+                ],
+                t["person_id"].clone(),
+            ));
         }
     }
     (
@@ -82,7 +124,7 @@ fn person_files(state: &Path, out: &Path) -> (PathBuf, PathBuf, HashMap<String, 
 fn evaluation_mode_links_k12_to_postsecondary_with_high_precision_and_recall_in_every_group() {
     let s = state();
     let dir = scratch("pprl-evaluate");
-    let (left, right, truth) = person_files(&s.dir, &dir);
+    let (left, right, truth) = person_files(&s.dir, &dir, false);
     let pairs = dir.join("pairs.csv");
     p20w(&[
         "link",
@@ -180,12 +222,21 @@ fn clear_values(files: &[&Path]) -> HashSet<String> {
                 "family_name",
                 "birth_date",
                 "ssn",
+                "address",
+                "locality",
+                "postcode",
+                "other_id",
             ] {
-                let x = row[col].trim();
-                if x.len() >= 4 {
-                    v.insert(x.to_string());
-                    v.insert(x.to_lowercase());
-                    v.insert(x.replace('-', ""));
+                let Some(x) = row.get(col).map(|x| x.trim()) else {
+                    continue;
+                };
+                // The value, and each word of one with several (a street name on its own).
+                for x in std::iter::once(x).chain(x.split_whitespace()) {
+                    if x.len() >= 4 {
+                        v.insert(x.to_string());
+                        v.insert(x.to_lowercase());
+                        v.insert(x.replace('-', ""));
+                    }
                 }
             }
         }
@@ -197,7 +248,7 @@ fn clear_values(files: &[&Path]) -> HashSet<String> {
 fn encoded_files_hold_no_clear_identifier_and_link_ids_are_stable_across_runs_and_quarters() {
     let s = state();
     let dir = scratch("pprl-files");
-    let (left, right, truth) = person_files(&s.dir, &dir);
+    let (left, right, truth) = person_files(&s.dir, &dir, true);
     let key = s.dir.join("p20w.key");
     let encode = |input: &Path, name: &str| {
         let out = dir.join(name);
@@ -223,7 +274,7 @@ fn encoded_files_hold_no_clear_identifier_and_link_ids_are_stable_across_runs_an
         let bytes = std::fs::read(f).unwrap();
         let text = String::from_utf8_lossy(&bytes).to_lowercase();
         let decoded = p20w_pipeline::pprl::read_encoded(f).unwrap();
-        // The raw bytes hold 256 random-looking bytes per record, where short letter runs
+        // The raw bytes hold 320 random-looking bytes per record, where short letter runs
         // occur by chance; there only values of six characters or more (birth dates, SSNs,
         // record ids, longer names) are looked for. The decoded text columns are checked for
         // every value, however short.
@@ -295,11 +346,15 @@ fn encoded_files_hold_no_clear_identifier_and_link_ids_are_stable_across_runs_an
         .take(50);
     for row in newcomers {
         text.push_str(&format!(
-            "N{},{},{},{},,\n",
+            "N{},{},{},{},,,{},{},{},{}\n",
             &row["record_id"][1..],
             row["given_name"],
             row["family_name"],
-            row["birth_date"]
+            row["birth_date"],
+            row["address"],
+            row["locality"],
+            row["postcode"],
+            row["other_id"]
         ));
     }
     let grown = dir.join("ps_grown.csv");
