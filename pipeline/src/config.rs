@@ -68,7 +68,7 @@ struct JobFile {
 #[serde(deny_unknown_fields)]
 pub struct LinkageSettings {
     /// After the deterministic link, match the remaining postsecondary records to K-12
-    /// students on their name, birth date and sex encodings. On unless the job turns it off.
+    /// students on their name and birth-date encodings. On unless the job turns it off.
     #[serde(default = "fuzzy_on")]
     pub fuzzy: bool,
     /// A fixed match score threshold instead of the one fitted to each run's scores.

@@ -115,10 +115,12 @@ enum Command {
         examples: usize,
     },
     /// Encode an agency's person file for linkage without identifiers: keyed Bloom filters
-    /// of names, birth date and sex, and the SSN pseudonym. No clear value is written.
+    /// of names, birth date and (where given) address and another identifier, blocking keys,
+    /// and the SSN pseudonym. No clear value is written.
     Encode {
         /// CSV with a header naming record_id, given_name, family_name, birth_date, sex and
-        /// optionally ssn (any order; other columns ignored).
+        /// optionally ssn, address, locality, postcode, other_id (any order; other columns
+        /// ignored).
         people: PathBuf,
         /// The agreement's key file (the same key every party to the agreement uses).
         #[arg(long)]

@@ -1,7 +1,7 @@
 //! Stage 3b: fuzzy linkage of the postsecondary persons no identifier linked.
 //!
 //! Ingest left each K-12 person row and postsecondary record a keyed Bloom-filter encoding of
-//! its names, birth date and sex (`linkage_encoding`). Postsecondary records are grouped into
+//! its names and birth date, with sex in a blocking key (`linkage_encoding`). Postsecondary records are grouped into
 //! persons by [`PS_IDENTITY`]; persons none of whose records a state id or known SSN linked are
 //! matched one to one against the K-12 students with [`link_one_to_one`]; the threshold is
 //! fitted to the run's own scores unless the job fixes one. A linked postsecondary person

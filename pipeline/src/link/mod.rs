@@ -232,7 +232,7 @@ pub fn methods_markdown(entity: &str) -> &'static str {
              SSN pseudonym through the crosswalk (SSNs on K-12 records, and on postsecondary \
              records that carry both identifiers); else through another record of the same \
              institution student that one of those linked; else by the fuzzy match: keyed Bloom-filter \
-             encodings of name, birth date and sex, one postsecondary person to one student, \
+             encodings of name and birth date, one postsecondary person to one student, \
              above a threshold fitted to the run's scores"
         }
         "wage_record" | "workforce_participation" => {

@@ -1,8 +1,8 @@
 //! The encoded file: what an agency hands to the linkage unit.
 //!
 //! One Parquet file, a row per record: `record_key` (the keyed pseudonym of the agency's
-//! record id), `ssn_pid` (null without a valid SSN), `encoding` (the balanced 2,048-bit Bloom
-//! filter, 256 bytes) and one `block_<rule>` column per blocking rule (null where the rule's
+//! record id), `ssn_pid` (null without a valid SSN), `encoding` (the balanced Bloom-filter
+//! segments, 320 bytes) and one `block_<rule>` column per blocking rule (null where the rule's
 //! fields were missing). The file's metadata names the encoding version, the agreement and the
 //! key id, so files encoded under different keys are refused instead of silently not matching.
 

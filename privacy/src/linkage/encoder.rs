@@ -124,11 +124,6 @@ impl Encoding {
     pub fn score(&self, other: &Encoding) -> f64 {
         score(&self.bits, self.present, &other.bits, other.present)
     }
-
-    /// Whether the record holds any field of segment `FIELDS[f]`.
-    pub fn holds(&self, f: usize) -> bool {
-        self.present & (1 << f) != 0
-    }
 }
 
 /// A token's writes: set `set[i]`, clear `clear[i]` (the complement half's twin position);
