@@ -3,8 +3,9 @@
 //! The layout is the evaluation layout of the issue and of common linkage benchmarks: a CSV
 //! with a header naming `record_id, given_name, family_name, birth_date, sex` and optionally
 //! `ssn`, in any order. Where both agencies hold them, `address`, `locality`, `postcode` and
-//! `other_id` (another identifier, compared fuzzily) add evidence; other columns are ignored. A row without a record id, or one the CSV
-//! reader cannot split, is quarantined with its line and rule; every other row is encoded.
+//! `other_id` (another identifier, compared fuzzily) add evidence; other columns are ignored.
+//! A row without a record id, or one the CSV reader cannot split, is quarantined with its line
+//! and rule; every other row is encoded.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -31,7 +31,7 @@ use sha2::Sha256;
 use siphasher::sip::SipHasher24;
 
 use super::layout::{
-    ADDRESS, BIRTH_DATE, ENCODING_WORDS, FIELDS, NAME, OFFSETS, OTHER_ID, presence, score,
+    ADDRESS, BIRTH_DATE, ENCODING_WORDS, NAME, OFFSETS, OTHER_ID, SEGMENTS, presence, score,
 };
 use super::normalize::{BirthDate, fold_name, fold_sex, fold_text, soundex, standard_given};
 use crate::{MasterKey, Pseudonymizer, SsnStatus, canonical_ssn};
@@ -71,7 +71,7 @@ pub struct Encoding {
     pub blocks: [u64; BLOCK_RULES.len()],
     /// The SSN pseudonym (the same as `p20w run` computes) where a valid SSN is present.
     pub ssn_pid: Option<String>,
-    /// Which segments the record holds (bit `f` for `FIELDS[f]`), derived from `bits`.
+    /// Which segments the record holds (bit `f` for `SEGMENTS[f]`), derived from `bits`.
     present: u8,
 }
 
@@ -147,7 +147,7 @@ impl FieldKey {
     /// `key_name` keys the tokens (fields sharing it set the same positions for the same
     /// token); the segment `f` keys the permutation that its fields share.
     fn new(master: &MasterKey, agreement_id: &str, key_name: &str, f: usize) -> FieldKey {
-        let spec = &FIELDS[f];
+        let spec = &SEGMENTS[f];
         let base = (OFFSETS[f] * 64) as u16;
         let perm = keyed_permutation(
             &derive(master, agreement_id, &format!("{}/permutation", spec.name)),

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 /// One segment of an encoding and its evidence.
 #[derive(Debug, Clone, Copy, Serialize)]
-pub struct FieldSpec {
+pub struct SegmentSpec {
     pub name: &'static str,
     /// Bits of the unbalanced filter; the encoding holds twice as many (filter and complement).
     pub filter_bits: usize,
@@ -39,7 +39,7 @@ pub struct FieldSpec {
 /// evaluation files and `p20w encode`, not the agency extracts of `p20w run`, which lack them).
 /// Disagreement weights are small where the same person's value often changes (a family name
 /// at marriage, an address at a move).
-pub const FIELDS: [FieldSpec; 4] = [
+pub const SEGMENTS: [SegmentSpec; 4] = [
     field("name", 512, 20, 15.0, 6.0),
     field("birth_date", 128, 24, 14.0, 5.0),
     field("address", 512, 6, 14.0, 2.0),
@@ -52,8 +52,8 @@ const fn field(
     bits_per_token: usize,
     agreement: f64,
     disagreement: f64,
-) -> FieldSpec {
-    FieldSpec {
+) -> SegmentSpec {
+    SegmentSpec {
         name,
         filter_bits,
         bits_per_token,
@@ -67,21 +67,21 @@ pub const BIRTH_DATE: usize = 1;
 pub const ADDRESS: usize = 2;
 pub const OTHER_ID: usize = 3;
 
-/// First 64-bit word of each field's segment, and one past the last field's.
-pub const OFFSETS: [usize; FIELDS.len() + 1] = offsets();
+/// First 64-bit word of each segment, and one past the last segment's.
+pub const OFFSETS: [usize; SEGMENTS.len() + 1] = offsets();
 
-const fn offsets() -> [usize; FIELDS.len() + 1] {
-    let mut out = [0; FIELDS.len() + 1];
+const fn offsets() -> [usize; SEGMENTS.len() + 1] {
+    let mut out = [0; SEGMENTS.len() + 1];
     let mut i = 0;
-    while i < FIELDS.len() {
-        out[i + 1] = out[i] + 2 * FIELDS[i].filter_bits / 64;
+    while i < SEGMENTS.len() {
+        out[i + 1] = out[i] + 2 * SEGMENTS[i].filter_bits / 64;
         i += 1;
     }
     out
 }
 
 /// 64-bit words of one encoding.
-pub const ENCODING_WORDS: usize = OFFSETS[FIELDS.len()];
+pub const ENCODING_WORDS: usize = OFFSETS[SEGMENTS.len()];
 
 /// Field similarity of two strangers' filters about half full: filters agree there on about
 /// half their bits by chance, so similarity at or below this is no evidence of a match.
@@ -91,8 +91,8 @@ pub const STRANGER_SIMILARITY: f64 = 0.5;
 pub const MAX_SCORE: f64 = {
     let mut total = 0.0;
     let mut i = 0;
-    while i < FIELDS.len() {
-        total += FIELDS[i].agreement;
+    while i < SEGMENTS.len() {
+        total += SEGMENTS[i].agreement;
         i += 1;
     }
     total
@@ -106,7 +106,7 @@ pub fn segment(bits: &[u64; ENCODING_WORDS], f: usize) -> &[u64] {
 /// Which segments a record holds: a present segment's balanced filter has exactly
 /// `filter_bits` ones, an absent one none.
 pub fn presence(bits: &[u64; ENCODING_WORDS]) -> u8 {
-    (0..FIELDS.len()).fold(0u8, |mask, f| {
+    (0..SEGMENTS.len()).fold(0u8, |mask, f| {
         let ones: u32 = segment(bits, f).iter().map(|w| w.count_ones()).sum();
         if ones > 0 { mask | 1 << f } else { mask }
     })
@@ -122,7 +122,7 @@ fn similarity(a: &[u64], b: &[u64]) -> f64 {
 /// A segment's evidence at a similarity: its disagreement weight at strangers' similarity and
 /// below, its agreement weight at identity, linear between.
 fn evidence(f: usize, sim: f64) -> f64 {
-    let spec = &FIELDS[f];
+    let spec = &SEGMENTS[f];
     let agree = ((sim - STRANGER_SIMILARITY) / (1.0 - STRANGER_SIMILARITY)).clamp(0.0, 1.0);
     -spec.disagreement + (spec.agreement + spec.disagreement) * agree
 }
@@ -130,7 +130,7 @@ fn evidence(f: usize, sim: f64) -> f64 {
 /// The match score of two records' bits given their presence masks.
 pub fn score(a: &[u64; ENCODING_WORDS], pa: u8, b: &[u64; ENCODING_WORDS], pb: u8) -> f64 {
     let both = pa & pb;
-    (0..FIELDS.len())
+    (0..SEGMENTS.len())
         .filter(|&f| both & (1 << f) != 0)
         .map(|f| evidence(f, similarity(segment(a, f), segment(b, f))))
         .sum()

@@ -5,7 +5,7 @@
 //!    their encodings disagree so much (below [`LinkConfig::floor`]) that the shared SSN is more
 //!    likely a keying error than the same person; such pairs go on to the fuzzy step.
 //! 2. **Fuzzy**: candidate pairs are the records sharing any blocking key; each is scored
-//!    field by field ([`Encoding::score`]). Pairs at or above the threshold (fitted, see
+//!    segment by segment ([`Encoding::score`]). Pairs at or above the threshold (fitted, see
 //!    [`super::threshold`]) are taken best first; a record already linked takes no second
 //!    partner. Ties break on the record order, so the result is the same on every run.
 
@@ -275,7 +275,8 @@ const KEEP: usize = 4;
 /// A kept candidate: score (to f32 precision, plenty for ranking) and right record.
 type Candidate = (f32, u32);
 type Top = [Candidate; KEEP];
-const EMPTY: Candidate = (-1.0, u32::MAX);
+/// Below any score, whatever the floor.
+const EMPTY: Candidate = (f32::NEG_INFINITY, u32::MAX);
 
 /// Puts `c` among the best `KEEP` under one total order (higher score, then lower right
 /// index), so the result does not depend on which thread saw which pair first.

@@ -3,9 +3,9 @@
 //! Each agency turns its person records into [`Encoding`]s with an [`Encoder`] built from the
 //! agreement key; only encodings travel. The linkage unit pairs two files of encodings with
 //! [`link_one_to_one`]: shared SSN pseudonyms first, then the best-scoring pairs among records
-//! that share a blocking key (scored field by field, [`FIELDS`]), above a threshold set by how close each record's nearest
-//! stranger comes ([`fit_threshold`]). Parameters and the threat model are in the README ("Linking without
-//! identifiers").
+//! that share a blocking key (scored segment by segment, [`SEGMENTS`]), above a threshold set
+//! by how close each record's nearest stranger comes ([`fit_threshold`]). Parameters and the
+//! threat model are in the README ("Linking without identifiers").
 
 mod encoder;
 mod layout;
@@ -14,7 +14,7 @@ mod normalize;
 mod threshold;
 
 pub use encoder::{BLOCK_RULES, ENCODING_BYTES, Encoder, Encoding, Identity};
-pub use layout::{ENCODING_WORDS, FIELDS, FieldSpec, MAX_SCORE, STRANGER_SIMILARITY};
+pub use layout::{ENCODING_WORDS, MAX_SCORE, SEGMENTS, STRANGER_SIMILARITY, SegmentSpec};
 pub use matcher::{Link, LinkConfig, LinkMethod, Linkage, link_one_to_one};
 pub use normalize::{BirthDate, fold_name, fold_sex, soundex, standard_given};
 pub use threshold::{FALLBACK_THRESHOLD, FALSE_MATCH_COST, ThresholdFit, estimate, fit_threshold};

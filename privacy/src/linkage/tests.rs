@@ -21,7 +21,7 @@ fn id<'a>(given: &'a str, family: &'a str, birth: &'a str, sex: &'a str) -> Iden
 fn identical() -> f64 {
     ["name", "birth_date"]
         .iter()
-        .map(|n| FIELDS.iter().find(|f| f.name == *n).unwrap().agreement)
+        .map(|n| SEGMENTS.iter().find(|f| f.name == *n).unwrap().agreement)
         .sum()
 }
 
@@ -32,7 +32,7 @@ fn encodings_are_balanced_deterministic_and_keyed() {
     // Balanced: each segment held has exactly half its bits set, each one missing none (so a
     // missing field is no evidence either way).
     let mut word = 0;
-    for (f, spec) in FIELDS.iter().enumerate() {
+    for (f, spec) in SEGMENTS.iter().enumerate() {
         let words = 2 * spec.filter_bits / 64;
         let ones: u32 = a.bits[word..word + words]
             .iter()

@@ -34,8 +34,8 @@ pub struct ThresholdFit {
 /// only leaves a person unlinked; the threshold weighs it this many times.
 pub const FALSE_MATCH_COST: f64 = 3.0;
 
-/// Used when the scores cannot be fitted; a conservative cut: a birth date and family name in
-/// full agreement and a given name nearly so (see [`super::FIELDS`]).
+/// Used when the scores cannot be fitted; a conservative cut: a birth date in full agreement and
+/// a name in clearly more than strangers' (see [`super::SEGMENTS`]).
 pub const FALLBACK_THRESHOLD: f64 = 20.0;
 
 /// How far below the cut a best score still counts toward the missed-match estimate: about one
