@@ -15,7 +15,7 @@ use p20w_privacy::MasterKey;
 use p20w_schemas::{Crosswalk, CteProgramCatalog, Entity};
 use serde::Deserialize;
 
-use crate::measure::MeasureFamily;
+use crate::measures::{MeasureCatalog, MeasurePlan, read_measure_files};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -28,6 +28,8 @@ pub enum ConfigError {
     Invalid { path: String, message: String },
     #[error(transparent)]
     Key(#[from] p20w_privacy::KeyError),
+    #[error(transparent)]
+    Measure(#[from] crate::measures::SpecError),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,7 +46,15 @@ struct JobFile {
     storage: BTreeMap<String, toml::Value>,
     work_dir: Option<PathBuf>,
     cohorts: Vec<i32>,
+    /// Datasets to publish, each a shipped measure or one of `measure_files`.
     measures: Vec<String>,
+    /// The state's own measure specifications: each adds a measure or replaces the shipped
+    /// one of its dataset.
+    #[serde(default)]
+    measure_files: Vec<PathBuf>,
+    /// Population definitions in place of the shipped ones (`pipeline/measures/definitions.toml`).
+    #[serde(default)]
+    definitions: toml::Table,
     #[serde(default = "default_min_cell")]
     min_cell_size: u64,
     memory_limit_mib: Option<usize>,
@@ -206,7 +216,8 @@ pub struct JobConfig {
     pub output: Output,
     pub work_dir: Option<PathBuf>,
     pub cohorts: Vec<i32>,
-    pub measures: Vec<MeasureFamily>,
+    /// The definitions and measures in force.
+    pub measures: MeasurePlan,
     pub min_cell_size: u64,
     pub memory_limit_bytes: usize,
     pub release_id: Option<String>,
@@ -272,24 +283,10 @@ impl JobConfig {
         if raw.min_cell_size == 0 {
             return Err(invalid("min_cell_size must be at least 1".into()));
         }
-        let mut measures = Vec::new();
-        for m in &raw.measures {
-            let family = MeasureFamily::from_name(m).ok_or_else(|| {
-                invalid(format!(
-                    "unknown measure {m:?}; known: {}",
-                    MeasureFamily::names().join(", ")
-                ))
-            })?;
-            if measures.contains(&family) {
-                return Err(invalid(format!("measure {m:?} is listed twice")));
-            }
-            measures.push(family);
-        }
-        if measures.is_empty() {
-            return Err(invalid(
-                "measures must name at least one measure family".into(),
-            ));
-        }
+        let files: Vec<PathBuf> = raw.measure_files.iter().map(|p| resolve(p)).collect();
+        let catalog_of_measures = read_measure_files(&files)
+            .and_then(|texts| MeasureCatalog::load(&texts, &raw.definitions, &shown))?;
+        let measures = catalog_of_measures.select(&raw.measures).map_err(invalid)?;
         let catalog = Arc::new(match &raw.cte_programs {
             Some(p) => {
                 CteProgramCatalog::from_path(&resolve(p)).map_err(|e| invalid(e.to_string()))?
@@ -515,7 +512,7 @@ mod tests {
     #[test]
     fn a_measure_listed_twice_is_rejected() {
         let text = DEMO.replace(
-            "measures = [\"postsecondary_enrollment\", \"employment_earnings\"]",
+            "measures = [\"postsecondary_enrollment\", \"employment_earnings\", \"employment_q4\"]",
             "measures = [\"employment_earnings\", \"employment_earnings\"]",
         );
         assert_ne!(text, DEMO);

@@ -12,7 +12,7 @@ mod engine_error;
 pub mod ingest;
 pub mod link;
 pub mod logging;
-pub mod measure;
+pub mod measures;
 mod person_rows;
 pub mod pprl;
 pub mod progress;

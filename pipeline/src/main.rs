@@ -16,7 +16,6 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use p20w_pipeline::config::JobConfig;
 use p20w_pipeline::logging::{self, LogFormat};
-use p20w_pipeline::measure::MeasureFamily;
 use p20w_pipeline::query::{OutputFormat, check_out_path, query_release, write_results};
 use p20w_pipeline::run::{RunOutcome, run_job};
 use p20w_pipeline::stdout::{self, Stdout};
@@ -463,13 +462,13 @@ async fn print_headlines(outcome: &RunOutcome) -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .join(" AND ");
     // Only the families this job published.
-    let sql = MeasureFamily::ALL
-        .iter()
-        .filter(|f| outcome.release_dir.join(f.name()).is_dir())
-        .map(|f| {
+    let sql = outcome
+        .report
+        .published_cells
+        .keys()
+        .map(|dataset| {
             format!(
-                "SELECT cohort, measure, denominator, numerator, rate FROM {} WHERE {totals}",
-                f.name()
+                "SELECT cohort, measure, denominator, numerator, rate FROM {dataset} WHERE {totals}"
             )
         })
         .collect::<Vec<_>>()

@@ -68,9 +68,9 @@ impl TableRows {
             let mut counts = Vec::new();
             let mut fingerprints = Vec::new();
             for c in &table.counts {
-                counts.push(cast(column(b, c.name)?, &DataType::Int64)?);
+                counts.push(cast(column(b, &c.name)?, &DataType::Int64)?);
                 fingerprints.push(cast(
-                    column(b, &fingerprint_column(c.name))?,
+                    column(b, &fingerprint_column(&c.name))?,
                     &DataType::Int64,
                 )?);
             }
@@ -82,8 +82,8 @@ impl TableRows {
                 .iter()
                 .map(|a| a.as_primitive::<Int64Type>())
                 .collect();
-            let median = match table.median {
-                Some((name, _)) => Some(cast(column(b, name)?, &DataType::Float64)?),
+            let median = match &table.median {
+                Some(m) => Some(cast(column(b, &m.column)?, &DataType::Float64)?),
                 None => None,
             };
             let median = median.as_ref().map(|m| m.as_primitive::<Float64Type>());
@@ -166,7 +166,7 @@ pub fn release_cells(
                         Some(den) => rule.rate_cell(r.counts[den], r.counts[k]),
                     };
                     model.add_cell(Cell {
-                        counts: c.predicate,
+                        counts: c.predicate.clone(),
                         count: r.counts[k],
                         fingerprint: Some(r.fingerprints[k]),
                         primary: status == CellStatus::Suppressed,
@@ -390,11 +390,11 @@ pub fn published_schema(table: &CellTable) -> SchemaRef {
     );
     fields.push(Field::new("measure", DataType::Utf8, false));
     for c in &table.counts {
-        fields.push(Field::new(c.name, DataType::Int64, true));
+        fields.push(Field::new(&c.name, DataType::Int64, true));
     }
     fields.push(Field::new("rate", DataType::Float64, true));
-    if let Some((name, _)) = table.median {
-        fields.push(Field::new(name, DataType::Float64, true));
+    if let Some(m) = &table.median {
+        fields.push(Field::new(&m.column, DataType::Float64, true));
     }
     fields.push(Field::new("status", DataType::Utf8, false));
     Arc::new(Schema::new(fields))
@@ -420,7 +420,7 @@ impl ProtectedTable {
             for (b, v) in dims.iter_mut().zip(&r.dims) {
                 b.append_value(v);
             }
-            measure.append_value(t.measure.unwrap_or_default());
+            measure.append_value(t.measure.as_deref().unwrap_or_default());
             for (k, b) in counts.iter_mut().enumerate() {
                 b.append_option((!hidden[k]).then_some(r.counts[k] as i64));
             }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{JobConfig, Output};
 use crate::engine_error::{Whereabouts, explain};
 use crate::ingest::{SourceReport, ingest_source, source_table};
-use crate::measure::person_outcomes;
+use crate::measures::person_outcomes;
 use crate::progress::Stages;
 use crate::protect::{TableRows, protect};
 use crate::publish::{Manifest, StagedRelease};
@@ -111,12 +111,13 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
 
     // 4–6. Measure, disaggregate, protect: every table and report figure together.
     let stage = stages.start("measure and protect");
-    person_outcomes(&ctx, work_dir, &job.cohorts).await?;
+    person_outcomes(&ctx, work_dir, &job.cohorts, &job.measures).await?;
     crate::report::linkage_persons(&ctx).await?;
     let mut specs: Vec<CellTable> = job
         .measures
+        .measures
         .iter()
-        .map(|f| CellTable::outcome(*f))
+        .map(|m| m.cell_table())
         .collect();
     specs.push(CellTable::linkage_by_group());
     specs.push(CellTable::concentrators_by_cohort());
@@ -133,19 +134,18 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
             .ok_or_else(|| RunError::internal(name))
     };
     let mut tables: Vec<(&str, RecordBatch)> = Vec::new();
-    let mut outcome_tables: Vec<CellTable> = Vec::new();
     let mut suppressed_cells = std::collections::BTreeMap::new();
     let mut published_cells = std::collections::BTreeMap::new();
-    for family in &job.measures {
-        let p = find(family.name())?;
+    for m in &job.measures.measures {
+        let name = m.spec.dataset.as_str();
+        let p = find(name)?;
         let table = p.record_batch()?;
-        suppressed_cells.insert(family.name().to_string(), p.suppressed);
+        suppressed_cells.insert(name.to_string(), p.suppressed);
         published_cells.insert(
-            family.name().to_string(),
+            name.to_string(),
             table.num_rows() as u64 - p.suppressed.primary - p.suppressed.complementary,
         );
-        tables.push((family.name(), table));
-        outcome_tables.push(p.table.clone());
+        tables.push((name, table));
     }
     stage.finish(
         Some(tables.iter().map(|(_, t)| t.num_rows() as u64).sum()),
@@ -196,7 +196,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
     release.copy_file(quarantine::FILE, &quarantined, quarantined_rows)?;
     release.write_text(
         "dictionary.md",
-        &dictionary_markdown(&outcome_tables, &linkage),
+        &dictionary_markdown(&job.measures, &linkage),
         0,
     )?;
     let manifest = Manifest {

@@ -9,7 +9,7 @@
 use p20w_schemas::{ALL, CteProgramCatalog, DIMENSIONS};
 
 use crate::link::{LinkageReport, linkage_markdown};
-use crate::measure::MeasureFamily;
+use crate::measures::{MeasurePlan, definitions_markdown};
 
 /// The program dimensions beside [`DIMENSIONS`].
 pub const PROGRAM_DIMENSIONS: &[&str] = &["program", "career_cluster"];
@@ -38,26 +38,47 @@ pub fn parent_value(catalog: &CteProgramCatalog, child: &str, value: &str) -> Op
 /// One count of a row: how many of the row's people satisfy `predicate`.
 #[derive(Debug, Clone)]
 pub struct Count {
-    pub name: &'static str,
+    pub name: String,
     /// A SQL boolean over the table's source; `TRUE` counts everyone in the row.
-    pub predicate: &'static str,
+    pub predicate: String,
     /// For a count that is the numerator of a rate: the index of its denominator. Hiding the
     /// denominator hides the numerator (the published rate would give it back).
     pub rate_of: Option<usize>,
-    pub doc: &'static str,
+    pub doc: String,
+}
+
+impl Count {
+    fn new(name: &str, predicate: &str, rate_of: Option<usize>, doc: &str) -> Count {
+        Count {
+            name: name.into(),
+            predicate: predicate.into(),
+            rate_of,
+            doc: doc.into(),
+        }
+    }
+}
+
+/// A median over the people of the numerator, published with it and hidden with it.
+#[derive(Debug, Clone)]
+pub struct Median {
+    /// The published column.
+    pub column: String,
+    /// The source column of amounts in cents (null for people outside the statistic).
+    pub cents: String,
+    pub doc: String,
 }
 
 /// One published table of counts of people.
 #[derive(Debug, Clone)]
 pub struct CellTable {
-    pub name: &'static str,
+    pub name: String,
     /// The person-level relation (one row per person and cohort) the table counts.
-    pub source: &'static str,
+    pub source: String,
     /// Which people of `source` are counted, as SQL.
-    pub population: &'static str,
+    pub population: String,
     /// The people counted, named so tables counting the same people can be related (a
     /// figure pooled over cohorts is the sum of the per-cohort figures of the same people).
-    pub universe: &'static str,
+    pub universe: String,
     /// Rows per cohort (`cohort` column) or pooled over every cohort of the run.
     pub by_cohort: bool,
     pub dimensions: Vec<&'static str>,
@@ -65,10 +86,9 @@ pub struct CellTable {
     pub grouping_sets: Vec<Vec<&'static str>>,
     /// `counts[0]` is the number of people in the row.
     pub counts: Vec<Count>,
-    /// A median over the people of `counts[1]`: (result column, cents column).
-    pub median: Option<(&'static str, &'static str)>,
+    pub median: Option<Median>,
     /// The `measure` value on the rows of an outcome table.
-    pub measure: Option<&'static str>,
+    pub measure: Option<String>,
     /// Figures of the run report: the first to give up when a partner must be hidden, since
     /// the outcome tables carry the figures users need.
     pub secondary: bool,
@@ -80,64 +100,6 @@ pub fn fingerprint_column(count: &str) -> String {
 }
 
 impl CellTable {
-    /// An outcome table of one measure family: by cohort, every dimension alone, and race × sex.
-    pub fn outcome(family: MeasureFamily) -> CellTable {
-        let dims = dimension_columns();
-        let mut sets: Vec<Vec<&'static str>> = vec![vec![]];
-        sets.extend(dims.iter().map(|d| vec![*d]));
-        sets.push(vec!["race_ethnicity", "sex"]);
-        let (population, universe, numerator, numerator_doc, median) = match family {
-            MeasureFamily::PostsecondaryEnrollment => (
-                "TRUE",
-                "concentrators",
-                "ps_enrolled",
-                "concentrators enrolled in postsecondary education on October 1 of the first \
-                 fall on or after exit",
-                None,
-            ),
-            MeasureFamily::EmploymentEarnings => (
-                "wage_observable",
-                "wage_observable_concentrators",
-                "employed_q2",
-                "concentrators with UI wages above zero in the second quarter after the exit \
-                 quarter",
-                Some(("median_earnings", "earnings_q2_cents")),
-            ),
-        };
-        CellTable {
-            name: family.name(),
-            source: "outcomes",
-            population,
-            universe,
-            by_cohort: true,
-            dimensions: dims,
-            grouping_sets: sets,
-            counts: vec![
-                Count {
-                    name: "denominator",
-                    predicate: "TRUE",
-                    rate_of: None,
-                    doc: match family {
-                        MeasureFamily::PostsecondaryEnrollment => "concentrators in the group",
-                        MeasureFamily::EmploymentEarnings => {
-                            "concentrators in the group whose second quarter after exit is \
-                             covered by the wage data"
-                        }
-                    },
-                },
-                Count {
-                    name: "numerator",
-                    predicate: numerator,
-                    rate_of: Some(0),
-                    doc: numerator_doc,
-                },
-            ],
-            median,
-            measure: Some(family.measure()),
-            secondary: false,
-        }
-    }
-
     /// The run report's linkage figures: concentrators of every cohort of the run pooled, in
     /// total and by each dimension.
     pub fn linkage_by_group() -> CellTable {
@@ -145,38 +107,38 @@ impl CellTable {
         let mut grouping_sets = vec![vec![]];
         grouping_sets.extend(dimensions.iter().map(|d| vec![*d]));
         CellTable {
-            name: "linkage_by_group",
-            source: "linkage_persons",
-            population: "TRUE",
-            universe: "concentrators",
+            name: "linkage_by_group".into(),
+            source: "linkage_persons".into(),
+            population: "TRUE".into(),
+            universe: "concentrators".into(),
             by_cohort: false,
             dimensions,
             grouping_sets,
             counts: vec![
-                Count {
-                    name: "persons",
-                    predicate: "TRUE",
-                    rate_of: None,
-                    doc: "concentrators of all cohorts of the run",
-                },
-                Count {
-                    name: "with_ssn_link",
-                    predicate: "ssn_linked",
-                    rate_of: Some(0),
-                    doc: "of those, linked to an SSN (so to wage records)",
-                },
-                Count {
-                    name: "with_postsecondary_record",
-                    predicate: "ps_record",
-                    rate_of: Some(0),
-                    doc: "of those, with a linked postsecondary enrollment record",
-                },
-                Count {
-                    name: "with_fuzzy_link",
-                    predicate: "fuzzy_linked",
-                    rate_of: Some(0),
-                    doc: "of those, with a link only the fuzzy match found",
-                },
+                Count::new(
+                    "persons",
+                    "TRUE",
+                    None,
+                    "concentrators of all cohorts of the run",
+                ),
+                Count::new(
+                    "with_ssn_link",
+                    "ssn_linked",
+                    Some(0),
+                    "of those, linked to an SSN (so to wage records)",
+                ),
+                Count::new(
+                    "with_postsecondary_record",
+                    "ps_record",
+                    Some(0),
+                    "of those, with a linked postsecondary enrollment record",
+                ),
+                Count::new(
+                    "with_fuzzy_link",
+                    "fuzzy_linked",
+                    Some(0),
+                    "of those, with a link only the fuzzy match found",
+                ),
             ],
             median: None,
             measure: None,
@@ -187,19 +149,19 @@ impl CellTable {
     /// The run report's concentrators per cohort.
     pub fn concentrators_by_cohort() -> CellTable {
         CellTable {
-            name: "concentrators_by_cohort",
-            source: "linkage_persons",
-            population: "TRUE",
-            universe: "concentrators",
+            name: "concentrators_by_cohort".into(),
+            source: "linkage_persons".into(),
+            population: "TRUE".into(),
+            universe: "concentrators".into(),
             by_cohort: true,
             dimensions: vec![],
             grouping_sets: vec![vec![]],
-            counts: vec![Count {
-                name: "persons",
-                predicate: "TRUE",
-                rate_of: None,
-                doc: "concentrators in the cohort",
-            }],
+            counts: vec![Count::new(
+                "persons",
+                "TRUE",
+                None,
+                "concentrators in the cohort",
+            )],
             median: None,
             measure: None,
             secondary: true,
@@ -217,7 +179,7 @@ impl CellTable {
                 "CASE WHEN grouping({d}) = 1 THEN '{ALL}' ELSE {d} END AS {d}"
             ));
         }
-        if let Some(m) = self.measure {
+        if let Some(m) = &self.measure {
             select.push(format!("'{m}' AS measure"));
         }
         for c in &self.counts {
@@ -230,11 +192,12 @@ impl CellTable {
                 )
             };
             select.push(format!("{count} AS {}", c.name));
-            select.push(format!("{fp} AS {}", fingerprint_column(c.name)));
+            select.push(format!("{fp} AS {}", fingerprint_column(&c.name)));
         }
-        if let Some((column, cents)) = self.median {
+        if let Some(m) = &self.median {
             select.push(format!(
-                "median(CAST({cents} AS DOUBLE)) / 100.0 AS {column}"
+                "median(CAST({} AS DOUBLE)) / 100.0 AS {}",
+                m.cents, m.column
             ));
         }
         // Every dimension appears in some grouping set so `grouping()` binds; a set is written
@@ -263,7 +226,7 @@ impl CellTable {
 }
 
 /// The data dictionary shipped in every release, generated from its outcome tables.
-pub fn dictionary_markdown(tables: &[CellTable], linkage: &LinkageReport) -> String {
+pub fn dictionary_markdown(plan: &MeasurePlan, linkage: &LinkageReport) -> String {
     let mut s = String::from(
         "# Data dictionary\n\n\
          Each dataset folder holds one long-form Parquet table. A row is one group of CTE \
@@ -273,16 +236,12 @@ pub fn dictionary_markdown(tables: &[CellTable], linkage: &LinkageReport) -> Str
          source); `NotReported`, `NotSelected`, `Unknown` and `RaceAndEthnicityUnknown` mark \
          characteristics the source did not report, so groups add up to the total.\n",
     );
-    for t in tables {
+    for m in &plan.measures {
+        let t = m.cell_table();
         s.push_str(&format!("\n## {}\n\n", t.name));
-        if let Some(m) = t.measure {
-            s.push_str(&format!("Measure `{m}`.\n\n"));
-            if let Some(f) = MeasureFamily::ALL.into_iter().find(|f| f.measure() == m) {
-                s.push_str(&format!(
-                    "{}\n\n",
-                    linkage_markdown(linkage, f.linked_entity())
-                ));
-            }
+        s.push_str(&format!("{}\n", m.dictionary_markdown(&plan.definitions)));
+        for entity in m.linked_entities() {
+            s.push_str(&format!("{}\n\n", linkage_markdown(linkage, entity)));
         }
         let sets: Vec<String> = t
             .grouping_sets
@@ -316,10 +275,10 @@ pub fn dictionary_markdown(tables: &[CellTable], linkage: &LinkageReport) -> Str
                 num.name, den.name
             ));
         }
-        if let Some((column, _)) = t.median {
+        if let Some(median) = &t.median {
             s.push_str(&format!(
-                "| {column} | median total UI wages in dollars in the second quarter after \
-                 exit, over the employed; null when suppressed |\n"
+                "| {} | {}; null when suppressed |\n",
+                median.column, median.doc
             ));
         }
         s.push_str(
@@ -330,7 +289,7 @@ pub fn dictionary_markdown(tables: &[CellTable], linkage: &LinkageReport) -> Str
              other tables and the run report) |\n",
         );
     }
-    s.push_str(&crate::measure::definitions_markdown());
+    s.push_str(&definitions_markdown(&plan.definitions));
     s
 }
 

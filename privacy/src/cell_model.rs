@@ -47,7 +47,7 @@ pub struct Cell {
     /// What the count counts (everyone in the group, or those with one outcome). Only cells
     /// counting the same thing are tied by their fingerprints: that a group's numerator equals
     /// its denominator is the secret itself, not something a reader knows.
-    pub counts: &'static str,
+    pub counts: String,
     pub count: u64,
     /// XOR of the person hashes counted, where the producer computed it.
     pub fingerprint: Option<u64>,
@@ -121,7 +121,10 @@ impl CellModel {
         let mut groups: HashMap<(&str, u64, u64), Vec<usize>> = HashMap::new();
         for (i, c) in self.cells.iter().enumerate() {
             if let (Some(fp), true) = (c.fingerprint, c.count > 0) {
-                groups.entry((c.counts, c.count, fp)).or_default().push(i);
+                groups
+                    .entry((c.counts.as_str(), c.count, fp))
+                    .or_default()
+                    .push(i);
             }
         }
         let mut chains: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
@@ -184,7 +187,7 @@ mod tests {
 
     fn cell(count: u64, fingerprint: u64, primary: bool) -> Cell {
         Cell {
-            counts: "people",
+            counts: "people".into(),
             count,
             fingerprint: Some(fingerprint),
             primary,
@@ -210,7 +213,7 @@ mod tests {
         let mut m = CellModel::new();
         m.add_cell(cell(15, 7, false));
         m.add_cell(Cell {
-            counts: "enrolled",
+            counts: "enrolled".into(),
             ..cell(15, 7, true)
         });
         m.relate_same_people();

@@ -10,8 +10,9 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::prelude::{CsvReadOptions, SessionContext};
 use p20w_pipeline::config::LinkageSettings;
+use p20w_pipeline::measures::{MeasureCatalog, MeasurePlan};
 use p20w_pipeline::wages::{self, WageResolution};
-use p20w_pipeline::{link, measure, session};
+use p20w_pipeline::{link, measures, session};
 use p20w_schemas::Entity;
 
 /// One student's person-level outcome row, every column as text ("" for null).
@@ -19,14 +20,24 @@ type Outcome = HashMap<String, String>;
 
 /// Registers each entity's fixture (CSV text naming some of its canonical columns; the rest
 /// are blank), runs link and person outcomes for `cohorts`, and returns `outcomes` by student.
+/// Every shipped measure is measured, with the shipped definitions.
 async fn outcomes(fixture: &[(Entity, &str)], cohorts: &[i32]) -> BTreeMap<String, Outcome> {
-    outcomes_and_wages(fixture, cohorts).await.0
+    outcomes_and_wages(fixture, cohorts, &shipped_plan())
+        .await
+        .0
 }
 
-/// [`outcomes`], with what the wage resolution rule did.
+fn shipped_plan() -> MeasurePlan {
+    let catalog = MeasureCatalog::shipped();
+    let all: Vec<String> = catalog.datasets().iter().map(|d| d.to_string()).collect();
+    catalog.select(&all).unwrap()
+}
+
+/// [`outcomes`] under `plan`, with what the wage resolution rule did.
 async fn outcomes_and_wages(
     fixture: &[(Entity, &str)],
     cohorts: &[i32],
+    plan: &MeasurePlan,
 ) -> (BTreeMap<String, Outcome>, WageResolution) {
     let dir = tempfile::tempdir().unwrap();
     let ctx = session::new_session(1 << 30, &dir.path().join("spill")).unwrap();
@@ -76,10 +87,38 @@ async fn outcomes_and_wages(
             }
         }
         w.flush().unwrap();
-        let options = CsvReadOptions::new().schema(&schema).has_header(true);
-        ctx.register_csv(entity.name(), path.to_str().unwrap(), options)
+        // CSV has no binary type: such columns (the linkage encodings, always blank here) are
+        // read as text and cast back.
+        let text_schema = Schema::new(
+            schema
+                .fields()
+                .iter()
+                .map(|f| match f.data_type() {
+                    DataType::Binary => f.as_ref().clone().with_data_type(DataType::Utf8),
+                    _ => f.as_ref().clone(),
+                })
+                .collect::<Vec<_>>(),
+        );
+        let options = CsvReadOptions::new().schema(&text_schema).has_header(true);
+        let text_table = format!("{}_text", entity.name());
+        ctx.register_csv(&text_table, path.to_str().unwrap(), options)
             .await
             .unwrap();
+        let columns: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Binary => format!("CAST(\"{0}\" AS BYTEA) AS \"{0}\"", f.name()),
+                _ => format!("\"{}\"", f.name()),
+            })
+            .collect();
+        ctx.sql(&format!(
+            "CREATE VIEW {} AS SELECT {} FROM {text_table}",
+            entity.name(),
+            columns.join(", ")
+        ))
+        .await
+        .unwrap();
     }
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
@@ -90,7 +129,7 @@ async fn outcomes_and_wages(
         threshold: None,
     };
     link::link(&ctx, &work, &deterministic).await.unwrap();
-    measure::person_outcomes(&ctx, &work, cohorts)
+    measures::person_outcomes(&ctx, &work, cohorts, &plan)
         .await
         .unwrap();
     (read_outcomes(&ctx).await, resolution)
@@ -427,7 +466,7 @@ async fn observable_wage_quarters_come_from_the_files_coverage() {
         let o = &got[s];
         (
             o["cohort"].as_str(),
-            o["wage_observable"].as_str(),
+            o["wage_observable_q2"].as_str(),
             o["employed_q2"].as_str(),
             o["earnings_q2_cents"].as_str(),
         )
@@ -543,6 +582,7 @@ async fn resent_late_and_amended_wages_are_counted_once() {
             (Entity::WageRecord, &wages),
         ],
         &[2022],
+        &shipped_plan(),
     )
     .await;
     let earnings = |s: &str| got[s]["earnings_q2_cents"].clone();
@@ -565,4 +605,213 @@ async fn resent_late_and_amended_wages_are_counted_once() {
             without_ssn: 2,
         }
     );
+}
+
+/// The shipped measures with the job's `[definitions]` table and measure files in place.
+fn plan_with(definitions: &str, files: &[(&str, String)]) -> MeasurePlan {
+    let table: toml::Table = toml::from_str(definitions).unwrap();
+    let files: Vec<(String, String)> = files
+        .iter()
+        .map(|(f, t)| (f.to_string(), t.clone()))
+        .collect();
+    let catalog = MeasureCatalog::load(&files, &table, "job.toml").unwrap();
+    let all: Vec<String> = catalog.datasets().iter().map(|d| d.to_string()).collect();
+    catalog.select(&all).unwrap()
+}
+
+const SHIPPED_PS: &str = include_str!("../../pipeline/measures/postsecondary_enrollment.toml");
+
+#[tokio::test]
+async fn concentrators_and_the_fall_census_follow_the_definitions() {
+    let students = [
+        "two_courses",
+        "three_courses",
+        "exit_on_census",
+        "exit_day_after",
+    ];
+    let persons = persons(&students);
+    let enrollments = "state_student_id_pid,lea_id,entry_date,exit_date,exit_type
+        two_courses,LEA1,2018-08-20,2022-05-30,01921
+        three_courses,LEA1,2018-08-20,2022-05-30,01921
+        exit_on_census,LEA1,2018-08-20,2022-10-01,01927
+        exit_day_after,LEA1,2018-08-20,2022-10-02,01927";
+    let courses = "state_student_id_pid,school_year,course_id,cip_code
+        two_courses,2021,CARP-1,46.0201
+        two_courses,2022,CARP-2,46.0201
+        three_courses,2020,CARP-1,46.0201
+        three_courses,2021,CARP-2,46.0201
+        three_courses,2022,CARP-3,46.0201
+        exit_on_census,2021,CARP-1,46.0201
+        exit_on_census,2022,CARP-2,46.0201
+        exit_on_census,2022,CARP-3,46.0201
+        exit_day_after,2021,CARP-1,46.0201
+        exit_day_after,2022,CARP-2,46.0201
+        exit_day_after,2022,CARP-3,46.0201";
+    let spells =
+        "institution_id,institution_student_id_pid,state_student_id_pid,begin_date,end_date
+        U1,u-two,two_courses,2022-09-20,2022-12-15
+        U1,u-two,two_courses,2023-08-28,2023-12-10
+        U1,u-three,three_courses,2022-08-25,2022-09-30
+        U1,u-census,exit_on_census,2022-09-01,2022-10-05
+        U1,u-after,exit_day_after,2022-09-01,2022-10-05";
+    let fixture = [
+        (Entity::Person, persons.as_str()),
+        (Entity::K12Enrollment, enrollments),
+        (Entity::CteCourseCompletion, courses),
+        (Entity::PsEnrollment, spells),
+    ];
+    let cohorts = [2022, 2023];
+    let flag = |got: &BTreeMap<String, Outcome>, s: &str, column: &str| {
+        got.get(s).and_then(|o| o.get(column).cloned())
+    };
+
+    // Shipped: two courses make a concentrator; the census day is October 1.
+    let (got, _) = outcomes_and_wages(&fixture, &cohorts, &shipped_plan()).await;
+    assert_eq!(got.len(), 4);
+    // Graduated 2022-05-30: the first fall census on or after is 2022-10-01, inside
+    // 2022-09-20..2022-12-15.
+    assert_eq!(
+        flag(&got, "two_courses", "ps_enrolled_fall1").as_deref(),
+        Some("true")
+    );
+    // 2022-10-01 is after the spell's end, 2022-09-30.
+    assert_eq!(
+        flag(&got, "three_courses", "ps_enrolled_fall1").as_deref(),
+        Some("false")
+    );
+    // An exit on the census day is counted that day (2022-10-01 in 2022-09-01..2022-10-05);
+    // an exit the day after waits for 2023-10-01, when the spell has ended. Both exits are
+    // after July 1, so cohort 2023.
+    assert_eq!(
+        flag(&got, "exit_on_census", "cohort").as_deref(),
+        Some("2023")
+    );
+    assert_eq!(
+        flag(&got, "exit_on_census", "ps_enrolled_fall1").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        flag(&got, "exit_day_after", "ps_enrolled_fall1").as_deref(),
+        Some("false")
+    );
+
+    // The state's definitions: three courses, census September 15.
+    let plan = plan_with("concentrator_min_courses = 3\nfall_census = \"09-15\"", &[]);
+    let (got, _) = outcomes_and_wages(&fixture, &cohorts, &plan).await;
+    assert_eq!(
+        flag(&got, "two_courses", "cohort"),
+        None,
+        "two courses: no longer a concentrator"
+    );
+    // 2022-09-15 is inside 2022-08-25..2022-09-30.
+    assert_eq!(
+        flag(&got, "three_courses", "ps_enrolled_fall1").as_deref(),
+        Some("true")
+    );
+    // Exits on 2022-10-01 and 2022-10-02 are both after September 15: the census is
+    // 2023-09-15, after either spell.
+    assert_eq!(
+        flag(&got, "exit_on_census", "ps_enrolled_fall1").as_deref(),
+        Some("false")
+    );
+    assert_eq!(got.len(), 3);
+
+    // A state's measure file counting the second fall: two_courses's census is 2023-10-01,
+    // inside 2023-08-28..2023-12-10; nobody else is enrolled a year on.
+    let second_fall = SHIPPED_PS.replace("fall_after_exit = 1", "fall_after_exit = 2");
+    let plan = plan_with("", &[("state/ps.toml", second_fall)]);
+    let (got, _) = outcomes_and_wages(&fixture, &cohorts, &plan).await;
+    assert_eq!(
+        flag(&got, "two_courses", "ps_enrolled_fall2").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        flag(&got, "three_courses", "ps_enrolled_fall2").as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        flag(&got, "two_courses", "ps_enrolled_fall1"),
+        None,
+        "fall 1 is no longer measured"
+    );
+}
+
+#[tokio::test]
+async fn the_fourth_quarter_after_exit_counts_from_the_exit_quarter() {
+    let students = [
+        "leap_day",
+        "last_day_of_q1",
+        "first_day_of_q2",
+        "zero_wages",
+        "negative_wages",
+        "no_wage_match",
+    ];
+    let mut persons = String::from("state_student_id_pid,ssn_pid,sex\n");
+    for s in students {
+        persons.push_str(&format!("{s},ssn-{s},Female\n"));
+    }
+    let enrollments = "state_student_id_pid,lea_id,entry_date,exit_date,exit_type
+        leap_day,LEA1,2020-08-20,2024-02-29,01927
+        last_day_of_q1,LEA1,2020-08-20,2024-03-31,01927
+        first_day_of_q2,LEA1,2020-08-20,2024-04-01,01927
+        zero_wages,LEA1,2020-08-20,2024-05-30,01921
+        negative_wages,LEA1,2020-08-20,2024-05-30,01921
+        no_wage_match,LEA1,2020-08-20,2024-05-30,01921";
+    // Other workers fill every quarter 2024Q1..2025Q4, so each is observable.
+    let mut wages = String::from("ssn_pid,employer_fein,year,quarter,wages\n");
+    for year in [2024, 2025] {
+        for q in 1..=4 {
+            for w in 1..=3 {
+                wages.push_str(&format!("worker-{w},900000001,{year},{q},500000\n"));
+            }
+        }
+    }
+    let rows = [
+        // 2024-02-29 is in 2024Q1: E + 4 = 2025Q1 ($1,000); the 2025Q2 wages are E + 5.
+        "ssn-leap_day,100000001,2025,1,100000",
+        "ssn-leap_day,100000001,2025,2,999900",
+        // 2024-03-31, the last day of 2024Q1: E + 4 = 2025Q1 as well ($1,200 + $300 from a
+        // second employer).
+        "ssn-last_day_of_q1,100000001,2025,1,120000",
+        "ssn-last_day_of_q1,100000002,2025,1,30000",
+        // 2024-04-01, the first day of 2024Q2: E + 4 = 2025Q2; its 2025Q1 wages are E + 3.
+        "ssn-first_day_of_q2,100000001,2025,1,700000",
+        "ssn-first_day_of_q2,100000001,2025,2,80000",
+        // Graduated 2024-05-30 (2024Q2): E + 4 = 2025Q2. $0 reported is no employment, and
+        // −$100 + $50 = −$50 is none either.
+        "ssn-zero_wages,100000001,2025,2,0",
+        "ssn-negative_wages,100000001,2025,2,-10000",
+        "ssn-negative_wages,100000002,2025,2,5000",
+    ];
+    for r in rows {
+        wages.push_str(r);
+        wages.push('\n');
+    }
+    let got = outcomes(
+        &[
+            (Entity::Person, &persons),
+            (Entity::K12Enrollment, enrollments),
+            (Entity::CteCourseCompletion, &two_courses(&students)),
+            (Entity::WageRecord, &wages),
+        ],
+        &[2024],
+    )
+    .await;
+    let q4 = |s: &str| {
+        let o = &got[s];
+        (
+            o["wage_observable_q4"].as_str(),
+            o["employed_q4"].as_str(),
+            o["earnings_q4_cents"].as_str(),
+        )
+    };
+    assert_eq!(q4("leap_day"), ("true", "true", "100000"));
+    assert_eq!(q4("last_day_of_q1"), ("true", "true", "150000"));
+    assert_eq!(q4("first_day_of_q2"), ("true", "true", "80000"));
+    assert_eq!(q4("zero_wages"), ("true", "false", ""));
+    assert_eq!(q4("negative_wages"), ("true", "false", ""));
+    // A concentrator with no wage record at all is observable and not employed.
+    assert_eq!(q4("no_wage_match"), ("true", "false", ""));
+    // The second quarter after the leap-day exit is 2024Q3, where it has no wages.
+    assert_eq!(got["leap_day"]["employed_q2"], "false");
 }

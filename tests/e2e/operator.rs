@@ -261,6 +261,38 @@ fn running_out_of_memory_names_the_stage_and_the_setting() {
     assert!(!err.contains("Resources exhausted"), "{err}");
 }
 
+/// A state's measure file with a value out of range, and a definition misspelt: each run is
+/// refused before any input is read, as a usage error naming the file and the key.
+#[test]
+fn an_invalid_measure_specification_is_refused_naming_file_and_key() {
+    let dir = scratch("bad-spec");
+    synthesize(&dir, "200");
+    let spec = include_str!("../../pipeline/measures/postsecondary_enrollment.toml")
+        .replace("fall_after_exit = 1", "fall_after_exit = 9");
+    std::fs::write(dir.join("state-ps.toml"), spec).unwrap();
+    let cases = [
+        (
+            "measure_files = [\"state-ps.toml\"]",
+            "state-ps.toml: key `numerator.any[0].fall_after_exit`",
+        ),
+        (
+            "[definitions]\nconcentrator_min_course = 3",
+            "job-setting.toml: key `definitions.concentrator_min_course`",
+        ),
+    ];
+    for (setting, named) in cases {
+        let job = with_setting(&dir.join("job.toml"), setting);
+        let out = Command::new(BIN)
+            .args(["run", job.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(named), "{named} in {err}");
+        assert!(!dir.join("releases").exists(), "nothing published");
+    }
+}
+
 #[test]
 fn help_names_every_subcommand_and_the_global_flags() {
     let out = p20w(&["--help"]);

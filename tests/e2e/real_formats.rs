@@ -118,7 +118,11 @@ fn standard_format_jobs_publish_what_plain_csv_publishes_and_the_truth() {
         assert!(n > 0, "{kind}: {}", r["wage_resolution"]);
     }
 
-    for family in ["postsecondary_enrollment", "employment_earnings"] {
+    for family in [
+        "postsecondary_enrollment",
+        "employment_earnings",
+        "employment_q4",
+    ] {
         check_family(&dir, &edfi_icesa, &NSC_RETURN, family);
     }
     assert_no_input_identifier(&dir, &edfi_icesa, &stdout);

@@ -10,7 +10,7 @@ use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use datafusion::prelude::SessionContext;
-use p20w_pipeline::measure::MeasureFamily;
+use p20w_pipeline::measures::MeasureCatalog;
 use p20w_pipeline::protect::{TableRows, protect};
 use p20w_pipeline::tables::CellTable;
 use p20w_privacy::{CellStatus, SuppressionRule, complete_pattern};
@@ -107,8 +107,8 @@ fn session(people: &[Person]) -> SessionContext {
     let flags = |f: &dyn Fn(&Person) -> bool| -> ArrayRef {
         Arc::new(BooleanArray::from(people.iter().map(f).collect::<Vec<_>>()))
     };
-    outcomes.push(("ps_enrolled", flags(&|p| p.enrolled)));
-    outcomes.push(("wage_observable", flags(&|_| true)));
+    outcomes.push(("ps_enrolled_fall1", flags(&|p| p.enrolled)));
+    outcomes.push(("wage_observable_q2", flags(&|_| true)));
     outcomes.push(("employed_q2", flags(&|p| p.enrolled)));
     outcomes.push((
         "earnings_q2_cents",
@@ -136,15 +136,16 @@ fn session(people: &[Person]) -> SessionContext {
 
 /// The aggregate rows of every table a release with the postsecondary family publishes.
 async fn aggregates(people: &[Person]) -> Vec<TableRows> {
-    aggregates_of(people, MeasureFamily::PostsecondaryEnrollment).await
+    aggregates_of(people, "postsecondary_enrollment").await
 }
 
-/// The aggregate rows of every table a release of one measure family publishes.
-async fn aggregates_of(people: &[Person], family: MeasureFamily) -> Vec<TableRows> {
+/// The aggregate rows of every table a release of one shipped measure publishes.
+async fn aggregates_of(people: &[Person], dataset: &str) -> Vec<TableRows> {
     let ctx = session(people);
+    let plan = MeasureCatalog::shipped().select(&[dataset.into()]).unwrap();
     let mut out = Vec::new();
     for spec in [
-        CellTable::outcome(family),
+        plan.measures[0].cell_table(),
         CellTable::linkage_by_group(),
         CellTable::concentrators_by_cohort(),
     ] {
@@ -203,7 +204,7 @@ fn published_now(tables: Vec<TableRows>) -> Vec<PubRow> {
 fn published_before(tables: &[TableRows]) -> Vec<PubRow> {
     let mut out = Vec::new();
     for t in tables {
-        let hidden = match t.table.name {
+        let hidden = match t.table.name.as_str() {
             "linkage_by_group" => old_report(t),
             "concentrators_by_cohort" => t
                 .rows
@@ -491,7 +492,7 @@ fn not_reported_nontraditional_status_does_not_give_back_not_selected_sex() {
 #[test]
 fn a_report_figure_pooled_over_cohorts_does_not_give_back_an_employment_cell() {
     let people = two_cohorts_with_a_small_unreported_sex_group();
-    let tables = block_on(aggregates_of(&people, MeasureFamily::EmploymentEarnings));
+    let tables = block_on(aggregates_of(&people, "employment_earnings"));
     let before = published_before(&tables);
     assert!(attack_works(
         &before,

@@ -13,7 +13,7 @@ use std::path::Path;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Float64Type, Int32Type, Int64Type};
 
-use crate::common::{DIMS, group_recall_tolerance, read_csv, release_tables, state};
+use crate::common::{DIMS, group_recall_tolerance, read_csv, release_tables, run, state};
 
 /// The postsecondary records a job read and the truth files naming their persons: the state's
 /// own extracts, or the NSC return file's records.
@@ -59,8 +59,23 @@ struct Concentrator {
     cohort: i32,
     dims: HashMap<&'static str, String>,
     ps_enrolled: bool,
-    observable: bool,
-    earnings_cents: i64,
+    /// By quarter after exit ([`WAGE_QUARTERS`]): whether the wage file covers it, and the
+    /// earnings in it.
+    wages: HashMap<i32, (bool, i64)>,
+}
+
+/// The quarters after exit the shipped employment measures read.
+const WAGE_QUARTERS: [i32; 2] = [2, 4];
+
+/// The quarter after exit whose wages decide a published employment family, and whether it
+/// publishes their median; `None` for postsecondary enrollment.
+fn wage_rule(family: &str) -> Option<(i32, bool)> {
+    match family {
+        "employment_earnings" => Some((2, true)),
+        "employment_q4" => Some((4, false)),
+        "postsecondary_enrollment" => None,
+        other => panic!("no independent rule for {other}"),
+    }
 }
 
 fn race_ethnicity(r: &HashMap<String, String>) -> String {
@@ -163,7 +178,26 @@ pub(crate) enum Reach {
     Fuzzy,
 }
 
-fn concentrators(dir: &Path, postsecondary: &Postsecondary, reach: Reach) -> Vec<Concentrator> {
+/// The population definitions the truth is computed under: the README's shipped ones, or
+/// those a job's `[definitions]` sets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules {
+    pub min_courses: u32,
+    /// (month, day) of the fall census.
+    pub census: (u32, u32),
+}
+
+pub(crate) const SHIPPED_RULES: Rules = Rules {
+    min_courses: 2,
+    census: (10, 1),
+};
+
+fn concentrators(
+    dir: &Path,
+    postsecondary: &Postsecondary,
+    reach: Reach,
+    rules: Rules,
+) -> Vec<Concentrator> {
     let persons = read_csv(&dir.join("truth/persons.csv"));
     let person_of_state_id: HashMap<String, String> = persons
         .iter()
@@ -410,7 +444,7 @@ fn concentrators(dir: &Path, postsecondary: &Postsecondary, reach: Reach) -> Vec
         };
         let Some((program, _)) = programs
             .iter()
-            .filter(|(_, n)| **n >= 2)
+            .filter(|(_, n)| **n >= rules.min_courses)
             .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
         else {
             continue;
@@ -432,21 +466,28 @@ fn concentrators(dir: &Path, postsecondary: &Postsecondary, reach: Reach) -> Vec
         dims.insert("program", program.clone());
         dims.insert("career_cluster", cluster.clone());
         assert_eq!(dims.len(), DIMS.len());
-        let census = if (exit_date.1, exit_date.2) <= (10, 1) {
-            (exit_date.0, 10, 1)
+        let (cm, cd) = rules.census;
+        let census = if (exit_date.1, exit_date.2) <= (cm, cd) {
+            (exit_date.0, cm, cd)
         } else {
-            (exit_date.0 + 1, 10, 1)
+            (exit_date.0 + 1, cm, cd)
         };
         let ps_enrolled = spells
             .get(&p)
             .is_some_and(|v| v.iter().any(|(b, e)| *b <= census && census <= *e));
-        let target = quarter_index(exit_date) + 2;
+        let wages = WAGE_QUARTERS
+            .iter()
+            .map(|n| {
+                let target = quarter_index(exit_date) + n;
+                let cents = earnings.get(&(p.clone(), target)).copied().unwrap_or(0);
+                (*n, (observable.contains(&target), cents))
+            })
+            .collect();
         out.push(Concentrator {
             cohort,
             dims,
             ps_enrolled,
-            observable: observable.contains(&target),
-            earnings_cents: earnings.get(&(p.clone(), target)).copied().unwrap_or(0),
+            wages,
         });
     }
     out
@@ -570,8 +611,10 @@ fn expected(family: &str, people: &[Concentrator]) -> BTreeMap<Key, Cell> {
     sets.extend(DIMS.iter().map(|d| vec![*d]));
     sets.push(vec!["race_ethnicity", "sex"]);
     let mut cells: BTreeMap<Key, Cell> = BTreeMap::new();
+    let rule = wage_rule(family);
     for c in people {
-        if family == "employment_earnings" && !c.observable {
+        let wages = rule.map(|(n, _)| c.wages[&n]);
+        if wages.is_some_and(|(observable, _)| !observable) {
             continue;
         }
         for set in &sets {
@@ -587,14 +630,13 @@ fn expected(family: &str, people: &[Concentrator]) -> BTreeMap<Key, Cell> {
                 .collect();
             let cell = cells.entry((c.cohort, dims)).or_default();
             cell.denominator += 1;
-            let hit = if family == "employment_earnings" {
-                c.earnings_cents > 0
-            } else {
-                c.ps_enrolled
+            let hit = match wages {
+                Some((_, cents)) => cents > 0,
+                None => c.ps_enrolled,
             };
             if hit {
                 cell.numerator += 1;
-                cell.earnings.push(c.earnings_cents);
+                cell.earnings.push(wages.map_or(0, |(_, cents)| cents));
             }
         }
     }
@@ -658,9 +700,20 @@ pub(crate) fn check_family(
     postsecondary: &Postsecondary,
     family: &str,
 ) {
-    let people = concentrators(dir, postsecondary, Reach::Deterministic);
+    check_family_under(dir, release, postsecondary, family, SHIPPED_RULES)
+}
+
+/// [`check_family`] for a release made under `rules`.
+fn check_family_under(
+    dir: &Path,
+    release: &Path,
+    postsecondary: &Postsecondary,
+    family: &str,
+    rules: Rules,
+) {
+    let people = concentrators(dir, postsecondary, Reach::Deterministic, rules);
     assert!(
-        people.len() > 800,
+        people.len() > 500,
         "too few concentrators to test ({})",
         people.len()
     );
@@ -720,7 +773,7 @@ pub(crate) fn check_family(
             Some(cell.numerator as f64 / cell.denominator as f64),
             "{family} {key:?}: rate"
         );
-        if family == "employment_earnings" {
+        if wage_rule(family).is_some_and(|(_, median)| median) {
             assert_eq!(
                 *median,
                 Some(median_dollars(&mut cell.earnings)),
@@ -757,6 +810,58 @@ fn postsecondary_enrollment_matches_ground_truth() {
 fn employment_and_median_earnings_match_ground_truth() {
     let s = state();
     check_family(&s.dir, &s.release, &STATE_EXTRACTS, "employment_earnings");
+}
+
+#[test]
+fn employment_in_the_fourth_quarter_matches_ground_truth() {
+    let s = state();
+    check_family(&s.dir, &s.release, &STATE_EXTRACTS, "employment_q4");
+}
+
+/// A state's own definitions, set in its job and nowhere else: one course makes a concentrator
+/// (the Perkins V participant; three would leave the 4,000-student state too few people to
+/// publish) and postsecondary enrollment is counted on September 15. Every published figure
+/// agrees with the truth computed under those rules, and the figures differ from the shipped
+/// definitions' release.
+#[test]
+fn definitions_set_in_the_job_change_the_published_figures() {
+    let s = state();
+    // The job the shared release was made with (state() wrote it), with the state's
+    // definitions.
+    let shipped_job = s.dir.join("job-csv-deterministic.toml");
+    let text = std::fs::read_to_string(&shipped_job).unwrap();
+    let text = text.replacen(
+        "[[sources]]",
+        "[definitions]\nconcentrator_min_courses = 1\nfall_census = \"09-15\"\n\n[[sources]]",
+        1,
+    );
+    let job = s.dir.join("job-csv-state-definitions.toml");
+    std::fs::write(&job, text).unwrap();
+    let (release, _) = run(&job);
+    assert_ne!(release, s.release);
+    let rules = Rules {
+        min_courses: 1,
+        census: (9, 15),
+    };
+    for family in [
+        "postsecondary_enrollment",
+        "employment_earnings",
+        "employment_q4",
+    ] {
+        check_family_under(&s.dir, &release, &STATE_EXTRACTS, family, rules);
+    }
+    let totals = |release: &Path| -> Vec<Option<i64>> {
+        let all = vec!["All".to_string(); DIMS.len()];
+        let rows = published(release, "postsecondary_enrollment");
+        (2019..=2022).map(|c| rows[&(c, all.clone())].0).collect()
+    };
+    let (shipped, state_rules) = (totals(&s.release), totals(&release));
+    for (a, b) in shipped.iter().zip(&state_rules) {
+        assert!(
+            a.unwrap() < b.unwrap(),
+            "more concentrators with one course: {shipped:?} vs {state_rules:?}"
+        );
+    }
 }
 
 /// Equity gaps must be visible: the generator makes economically disadvantaged students less
@@ -808,7 +913,7 @@ pub(crate) fn check_family_fuzzy(
     postsecondary: &Postsecondary,
     family: &str,
 ) {
-    let people = concentrators(dir, postsecondary, Reach::Fuzzy);
+    let people = concentrators(dir, postsecondary, Reach::Fuzzy, SHIPPED_RULES);
     let want = expected(family, &people);
     let got = published(release, family);
     let det = published(deterministic_release, family);

@@ -1,0 +1,471 @@
+//! Stages 4 and 5: the outcome measures, as configuration.
+//!
+//! A measure is a TOML specification (`pipeline/measures/*.toml`, shipped in the binary): who
+//! is counted, which outcomes make the numerator, an earnings statistic, the intersections
+//! published. A state's population choices (courses that make a concentrator, the fall census
+//! day, the school-year start, the exit types) are `definitions.toml`, which a job's
+//! `[definitions]` table overrides key by key; a job's `measure_files` add measures or replace
+//! a shipped one of the same dataset. From a specification come the person-level SQL
+//! ([`plan::person_outcomes`]), the published table with the relations disclosure control
+//! keeps ([`Measure::cell_table`]) and the dictionary entry ([`Measure::dictionary_markdown`]),
+//! so a definition changed in configuration changes all three and no code.
+
+mod outcome;
+mod plan;
+mod spec;
+
+use std::path::Path;
+
+pub use outcome::Outcome;
+pub use plan::person_outcomes;
+pub use spec::{Definitions, Earnings, MeasureSpec, MonthDay, Population, SpecError, Statistic};
+
+use crate::tables::{CellTable, Count, dimension_columns};
+
+const SHIPPED_DEFINITIONS: (&str, &str) = (
+    "pipeline/measures/definitions.toml",
+    include_str!("../../measures/definitions.toml"),
+);
+
+const SHIPPED_MEASURES: &[(&str, &str)] = &[
+    (
+        "pipeline/measures/postsecondary_enrollment.toml",
+        include_str!("../../measures/postsecondary_enrollment.toml"),
+    ),
+    (
+        "pipeline/measures/employment_earnings.toml",
+        include_str!("../../measures/employment_earnings.toml"),
+    ),
+    (
+        "pipeline/measures/employment_q4.toml",
+        include_str!("../../measures/employment_q4.toml"),
+    ),
+];
+
+/// Columns of the person-level `outcomes` table that no measure may name.
+const RESERVED_COLUMNS: &[&str] = &[
+    "student_pid",
+    "cohort",
+    "measure",
+    "rate",
+    "status",
+    "denominator",
+    "numerator",
+];
+
+/// A measure ready to run: its specification and the file it was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    pub spec: MeasureSpec,
+    pub file: String,
+}
+
+/// The definitions in force and every measure a job may name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureCatalog {
+    pub definitions: Definitions,
+    pub measures: Vec<Measure>,
+}
+
+/// What a run measures: the definitions and the measures its job chose, in the job's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasurePlan {
+    pub definitions: Definitions,
+    pub measures: Vec<Measure>,
+}
+
+impl MeasureCatalog {
+    /// The shipped definitions and measures (their validity is tested).
+    pub fn shipped() -> MeasureCatalog {
+        MeasureCatalog::load(&[], &toml::Table::new(), "(job)")
+            .expect("the shipped specifications are valid (tested)")
+    }
+
+    /// The shipped catalogue with the job's own: each `(file name, text)` of `extra` adds a
+    /// measure or replaces the shipped one of its dataset; `overrides` (the job's
+    /// `[definitions]` table, from `job_file`) replaces definitions key by key.
+    pub fn load(
+        extra: &[(String, String)],
+        overrides: &toml::Table,
+        job_file: &str,
+    ) -> Result<MeasureCatalog, SpecError> {
+        let definitions = definitions(overrides, job_file)?;
+        let mut measures: Vec<Measure> = Vec::new();
+        for (file, text) in SHIPPED_MEASURES {
+            measures.push(Measure::parse(text, file)?);
+        }
+        let shipped = measures.len();
+        for (file, text) in extra {
+            let m = Measure::parse(text, file)?;
+            let clash = |key: &str, message: String| SpecError {
+                file: file.clone(),
+                key: key.into(),
+                message,
+            };
+            if let Some(i) = measures
+                .iter()
+                .position(|o| o.spec.dataset == m.spec.dataset)
+            {
+                if i >= shipped {
+                    return Err(clash(
+                        "dataset",
+                        format!("{} also defines it", measures[i].file),
+                    ));
+                }
+                measures.remove(i);
+            }
+            if let Some(o) = measures.iter().find(|o| o.spec.id == m.spec.id) {
+                return Err(clash("id", format!("{} also uses it", o.file)));
+            }
+            measures.push(m);
+        }
+        Ok(MeasureCatalog {
+            definitions,
+            measures,
+        })
+    }
+
+    /// The measures a job names, by dataset, in its order.
+    pub fn select(&self, names: &[String]) -> Result<MeasurePlan, String> {
+        let mut chosen: Vec<Measure> = Vec::new();
+        for name in names {
+            let m = self
+                .measures
+                .iter()
+                .find(|m| m.spec.dataset == *name)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown measure {name:?}; known: {}",
+                        self.datasets().join(", ")
+                    )
+                })?;
+            if chosen.iter().any(|c| c.spec.dataset == *name) {
+                return Err(format!("measure {name:?} is listed twice"));
+            }
+            chosen.push(m.clone());
+        }
+        if chosen.is_empty() {
+            return Err("measures must name at least one measure".into());
+        }
+        Ok(MeasurePlan {
+            definitions: self.definitions.clone(),
+            measures: chosen,
+        })
+    }
+
+    pub fn datasets(&self) -> Vec<&str> {
+        self.measures
+            .iter()
+            .map(|m| m.spec.dataset.as_str())
+            .collect()
+    }
+}
+
+/// The shipped definitions with the job's keys in their place.
+fn definitions(overrides: &toml::Table, job_file: &str) -> Result<Definitions, SpecError> {
+    let (file, text) = SHIPPED_DEFINITIONS;
+    let mut table: toml::Table = spec::parse(text, file)?;
+    for (key, value) in overrides {
+        if !table.contains_key(key) {
+            return Err(SpecError {
+                file: job_file.to_string(),
+                key: format!("definitions.{key}"),
+                message: format!(
+                    "unknown definition; known: {}",
+                    table.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        table.insert(key.clone(), value.clone());
+    }
+    // Written out and read again so a wrong value's error has a position, hence a key.
+    let merged = toml::to_string(&table).expect("a TOML table serializes");
+    let (shown, prefix) = match overrides.is_empty() {
+        true => (file, ""),
+        false => (job_file, "definitions."),
+    };
+    let in_job = |mut e: SpecError| {
+        e.file = shown.to_string();
+        e.key = format!("{prefix}{}", e.key);
+        e
+    };
+    let defs: Definitions = spec::parse(&merged, shown).map_err(in_job)?;
+    defs.check(shown).map_err(in_job)?;
+    Ok(defs)
+}
+
+impl Measure {
+    /// Reads and checks one specification.
+    pub fn parse(text: &str, file: &str) -> Result<Measure, SpecError> {
+        let spec: MeasureSpec = spec::parse(text, file)?;
+        let err = |key: &str, message: String| SpecError {
+            file: file.to_string(),
+            key: key.to_string(),
+            message,
+        };
+        for (key, value) in [("id", &spec.id), ("dataset", &spec.dataset)] {
+            if !spec::simple_name(value) {
+                return Err(err(
+                    key,
+                    "must be lower-case letters, digits and '_', starting with a letter".into(),
+                ));
+            }
+        }
+        if spec.version == 0 {
+            return Err(err("version", "must be 1 or more".into()));
+        }
+        if spec.numerator.any.is_empty() {
+            return Err(err(
+                "numerator.any",
+                "must name at least one outcome".into(),
+            ));
+        }
+        for (i, o) in spec.numerator.any.iter().enumerate() {
+            if spec.numerator.any[..i].contains(o) {
+                return Err(err(
+                    &format!("numerator.any[{i}]"),
+                    "names the same outcome twice".into(),
+                ));
+            }
+            o.check()
+                .map_err(|(key, m)| err(&format!("numerator.any[{i}].{key}"), m))?;
+        }
+        if let Some(e) = &spec.earnings {
+            let employed = Outcome::Employed {
+                quarter_after_exit: e.quarter_after_exit,
+            };
+            // The statistic is published with the numerator and hidden with it, so it must be
+            // over exactly the numerator's people.
+            if spec.numerator.any != [employed] {
+                return Err(err(
+                    "earnings.quarter_after_exit",
+                    "an earnings statistic needs a numerator of exactly one `employed` outcome \
+                     in the same quarter (it is computed over the numerator's people)"
+                        .into(),
+                ));
+            }
+            if !spec::simple_name(&e.column)
+                || RESERVED_COLUMNS.contains(&e.column.as_str())
+                || dimension_columns().contains(&e.column.as_str())
+            {
+                return Err(err(
+                    "earnings.column",
+                    "must be a simple name that no other column of the table has".into(),
+                ));
+            }
+        }
+        let dims = dimension_columns();
+        for (i, set) in spec.intersections.iter().enumerate() {
+            let key = format!("intersections[{i}]");
+            if set.len() < 2 {
+                return Err(err(
+                    &key,
+                    "an intersection crosses two or more dimensions (each dimension alone is \
+                     always published)"
+                        .into(),
+                ));
+            }
+            for (j, d) in set.iter().enumerate() {
+                if !dims.contains(&d.as_str()) {
+                    return Err(err(
+                        &key,
+                        format!("unknown dimension {d:?}; known: {}", dims.join(", ")),
+                    ));
+                }
+                if set[..j].contains(d) {
+                    return Err(err(&key, format!("names {d:?} twice")));
+                }
+            }
+        }
+        Ok(Measure {
+            spec,
+            file: file.to_string(),
+        })
+    }
+
+    /// The wage quarters the measure's people must be observable in to be counted.
+    fn held_out_quarters(&self) -> Vec<u8> {
+        let mut q: Vec<u8> = self
+            .spec
+            .numerator
+            .any
+            .iter()
+            .filter_map(|o| o.wage_quarter())
+            .collect();
+        q.sort();
+        q.dedup();
+        q
+    }
+
+    /// The linked entities whose records decide the numerator.
+    pub fn linked_entities(&self) -> Vec<&'static str> {
+        let mut e: Vec<&'static str> = self.spec.numerator.any.iter().map(|o| o.entity()).collect();
+        e.sort();
+        e.dedup();
+        e
+    }
+
+    /// The published table: by cohort, the total, every dimension alone and the
+    /// specification's intersections.
+    pub fn cell_table(&self) -> CellTable {
+        let s = &self.spec;
+        let dims = dimension_columns();
+        let mut sets: Vec<Vec<&'static str>> = vec![vec![]];
+        sets.extend(dims.iter().map(|d| vec![*d]));
+        for set in &s.intersections {
+            // Validated against the dimension columns, so every name is found.
+            sets.push(
+                set.iter()
+                    .filter_map(|d| dims.iter().find(|x| *x == d).copied())
+                    .collect(),
+            );
+        }
+        let held_out = self.held_out_quarters();
+        let population: Vec<String> = held_out
+            .iter()
+            .map(|q| format!("wage_observable_q{q}"))
+            .collect();
+        // Tables count the same people when their population and held-out quarters agree.
+        let universe = std::iter::once(s.population.universe().to_string())
+            .chain(held_out.iter().map(|q| format!("observable_q{q}")))
+            .collect::<Vec<_>>()
+            .join("_");
+        let numerator = s
+            .numerator
+            .any
+            .iter()
+            .map(|o| o.column())
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        CellTable {
+            name: s.dataset.clone(),
+            source: "outcomes".into(),
+            population: match population.is_empty() {
+                true => "TRUE".into(),
+                false => population.join(" AND "),
+            },
+            universe,
+            by_cohort: true,
+            dimensions: dims,
+            grouping_sets: sets,
+            counts: vec![
+                Count {
+                    name: "denominator".into(),
+                    predicate: "TRUE".into(),
+                    rate_of: None,
+                    doc: s.denominator.doc.clone(),
+                },
+                Count {
+                    name: "numerator".into(),
+                    predicate: format!("({numerator})"),
+                    rate_of: Some(0),
+                    doc: s.numerator.doc.clone(),
+                },
+            ],
+            median: s.earnings.as_ref().map(|e| crate::tables::Median {
+                column: e.column.clone(),
+                cents: format!("earnings_q{}_cents", e.quarter_after_exit),
+                doc: e.doc.clone(),
+            }),
+            measure: Some(s.id.clone()),
+            secondary: false,
+        }
+    }
+
+    /// The dictionary's account of the measure: title, version, definition and window,
+    /// sources.
+    pub fn dictionary_markdown(&self, defs: &Definitions) -> String {
+        let s = &self.spec;
+        let windows: Vec<String> = s
+            .numerator
+            .any
+            .iter()
+            .map(|o| format!("- {}\n", o.window_doc(defs)))
+            .collect();
+        let mut sources = vec!["person", "k12_enrollment", "cte_course_completion"];
+        sources.extend(self.linked_entities());
+        format!(
+            "{} (measure `{}`, version {}, from `{}`). Population: {}. The numerator counts a \
+             person when any of these holds:\n\n{}\nSources: {}.\n",
+            s.title,
+            s.id,
+            s.version,
+            self.file,
+            population_doc(s.population, defs),
+            windows.concat(),
+            sources
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn population_doc(p: Population, defs: &Definitions) -> String {
+    match p {
+        Population::SecondaryConcentratorExiters => format!(
+            "secondary CTE concentrators (at least {} distinct completed courses in one program) \
+             who left secondary education in the exit cohort",
+            defs.concentrator_min_courses
+        ),
+    }
+}
+
+/// The population definitions in the data dictionary's words.
+pub fn definitions_markdown(defs: &Definitions) -> String {
+    let start = defs.school_year_start;
+    format!(
+        "\nDefinitions (`{}` with the job's `[definitions]`):\n\n\
+         - Exit cohort `Y`: left secondary school (exit types {}) in the school year starting {} \
+         of `Y-1` (of `Y` when the school year starts January 1), judged by the student's last \
+         K-12 enrollment, the one that ends last across all districts (an enrollment without an \
+         exit date is still open and ends last; on one exit date the later entry wins, then an \
+         exit that ends secondary education over a transfer or death). A last enrollment that \
+         is open or ends in a transfer or death is no exit, so a dropout who re-entered and \
+         transferred out is in no cohort.\n\
+         - Concentrator: at least {} distinct courses (course identifiers) completed in one \
+         program (CIP code) by the end of the exit school year; a retaken course counts once. \
+         The primary program has the most distinct courses, the lowest CIP code on a tie.\n\
+         - A concentrator with no accepted person row (all quarantined) is counted, with every \
+         characteristic not reported.\n\
+         - Several person rows of one student (one per district): special populations are ever \
+         during high school (a member code on any row, else the non-member code if any row \
+         reports it, else not reported); sex and race/ethnicity take the value reported on the \
+         most rows, rows reporting none cast no vote, and a tie is `NotSelected` / \
+         `RaceAndEthnicityUnknown`.\n\
+         {}\
+         - Wage coverage: the wage file's last full quarter is the latest holding at least {} \
+         of the resolved records of its median quarter; a quarter is observable when the file \
+         holds records for it and it is no later than that. Wage rows dated after the current \
+         calendar quarter are quarantined (rule `quarter_window`).\n",
+        SHIPPED_DEFINITIONS.0,
+        defs.exit_types.join(", "),
+        outcome::month_day_words(start),
+        defs.concentrator_min_courses,
+        crate::wages::RULE_MARKDOWN,
+        defs.wage_coverage_share,
+    )
+}
+
+/// Reads the job's measure files: (the path as shown, the text).
+pub fn read_measure_files(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<(String, String)>, SpecError> {
+    paths
+        .iter()
+        .map(|p: &std::path::PathBuf| {
+            let shown = p.display().to_string();
+            std::fs::read_to_string(Path::new(p))
+                .map(|t| (shown.clone(), t))
+                .map_err(|e| SpecError {
+                    file: shown,
+                    key: "(file)".into(),
+                    message: format!("cannot read: {e}"),
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

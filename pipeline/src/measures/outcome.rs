@@ -1,0 +1,199 @@
+//! The person-level outcomes a measure's numerator is made of, and the SQL that derives each.
+//!
+//! An outcome is a kind the engine knows with the parameters a specification gives it (which
+//! quarter after exit, which fall). A new measure combines them in configuration; a new kind of
+//! evidence (credentials, military service) is a new variant here, written once for every
+//! measure that names it.
+
+use serde::Deserialize;
+
+use super::spec::{Definitions, MonthDay};
+
+/// Quarters after exit an outcome may look at: WIOA's second and fourth, PSEO's first and
+/// fifth years.
+pub const MAX_QUARTER_AFTER_EXIT: u8 = 24;
+/// Falls after exit an enrollment may be counted in (enrollment within four years).
+pub const MAX_FALL_AFTER_EXIT: u8 = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Outcome {
+    /// Resolved UI wages above zero, summed over employers, in quarter `E + n` where `E` is the
+    /// calendar quarter of the exit. A person whose `E + n` the wage file does not yet cover is
+    /// held out of the denominator (wages not yet available are not zero).
+    Employed { quarter_after_exit: u8 },
+    /// A linked postsecondary enrollment spell covering the census day of the `n`-th fall on or
+    /// after the exit date (1: the first fall).
+    EnrolledOnFallCensus { fall_after_exit: u8 },
+}
+
+impl Outcome {
+    /// The boolean column of the person-level `outcomes` table.
+    pub fn column(self) -> String {
+        match self {
+            Outcome::Employed { quarter_after_exit } => format!("employed_q{quarter_after_exit}"),
+            Outcome::EnrolledOnFallCensus { fall_after_exit } => {
+                format!("ps_enrolled_fall{fall_after_exit}")
+            }
+        }
+    }
+
+    /// The quarter after exit whose wages decide the outcome.
+    pub fn wage_quarter(self) -> Option<u8> {
+        match self {
+            Outcome::Employed { quarter_after_exit } => Some(quarter_after_exit),
+            Outcome::EnrolledOnFallCensus { .. } => None,
+        }
+    }
+
+    /// The linked entity whose records decide the outcome.
+    pub fn entity(self) -> &'static str {
+        match self {
+            Outcome::Employed { .. } => "wage_record",
+            Outcome::EnrolledOnFallCensus { .. } => "ps_enrollment",
+        }
+    }
+
+    /// The parameter's key and the reason it is out of range.
+    pub(super) fn check(self) -> Result<(), (&'static str, String)> {
+        match self {
+            Outcome::Employed {
+                quarter_after_exit: q,
+            } if !(1..=MAX_QUARTER_AFTER_EXIT).contains(&q) => Err((
+                "quarter_after_exit",
+                format!(
+                    "must be 1 to {MAX_QUARTER_AFTER_EXIT} (the exit quarter itself is never counted)"
+                ),
+            )),
+            Outcome::EnrolledOnFallCensus { fall_after_exit: f }
+                if !(1..=MAX_FALL_AFTER_EXIT).contains(&f) =>
+            {
+                Err((
+                    "fall_after_exit",
+                    format!("must be 1 to {MAX_FALL_AFTER_EXIT}"),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The window in the data dictionary's words.
+    pub fn window_doc(self, defs: &Definitions) -> String {
+        match self {
+            Outcome::Employed { quarter_after_exit } => format!(
+                "UI wages above zero, summed over employers, in calendar quarter E + \
+                 {quarter_after_exit} where E is the quarter of the exit date (the exit quarter \
+                 is never counted); exiters whose quarter E + {quarter_after_exit} the wage file \
+                 does not yet cover are held out of the denominator"
+            ),
+            Outcome::EnrolledOnFallCensus { fall_after_exit } => format!(
+                "a linked postsecondary enrollment spell (begin ≤ census day ≤ end) on {} of \
+                 the {} fall on or after the exit date",
+                month_day_words(defs.fall_census),
+                ordinal(fall_after_exit)
+            ),
+        }
+    }
+}
+
+/// The person-level SQL of one outcome, joined to `cohort c` by `student_pid`: the relation to
+/// build before the `outcomes` table, and the column expressions over it.
+pub(super) struct OutcomeSql {
+    pub name: String,
+    pub query: String,
+    /// Written to the work folder (a join against the wage file) rather than a view.
+    pub materialized: bool,
+    /// The `LEFT JOIN` of that relation onto `cohort c`.
+    pub join: String,
+    /// The output columns.
+    pub columns: Vec<String>,
+}
+
+/// The SQL deriving the flag of a postsecondary outcome (wage outcomes are derived per quarter,
+/// [`wage_quarter_sql`], since the employment flag, the earnings and the held-out rule share
+/// one join).
+pub(super) fn enrollment_sql(fall_after_exit: u8, defs: &Definitions) -> OutcomeSql {
+    let name = format!("ps_enrolled_fall{fall_after_exit}");
+    let census = fall_census_sql("c.exit_date", defs, fall_after_exit);
+    OutcomeSql {
+        query: format!(
+            "SELECT DISTINCT c.student_pid FROM cohort c
+               JOIN ps_enrollment_linked e ON e.student_pid = c.student_pid
+              WHERE e.begin_date <= {census} AND e.end_date >= {census}"
+        ),
+        materialized: false,
+        join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
+        columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
+        name,
+    }
+}
+
+/// The SQL of quarter `E + n`: earnings summed over employers, the employment flag, and whether
+/// the wage file covers the quarter (`wage_covered` is built once for every quarter).
+pub(super) fn wage_quarter_sql(n: u8) -> OutcomeSql {
+    let name = format!("earnings_q{n}");
+    // The wage file is by far the largest input: join it against the small target table (one
+    // row per concentrator and linked SSN) so the hash table holds only the targets.
+    OutcomeSql {
+        query: format!(
+            "SELECT t.student_pid, sum(w.wages) AS earnings_cents
+               FROM wage_resolved w
+               JOIN (SELECT c.student_pid, l.ssn_pid, c.exit_q + {n} AS q
+                       FROM cohort c JOIN ssn_link l ON l.student_pid = c.student_pid) t
+                 ON w.ssn_pid = t.ssn_pid AND w.\"year\" * 4 + w.\"quarter\" - 1 = t.q
+              GROUP BY t.student_pid"
+        ),
+        materialized: true,
+        join: format!(
+            "LEFT JOIN {name} ON {name}.student_pid = c.student_pid
+             LEFT JOIN wage_covered covered_q{n} ON covered_q{n}.q = c.exit_q + {n}"
+        ),
+        columns: vec![
+            format!("(covered_q{n}.q IS NOT NULL) AS wage_observable_q{n}"),
+            format!("COALESCE({name}.earnings_cents, 0) > 0 AS employed_q{n}"),
+            format!(
+                "CASE WHEN {name}.earnings_cents > 0 THEN {name}.earnings_cents END \
+                 AS earnings_q{n}_cents"
+            ),
+        ],
+        name,
+    }
+}
+
+/// The census day of the `n`-th fall on or after `date`, as SQL.
+fn fall_census_sql(date: &str, defs: &Definitions, n: u8) -> String {
+    let MonthDay { month, day } = defs.fall_census;
+    let year = format!("CAST(date_part('year', {date}) AS INT)");
+    let later = format!(
+        "CASE WHEN (date_part('month', {date}) > {month}) OR (date_part('month', {date}) = {month} \
+         AND date_part('day', {date}) > {day}) THEN 1 ELSE 0 END"
+    );
+    format!("make_date({year} + {later} + {}, {month}, {day})", n - 1)
+}
+
+pub(super) fn month_day_words(md: MonthDay) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    format!("{} {}", MONTHS[md.month as usize - 1], md.day)
+}
+
+fn ordinal(n: u8) -> &'static str {
+    match n {
+        1 => "first",
+        2 => "second",
+        3 => "third",
+        _ => "fourth",
+    }
+}

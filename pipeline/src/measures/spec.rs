@@ -1,0 +1,251 @@
+//! A measure specification file and the state's definitions, as read and checked.
+//!
+//! Both are TOML. A file that does not parse, holds a key it should not or a value out of range
+//! is refused with a [`SpecError`] naming the file and the key, so a state editing its own
+//! definitions learns what to fix without reading this code.
+
+use serde::Deserialize;
+
+use super::outcome::Outcome;
+
+/// A specification that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("measure specification {file}: key `{key}`: {message}")]
+pub struct SpecError {
+    pub file: String,
+    /// The dotted key at fault (`numerator.any[0].quarter_after_exit`), or the table it is
+    /// missing from.
+    pub key: String,
+    pub message: String,
+}
+
+/// A date within any year (`10-01`), as the definitions name census days and year starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MonthDay {
+    pub month: u32,
+    pub day: u32,
+}
+
+impl MonthDay {
+    fn parse(s: &str) -> Option<MonthDay> {
+        let (m, d) = s.split_once('-')?;
+        let digits = |t: &str| t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit());
+        if !(digits(m) && digits(d)) {
+            return None;
+        }
+        let (month, day) = (m.parse().ok()?, d.parse().ok()?);
+        // February 29 would skip three years in four.
+        let days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        ((1..=12).contains(&month) && day >= 1 && day <= days[month as usize - 1])
+            .then_some(MonthDay { month, day })
+    }
+}
+
+impl std::fmt::Display for MonthDay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:02}-{:02}", self.month, self.day)
+    }
+}
+
+impl<'de> Deserialize<'de> for MonthDay {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<MonthDay, D::Error> {
+        let s = String::deserialize(d)?;
+        MonthDay::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{s:?} is not a month and day as MM-DD (February 29 is refused)"
+            ))
+        })
+    }
+}
+
+/// The population definitions a state sets in its Perkins V State Plan and every measure uses:
+/// the shipped `pipeline/measures/definitions.toml`, with any key the job's `[definitions]`
+/// table sets in its place.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definitions {
+    /// Distinct completed courses in one program that make a secondary CTE concentrator.
+    pub concentrator_min_courses: u32,
+    /// The first day of the school year; an exit cohort is labelled by the year its school
+    /// year ends.
+    pub school_year_start: MonthDay,
+    /// The day a postsecondary enrollment is counted in each fall.
+    pub fall_census: MonthDay,
+    /// CEDS 000110 exit or withdrawal types that end secondary education.
+    pub exit_types: Vec<String>,
+    /// The wage file's last full quarter holds at least this share of its median quarter's
+    /// records.
+    pub wage_coverage_share: f64,
+}
+
+impl Definitions {
+    pub(super) fn check(&self, file: &str) -> Result<(), SpecError> {
+        let err = |key: &str, message: &str| SpecError {
+            file: file.to_string(),
+            key: key.to_string(),
+            message: message.to_string(),
+        };
+        if !(1..=20).contains(&self.concentrator_min_courses) {
+            return Err(err("concentrator_min_courses", "must be 1 to 20"));
+        }
+        if self.exit_types.is_empty()
+            || self
+                .exit_types
+                .iter()
+                .any(|t| t.is_empty() || !t.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(err(
+                "exit_types",
+                "must list at least one code, each letters and digits (CEDS 000110)",
+            ));
+        }
+        if !(self.wage_coverage_share > 0.0 && self.wage_coverage_share <= 1.0) {
+            return Err(err("wage_coverage_share", "must be above 0 and at most 1"));
+        }
+        Ok(())
+    }
+}
+
+/// One measure as its file states it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureSpec {
+    /// The `measure` value on the published rows.
+    pub id: String,
+    /// The release folder the measure's table is written to, and its name in a job's `measures`.
+    pub dataset: String,
+    /// Raised whenever the definition changes, so a figure can be traced to the rule that made it.
+    pub version: u32,
+    pub title: String,
+    /// Who is counted; the one population so far is `secondary_concentrator_exiters`.
+    pub population: Population,
+    pub denominator: Denominator,
+    pub numerator: Numerator,
+    pub earnings: Option<Earnings>,
+    /// Groupings published beside the total and each dimension alone (`[["race_ethnicity",
+    /// "sex"]]`).
+    #[serde(default)]
+    pub intersections: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Population {
+    /// Secondary CTE concentrators (Perkins V §3(12)(A), as the definitions count courses) who
+    /// left secondary education in an exit cohort of the run.
+    SecondaryConcentratorExiters,
+}
+
+impl Population {
+    /// The name disclosure control relates tables by: the run report counts the same people.
+    pub fn universe(self) -> &'static str {
+        match self {
+            Population::SecondaryConcentratorExiters => "concentrators",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Denominator {
+    pub doc: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Numerator {
+    pub doc: String,
+    /// A person of the denominator is counted when any of these outcomes holds.
+    pub any: Vec<Outcome>,
+}
+
+/// A statistic of earnings over the people of the numerator.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Earnings {
+    pub statistic: Statistic,
+    pub quarter_after_exit: u8,
+    /// The published column.
+    pub column: String,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    /// The middle value; the mean of the two middle values for an even count.
+    Median,
+}
+
+/// A name that is a plain SQL identifier and folder name.
+pub(super) fn simple_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.as_bytes()[0].is_ascii_lowercase()
+}
+
+/// The dotted key at a byte offset of a TOML text: the nearest table header above it and the
+/// key on its line, so a parse error can name the key as well as the line.
+pub(super) fn key_at(text: &str, offset: usize) -> String {
+    let upto = &text[..offset.min(text.len())];
+    let line_start = upto.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    // A table header, not a line of a multi-line array.
+    let header_of = |l: &str| {
+        let l = l.trim();
+        (l.starts_with('[') && l.ends_with(']') && !l.contains(',') && !l.contains('"'))
+            .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    };
+    let header = upto[..line_start].lines().rev().find_map(header_of);
+    let own_header = header_of(line);
+    let key = own_header
+        .clone()
+        .or_else(|| line.split_once('=').map(|(k, _)| k.trim().to_string()));
+    match (header, key) {
+        (_, Some(k)) if own_header.is_some() => k,
+        (Some(h), Some(k)) => format!("{h}.{k}"),
+        (None, Some(k)) => k,
+        (Some(h), None) => h,
+        (None, None) => "(top level)".to_string(),
+    }
+}
+
+/// Parses a TOML text into `T`, naming the file and key of any error.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> Result<T, SpecError> {
+    toml::from_str(text).map_err(|e: toml::de::Error| SpecError {
+        file: file.to_string(),
+        key: e
+            .span()
+            .map_or_else(|| "(top level)".to_string(), |s| key_at(text, s.start)),
+        message: e.message().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_days_parse_and_refuse() {
+        assert_eq!(
+            MonthDay::parse("10-01"),
+            Some(MonthDay { month: 10, day: 1 })
+        );
+        for bad in ["02-29", "13-01", "1-01", "10/01", "04-31", ""] {
+            assert_eq!(MonthDay::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_are_found_from_offsets() {
+        let text = "id = \"x\"\n[numerator]\ndoc = \"d\"\nextra = 1\n";
+        assert_eq!(key_at(text, 0), "id");
+        let at = text.find("extra").unwrap();
+        assert_eq!(key_at(text, at), "numerator.extra");
+        assert_eq!(key_at(text, text.find("[numerator]").unwrap()), "numerator");
+    }
+}

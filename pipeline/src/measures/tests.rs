@@ -1,0 +1,224 @@
+use super::*;
+
+fn shipped(dataset: &str) -> String {
+    let (_, text) = SHIPPED_MEASURES
+        .iter()
+        .find(|(f, _)| f.ends_with(&format!("/{dataset}.toml")))
+        .expect("shipped");
+    text.to_string()
+}
+
+/// The error of a specification text, read as `state/m.toml`.
+fn refused(text: &str) -> SpecError {
+    Measure::parse(text, "state/m.toml").expect_err("refused")
+}
+
+#[test]
+fn the_shipped_specifications_load() {
+    let c = MeasureCatalog::shipped();
+    assert_eq!(
+        c.datasets(),
+        [
+            "postsecondary_enrollment",
+            "employment_earnings",
+            "employment_q4"
+        ]
+    );
+    assert_eq!(c.definitions.concentrator_min_courses, 2);
+    assert_eq!(c.definitions.fall_census, MonthDay { month: 10, day: 1 });
+    let employment = c.select(&["employment_earnings".into()]).unwrap();
+    let t = employment.measures[0].cell_table();
+    assert_eq!(t.population, "wage_observable_q2");
+    assert_eq!(t.universe, "concentrators_observable_q2");
+    assert_eq!(t.counts[1].predicate, "(employed_q2)");
+    let m = t.median.expect("median");
+    assert_eq!(
+        (m.column.as_str(), m.cents.as_str()),
+        ("median_earnings", "earnings_q2_cents")
+    );
+    let ps = c.select(&["postsecondary_enrollment".into()]).unwrap();
+    let t = ps.measures[0].cell_table();
+    assert_eq!(
+        (t.population.as_str(), t.universe.as_str()),
+        ("TRUE", "concentrators")
+    );
+    // Every dimension alone, the total and race × sex.
+    assert_eq!(t.grouping_sets.len(), dimension_columns().len() + 2);
+}
+
+#[test]
+fn an_invalid_specification_is_refused_naming_file_and_key() {
+    let base = shipped("employment_earnings");
+    let cases: Vec<(String, &str)> = vec![
+        (base.replace("version = 1", "version = 1\ncolour = \"red\""), "colour"),
+        (
+            base.replace("[denominator]\n", "[denominator]\nwhere = \"x\"\n"),
+            "denominator.where",
+        ),
+        (base.replace("version = 1", "version = \"one\""), "version"),
+        (base.replace("version = 1", "version = 0"), "version"),
+        (base.replace("dataset = \"employment_earnings\"", "dataset = \"Jobs!\""), "dataset"),
+        (
+            base.replace("\"employed\", quarter_after_exit = 2 }", "\"hired\", quarter_after_exit = 2 }"),
+            "numerator.any",
+        ),
+        (
+            base.replace("any = [{ kind = \"employed\", quarter_after_exit = 2 }]", "any = []"),
+            "numerator.any",
+        ),
+        (
+            base.replace("any = [{ kind = \"employed\", quarter_after_exit = 2 }]",
+                         "any = [{ kind = \"employed\", quarter_after_exit = 2 }, { kind = \"employed\", quarter_after_exit = 0 }]"),
+            "numerator.any[1].quarter_after_exit",
+        ),
+        (
+            base.replace("statistic = \"median\"\nquarter_after_exit = 2", "statistic = \"median\"\nquarter_after_exit = 4"),
+            "earnings.quarter_after_exit",
+        ),
+        (base.replace("statistic = \"median\"", "statistic = \"mean\""), "earnings.statistic"),
+        (base.replace("column = \"median_earnings\"", "column = \"rate\""), "earnings.column"),
+        (
+            base.replace("[[\"race_ethnicity\", \"sex\"]]", "[[\"race_ethnicity\", \"shoe_size\"]]"),
+            "intersections[0]",
+        ),
+        (base.replace("[[\"race_ethnicity\", \"sex\"]]", "[[\"sex\"]]"), "intersections[0]"),
+        (base.replace("title = ", "titel = "), "titel"),
+    ];
+    for (text, key) in cases {
+        assert_ne!(text, base, "the case for {key} changed nothing");
+        let e = refused(&text);
+        assert_eq!(
+            (e.file.as_str(), e.key.as_str()),
+            ("state/m.toml", key),
+            "{e}"
+        );
+        let shown = e.to_string();
+        assert!(
+            shown.contains("state/m.toml") && shown.contains(key),
+            "{shown}"
+        );
+    }
+    // A required table left out is named.
+    let text = base.replace("[denominator]\ndoc = ", "[denominatorx]\ndoc = ");
+    let e = refused(&text);
+    assert!(e.message.contains("denominator"), "{e}");
+}
+
+#[test]
+fn definitions_are_overridden_key_by_key_and_checked() {
+    let table = |text: &str| -> toml::Table { toml::from_str(text).unwrap() };
+    let c = MeasureCatalog::load(&[], &table("concentrator_min_courses = 3"), "job.toml").unwrap();
+    assert_eq!(c.definitions.concentrator_min_courses, 3);
+    assert_eq!(
+        c.definitions.fall_census,
+        MonthDay { month: 10, day: 1 },
+        "the rest kept"
+    );
+    for (text, key) in [
+        (
+            "concentrator_courses = 3",
+            "definitions.concentrator_courses",
+        ),
+        (
+            "concentrator_min_courses = \"three\"",
+            "definitions.concentrator_min_courses",
+        ),
+        (
+            "concentrator_min_courses = 0",
+            "definitions.concentrator_min_courses",
+        ),
+        ("fall_census = \"02-30\"", "definitions.fall_census"),
+        ("exit_types = []", "definitions.exit_types"),
+        (
+            "wage_coverage_share = 1.5",
+            "definitions.wage_coverage_share",
+        ),
+    ] {
+        let e = MeasureCatalog::load(&[], &table(text), "job.toml").expect_err(text);
+        assert_eq!((e.file.as_str(), e.key.as_str()), ("job.toml", key), "{e}");
+    }
+}
+
+#[test]
+fn a_state_file_replaces_or_adds_a_measure() {
+    let replaced = shipped("postsecondary_enrollment")
+        .replace("fall_after_exit = 1", "fall_after_exit = 2")
+        .replace("version = 1", "version = 2");
+    let added = shipped("employment_q4")
+        .replace("employment_q4", "employment_q8")
+        .replace("q4_after_exit", "q8_after_exit")
+        .replace("quarter_after_exit = 4", "quarter_after_exit = 8");
+    let extra = vec![
+        ("state/ps.toml".to_string(), replaced),
+        ("state/q8.toml".to_string(), added.clone()),
+    ];
+    let c = MeasureCatalog::load(&extra, &toml::Table::new(), "job.toml").unwrap();
+    let ps = c.select(&["postsecondary_enrollment".into()]).unwrap();
+    assert_eq!(ps.measures[0].file, "state/ps.toml");
+    assert_eq!(ps.measures[0].spec.version, 2);
+    assert_eq!(
+        ps.measures[0].cell_table().counts[1].predicate,
+        "(ps_enrolled_fall2)"
+    );
+    assert!(c.select(&["employment_q8".into()]).is_ok());
+    assert_eq!(c.measures.len(), 4);
+
+    let twice = vec![
+        ("state/a.toml".to_string(), added.clone()),
+        ("state/b.toml".to_string(), added),
+    ];
+    let e = MeasureCatalog::load(&twice, &toml::Table::new(), "job.toml").unwrap_err();
+    assert_eq!(
+        (e.file.as_str(), e.key.as_str()),
+        ("state/b.toml", "dataset")
+    );
+    let same_id =
+        shipped("employment_q4").replace("dataset = \"employment_q4\"", "dataset = \"other\"");
+    let e = MeasureCatalog::load(
+        &[("state/c.toml".into(), same_id)],
+        &toml::Table::new(),
+        "job.toml",
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "id", "{e}");
+}
+
+#[test]
+fn a_job_names_known_measures_once() {
+    let c = MeasureCatalog::shipped();
+    assert!(
+        c.select(&["employment".into()])
+            .unwrap_err()
+            .contains("unknown measure")
+    );
+    assert!(
+        c.select(&["employment_q4".into(), "employment_q4".into()])
+            .unwrap_err()
+            .contains("twice")
+    );
+    assert!(c.select(&[]).is_err());
+}
+
+#[test]
+fn the_dictionary_states_definition_window_sources_and_version() {
+    let c = MeasureCatalog::shipped();
+    let plan = c
+        .select(&["employment_q4".into(), "postsecondary_enrollment".into()])
+        .unwrap();
+    let q4 = plan.measures[0].dictionary_markdown(&plan.definitions);
+    assert!(
+        q4.contains("version 1") && q4.contains("pipeline/measures/employment_q4.toml"),
+        "{q4}"
+    );
+    assert!(
+        q4.contains("E + 4") && q4.contains("`wage_record`") && q4.contains("at least 2"),
+        "{q4}"
+    );
+    let ps = plan.measures[1].dictionary_markdown(&plan.definitions);
+    assert!(
+        ps.contains("October 1 of the first fall") && ps.contains("`ps_enrollment`"),
+        "{ps}"
+    );
+    let defs = definitions_markdown(&plan.definitions);
+    assert!(defs.contains("July 1") && defs.contains("01921"), "{defs}");
+}
