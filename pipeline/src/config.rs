@@ -377,6 +377,17 @@ impl JobConfig {
                 )));
             }
         }
+        // A measure over records the job does not read would publish zeros as if measured.
+        for m in &measures.measures {
+            for entity in m.outcome_entities() {
+                if !sources.iter().any(|s| s.entity.name() == entity) {
+                    return Err(invalid(format!(
+                        "measure {:?} counts {entity} records, and no source has entity {entity}",
+                        m.spec.dataset
+                    )));
+                }
+            }
+        }
         let most = p20w_privacy::linkage::MAX_SCORE;
         if let Some(t) = raw.linkage.threshold
             && !(t > 0.0 && t <= most)
@@ -512,8 +523,8 @@ mod tests {
     #[test]
     fn a_measure_listed_twice_is_rejected() {
         let text = DEMO.replace(
-            "measures = [\"postsecondary_enrollment\", \"employment_earnings\", \"employment_q4\"]",
-            "measures = [\"employment_earnings\", \"employment_earnings\"]",
+            "\"employment_q4\",",
+            "\"employment_q4\", \"employment_q4\",",
         );
         assert_ne!(text, DEMO);
         let err = JobConfig::parse(&text, Path::new("j.toml"))
@@ -528,6 +539,23 @@ mod tests {
         assert!(JobConfig::parse(&text, Path::new("j.toml")).is_err());
         let text = DEMO.replace("entity = \"ps_award\"", "entity = \"award\"");
         assert!(JobConfig::parse(&text, Path::new("j.toml")).is_err());
+    }
+
+    #[test]
+    fn a_measure_needs_a_source_of_the_records_it_counts() {
+        let text = DEMO.replace(
+            "entity = \"work_based_learning\"",
+            "entity = \"industry_credential\"",
+        );
+        assert_ne!(text, DEMO);
+        let err = JobConfig::parse(&text, Path::new("j.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("perkins_5s3_work_based_learning")
+                && err.contains("no source has entity work_based_learning"),
+            "{err}"
+        );
     }
 
     /// The demo job with its first source (k12_students) read from `location` instead.

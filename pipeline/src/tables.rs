@@ -240,8 +240,15 @@ pub fn dictionary_markdown(plan: &MeasurePlan, linkage: &LinkageReport) -> Strin
         let t = m.cell_table();
         s.push_str(&format!("\n## {}\n\n", t.name));
         s.push_str(&format!("{}\n", m.dictionary_markdown(&plan.definitions)));
-        for entity in m.linked_entities() {
-            s.push_str(&format!("{}\n\n", linkage_markdown(linkage, entity)));
+        for entity in m.outcome_entities() {
+            // A record of the student's own K-12 data needs no linkage.
+            match linkage.rates.iter().any(|r| r.entity == entity) {
+                true => s.push_str(&format!("{}\n\n", linkage_markdown(linkage, entity))),
+                false => s.push_str(&format!(
+                    "`{entity}` records are the student's own K-12 records, joined by the state \
+                     student id.\n\n"
+                )),
+            }
         }
         let sets: Vec<String> = t
             .grouping_sets

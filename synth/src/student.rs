@@ -248,8 +248,10 @@ pub fn generate(cfg: &SynthConfig, index: u64) -> Student {
 
     // Risk shifts outcome probabilities; it is what makes equity gaps visible.
     let mut risk = 0.0;
+    // Large enough that the economically disadvantaged concentrators' lower college-going shows
+    // above sampling noise in a 4,000-student state (about half of them are disadvantaged).
     if econ == Some("Yes") {
-        risk += 0.12;
+        risk += 0.2;
     }
     if disability == Some("Yes") {
         risk += 0.15;
@@ -399,8 +401,12 @@ fn cte(s: &mut Student, r: &mut Rng) {
             } else {
                 "OccupationalLicense"
             };
+            // One in eight is earned the summer after graduation, which Perkins V 5S1 (attained
+            // by graduation) does not count; no CTE program is in force then, so it carries
+            // none (as an Ed-Fi reader, which takes the program of the award date, finds none).
+            let (month, program) = if r.chance(0.125) { (7, "") } else { (4, cip) };
             s.credentials
-                .push((kind, cip, date(s.cohort, 4, 1 + r.below(28) as u32)));
+                .push((kind, program, date(s.cohort, month, 1 + r.below(28) as u32)));
         }
         if r.chance(0.35) {
             let kind = *r.pick(&[
@@ -409,11 +415,12 @@ fn cte(s: &mut Student, r: &mut Rng) {
                 "CooperativeEducation",
                 "ClinicalWork",
             ]);
-            s.wbl.push((
-                kind,
-                date(s.cohort - 1, 9, 1 + r.below(28) as u32),
-                20 + r.below(200) as u32,
-            ));
+            // One in eight begins the summer after graduation, after the exit 5S3 counts to.
+            let start = match r.chance(0.125) {
+                true => date(s.cohort, 7, 1 + r.below(28) as u32),
+                false => date(s.cohort - 1, 9, 1 + r.below(28) as u32),
+            };
+            s.wbl.push((kind, start, 20 + r.below(200) as u32));
         }
     }
 }

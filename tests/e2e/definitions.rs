@@ -815,3 +815,88 @@ async fn the_fourth_quarter_after_exit_counts_from_the_exit_quarter() {
     // The second quarter after the leap-day exit is 2024Q3, where it has no wages.
     assert_eq!(got["leap_day"]["employed_q2"], "false");
 }
+
+#[tokio::test]
+async fn perkins_indicators_count_by_the_exit_date_and_the_second_quarter() {
+    let students = [
+        "cred_on_graduation_day",
+        "cred_day_after",
+        "dropout_with_cred",
+        "wbl_before",
+        "wbl_after",
+        "spell_into_q4",
+        "spell_ends_in_q3",
+        "male_carpenter",
+        "business",
+    ];
+    let mut persons = String::from("state_student_id_pid,sex\n");
+    for s in students {
+        let sex = if s == "male_carpenter" {
+            "Male"
+        } else {
+            "Female"
+        };
+        persons.push_str(&format!("{s},{sex}\n"));
+    }
+    let mut enrollments = graduations(&students);
+    // A dropout: exit type 01927 on 2022-03-01, cohort 2022 but no graduate.
+    enrollments = enrollments.replace(
+        "dropout_with_cred,LEA1,2018-08-20,2022-05-30,01921",
+        "dropout_with_cred,LEA1,2018-08-20,2022-03-01,01927",
+    );
+    let mut courses = two_courses(&students[..8]);
+    courses.push_str("business,2020,BUS-1,52.0101\nbusiness,2021,BUS-2,52.0101\n");
+    let credentials = "state_student_id_pid,credential_type,award_date
+        cred_on_graduation_day,IndustryCertification,2022-05-30
+        cred_day_after,IndustryCertification,2022-05-31
+        dropout_with_cred,OccupationalLicense,2022-01-10";
+    let wbl = "state_student_id_pid,wbl_type,start_date
+        wbl_before,PaidInternship,2021-09-10
+        wbl_after,PaidInternship,2022-06-15";
+    // Graduated 2022-05-30, in 2022Q2: the second quarter after is 2022Q4 (October-December).
+    let spells =
+        "institution_id,institution_student_id_pid,state_student_id_pid,begin_date,end_date
+        U1,u-1,spell_into_q4,2022-12-31,2023-05-10
+        U1,u-2,spell_ends_in_q3,2022-08-20,2022-09-30";
+    let got = outcomes(
+        &[
+            (Entity::Person, persons.as_str()),
+            (Entity::K12Enrollment, enrollments.as_str()),
+            (Entity::CteCourseCompletion, courses.as_str()),
+            (Entity::IndustryCredential, credentials),
+            (Entity::WorkBasedLearning, wbl),
+            (Entity::PsEnrollment, spells),
+        ],
+        &[2022],
+    )
+    .await;
+    let flags = |s: &str, columns: &[&str]| -> Vec<String> {
+        columns.iter().map(|c| got[s][*c].clone()).collect()
+    };
+    let graduate_credential = ["graduated", "credential_by_exit"];
+    // 5S1: a credential awarded on the graduation day counts; the day after does not.
+    assert_eq!(
+        flags("cred_on_graduation_day", &graduate_credential),
+        ["true", "true"]
+    );
+    assert_eq!(
+        flags("cred_day_after", &graduate_credential),
+        ["true", "false"]
+    );
+    // A dropout's credential is by its exit, but a dropout is not in the graduates' population.
+    assert_eq!(
+        flags("dropout_with_cred", &graduate_credential),
+        ["false", "true"]
+    );
+    // 5S3: work-based learning begun before graduation counts, begun after it does not.
+    assert_eq!(flags("wbl_before", &["wbl_by_exit"]), ["true"]);
+    assert_eq!(flags("wbl_after", &["wbl_by_exit"]), ["false"]);
+    // 3S1: a spell beginning on 2022-12-31 overlaps 2022Q4; one ending 2022-09-30 does not.
+    assert_eq!(flags("spell_into_q4", &["ps_enrolled_q2"]), ["true"]);
+    assert_eq!(flags("spell_ends_in_q3", &["ps_enrolled_q2"]), ["false"]);
+    // 4S1: Carpentry leads to a field non-traditional for women; Business to none.
+    let nontraditional = ["nontraditional_program", "underrepresented_gender"];
+    assert_eq!(flags("wbl_before", &nontraditional), ["true", "true"]);
+    assert_eq!(flags("male_carpenter", &nontraditional), ["true", "false"]);
+    assert_eq!(flags("business", &nontraditional), ["false", "false"]);
+}

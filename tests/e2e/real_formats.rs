@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::common::{STUDENTS, deterministic, release_tables, run, scratch, synthesize};
 use crate::disclosure::{assert_no_hidden_count_solvable, assert_no_small_group_published};
 use crate::identifiers::assert_no_input_identifier;
-use crate::truth::{NSC_RETURN, check_family};
+use crate::truth::{FAMILIES, NSC_RETURN, check_family};
 
 /// `job-csv.toml` of `dir` reading, instead of the state's own files, the canonical CSVs of
 /// exactly the records the standard-format files hold.
@@ -118,11 +118,7 @@ fn standard_format_jobs_publish_what_plain_csv_publishes_and_the_truth() {
         assert!(n > 0, "{kind}: {}", r["wage_resolution"]);
     }
 
-    for family in [
-        "postsecondary_enrollment",
-        "employment_earnings",
-        "employment_q4",
-    ] {
+    for family in FAMILIES {
         check_family(&dir, &edfi_icesa, &NSC_RETURN, family);
     }
     assert_no_input_identifier(&dir, &edfi_icesa, &stdout);

@@ -89,7 +89,7 @@ fn manifest_lists_every_file_with_matching_checksum_and_rows() {
     }
     assert_eq!(manifest["inputs"].as_array().unwrap().len(), 9);
     assert!(
-        tables.len() == 3,
+        tables.len() == 7,
         "one dataset per measure of the job: {:?}",
         tables.iter().map(|t| &t.0).collect::<Vec<_>>()
     );

@@ -59,6 +59,15 @@ struct Concentrator {
     cohort: i32,
     dims: HashMap<&'static str, String>,
     ps_enrolled: bool,
+    /// A linked postsecondary spell overlapping the second quarter after exit.
+    ps_enrolled_q2: bool,
+    /// The exit was a graduation with a regular diploma (01921).
+    graduated: bool,
+    /// An industry credential awarded, and work-based learning begun, by the exit date.
+    credential: bool,
+    wbl: bool,
+    /// The primary program leads to a field non-traditional for one sex.
+    nontraditional_program: bool,
     /// By quarter after exit ([`WAGE_QUARTERS`]): whether the wage file covers it, and the
     /// earnings in it.
     wages: HashMap<i32, (bool, i64)>,
@@ -67,15 +76,42 @@ struct Concentrator {
 /// The quarters after exit the shipped employment measures read.
 const WAGE_QUARTERS: [i32; 2] = [2, 4];
 
-/// The quarter after exit whose wages decide a published employment family, and whether it
-/// publishes their median; `None` for postsecondary enrollment.
-fn wage_rule(family: &str) -> Option<(i32, bool)> {
+/// Every measure the demo jobs publish.
+pub(crate) const FAMILIES: [&str; 7] = [
+    "postsecondary_enrollment",
+    "employment_earnings",
+    "employment_q4",
+    "perkins_3s1_placement",
+    "perkins_4s1_nontraditional",
+    "perkins_5s1_credential",
+    "perkins_5s3_work_based_learning",
+];
+
+/// Whether a concentrator is in a published family's denominator (`Some`), in its numerator,
+/// and the cents its median is over, as the README defines each measure.
+fn counted(family: &str, c: &Concentrator) -> Option<(bool, i64)> {
+    let employed = |n: i32| {
+        let (observable, cents) = c.wages[&n];
+        observable.then_some((cents > 0, cents))
+    };
     match family {
-        "employment_earnings" => Some((2, true)),
-        "employment_q4" => Some((4, false)),
-        "postsecondary_enrollment" => None,
+        "postsecondary_enrollment" => Some((c.ps_enrolled, 0)),
+        "employment_earnings" => employed(2),
+        "employment_q4" => employed(4),
+        // Held out while the quarter's wages are not in; placed by enrollment or employment.
+        "perkins_3s1_placement" => employed(2).map(|(hired, _)| (hired || c.ps_enrolled_q2, 0)),
+        "perkins_4s1_nontraditional" => c
+            .nontraditional_program
+            .then(|| (c.dims["nontraditional"] == "Underrepresented", 0)),
+        "perkins_5s1_credential" => c.graduated.then_some((c.credential, 0)),
+        "perkins_5s3_work_based_learning" => c.graduated.then_some((c.wbl, 0)),
         other => panic!("no independent rule for {other}"),
     }
+}
+
+/// The families publishing a median of earnings.
+fn has_median(family: &str) -> bool {
+    family == "employment_earnings"
 }
 
 fn race_ethnicity(r: &HashMap<String, String>) -> String {
@@ -243,7 +279,7 @@ fn concentrators(
         let p = person_of_state_id[&e["state_student_id"]].clone();
         enrollments.entry(p).or_default().push(e);
     }
-    let mut exit: HashMap<String, ((i32, u32, u32), i32)> = HashMap::new();
+    let mut exit: HashMap<String, ((i32, u32, u32), i32, bool)> = HashMap::new();
     for (p, rows) in &enrollments {
         let last = rows
             .iter()
@@ -265,7 +301,7 @@ fn concentrators(
         }
         let d = date(&last["exit_date"]);
         let cohort = if d.1 >= 7 { d.0 + 1 } else { d.0 };
-        exit.insert(p.clone(), (d, cohort));
+        exit.insert(p.clone(), (d, cohort, last["exit_type"] == "01921"));
     }
     for person in &persons {
         let want = person["exit_cohort"].parse::<i32>().ok();
@@ -277,7 +313,7 @@ fn concentrators(
     let mut course_ids: HashMap<String, BTreeMap<String, HashSet<String>>> = HashMap::new();
     for c in read_csv(&dir.join("k12/cte_courses.csv")) {
         let p = &person_of_state_id[&c["state_student_id"]];
-        let Some((_, cohort)) = exit.get(p) else {
+        let Some((_, cohort, _)) = exit.get(p) else {
             continue;
         };
         if c["school_year"].parse::<i32>().unwrap() <= *cohort {
@@ -430,6 +466,18 @@ fn concentrators(
     let truth_of: HashMap<&String, &HashMap<String, String>> =
         persons.iter().map(|p| (&p["person_id"], p)).collect();
 
+    // The students' own credentials and work-based learning, by the date that counts.
+    let dated = |file: &str, column: &str| {
+        let mut by_person: HashMap<String, Vec<(i32, u32, u32)>> = HashMap::new();
+        for r in read_csv(&dir.join(file)) {
+            let p = person_of_state_id[&r["state_student_id"]].clone();
+            by_person.entry(p).or_default().push(date(&r[column]));
+        }
+        by_person
+    };
+    let credential_dates = dated("k12/credentials.csv", "award_date");
+    let wbl_dates = dated("k12/work_based_learning.csv", "start_date");
+
     let mut out = Vec::new();
     for (p, rows) in person_rows {
         let s = combine(&rows);
@@ -439,7 +487,9 @@ fn concentrators(
             (truth["sex"].as_str(), truth["race_ethnicity"].as_str()),
             "{p}: combined sex and race/ethnicity"
         );
-        let (Some(&(exit_date, cohort)), Some(programs)) = (exit.get(&p), courses.get(&p)) else {
+        let (Some(&(exit_date, cohort, graduated)), Some(programs)) =
+            (exit.get(&p), courses.get(&p))
+        else {
             continue;
         };
         let Some((program, _)) = programs
@@ -483,10 +533,25 @@ fn concentrators(
                 (*n, (observable.contains(&target), cents))
             })
             .collect();
+        let exit_q = quarter_index(exit_date);
+        let ps_enrolled_q2 = spells.get(&p).is_some_and(|v| {
+            v.iter()
+                .any(|(b, e)| quarter_index(*b) <= exit_q + 2 && exit_q + 2 <= quarter_index(*e))
+        });
+        let by_exit = |dates: &HashMap<String, Vec<(i32, u32, u32)>>| {
+            dates
+                .get(&p)
+                .is_some_and(|v| v.iter().any(|d| *d <= exit_date))
+        };
         out.push(Concentrator {
             cohort,
             dims,
             ps_enrolled,
+            ps_enrolled_q2,
+            graduated,
+            credential: by_exit(&credential_dates),
+            wbl: by_exit(&wbl_dates),
+            nontraditional_program: !nontrad_for.is_empty(),
             wages,
         });
     }
@@ -611,12 +676,10 @@ fn expected(family: &str, people: &[Concentrator]) -> BTreeMap<Key, Cell> {
     sets.extend(DIMS.iter().map(|d| vec![*d]));
     sets.push(vec!["race_ethnicity", "sex"]);
     let mut cells: BTreeMap<Key, Cell> = BTreeMap::new();
-    let rule = wage_rule(family);
     for c in people {
-        let wages = rule.map(|(n, _)| c.wages[&n]);
-        if wages.is_some_and(|(observable, _)| !observable) {
+        let Some((hit, cents)) = counted(family, c) else {
             continue;
-        }
+        };
         for set in &sets {
             let dims = DIMS
                 .iter()
@@ -630,13 +693,9 @@ fn expected(family: &str, people: &[Concentrator]) -> BTreeMap<Key, Cell> {
                 .collect();
             let cell = cells.entry((c.cohort, dims)).or_default();
             cell.denominator += 1;
-            let hit = match wages {
-                Some((_, cents)) => cents > 0,
-                None => c.ps_enrolled,
-            };
             if hit {
                 cell.numerator += 1;
-                cell.earnings.push(wages.map_or(0, |(_, cents)| cents));
+                cell.earnings.push(cents);
             }
         }
     }
@@ -773,7 +832,7 @@ fn check_family_under(
             Some(cell.numerator as f64 / cell.denominator as f64),
             "{family} {key:?}: rate"
         );
-        if wage_rule(family).is_some_and(|(_, median)| median) {
+        if has_median(family) {
             assert_eq!(
                 *median,
                 Some(median_dollars(&mut cell.earnings)),
@@ -781,8 +840,15 @@ fn check_family_under(
             );
         }
     }
+    // 4S1 counts only the concentrators of non-traditional programs, and its single-sex rows
+    // are always suppressed (their numerator is none or all of them).
+    let enough = if family == "perkins_4s1_nontraditional" {
+        20
+    } else {
+        50
+    };
     assert!(
-        compared > 50,
+        compared > enough,
         "{family}: only {compared} published cells compared"
     );
     assert!(
@@ -818,6 +884,14 @@ fn employment_in_the_fourth_quarter_matches_ground_truth() {
     check_family(&s.dir, &s.release, &STATE_EXTRACTS, "employment_q4");
 }
 
+#[test]
+fn perkins_indicators_match_ground_truth() {
+    let s = state();
+    for family in &FAMILIES[3..] {
+        check_family(&s.dir, &s.release, &STATE_EXTRACTS, family);
+    }
+}
+
 /// A state's own definitions, set in its job and nowhere else: one course makes a concentrator
 /// (the Perkins V participant; three would leave the 4,000-student state too few people to
 /// publish) and postsecondary enrollment is counted on September 15. Every published figure
@@ -843,11 +917,7 @@ fn definitions_set_in_the_job_change_the_published_figures() {
         min_courses: 1,
         census: (9, 15),
     };
-    for family in [
-        "postsecondary_enrollment",
-        "employment_earnings",
-        "employment_q4",
-    ] {
+    for family in FAMILIES {
         check_family_under(&s.dir, &release, &STATE_EXTRACTS, family, rules);
     }
     let totals = |release: &Path| -> Vec<Option<i64>> {

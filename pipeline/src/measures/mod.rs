@@ -40,6 +40,22 @@ const SHIPPED_MEASURES: &[(&str, &str)] = &[
         "pipeline/measures/employment_q4.toml",
         include_str!("../../measures/employment_q4.toml"),
     ),
+    (
+        "pipeline/measures/perkins_3s1_placement.toml",
+        include_str!("../../measures/perkins_3s1_placement.toml"),
+    ),
+    (
+        "pipeline/measures/perkins_4s1_nontraditional.toml",
+        include_str!("../../measures/perkins_4s1_nontraditional.toml"),
+    ),
+    (
+        "pipeline/measures/perkins_5s1_credential.toml",
+        include_str!("../../measures/perkins_5s1_credential.toml"),
+    ),
+    (
+        "pipeline/measures/perkins_5s3_work_based_learning.toml",
+        include_str!("../../measures/perkins_5s3_work_based_learning.toml"),
+    ),
 ];
 
 /// Columns of the person-level `outcomes` table that no measure may name.
@@ -297,9 +313,15 @@ impl Measure {
         q
     }
 
-    /// The linked entities whose records decide the numerator.
-    pub fn linked_entities(&self) -> Vec<&'static str> {
-        let mut e: Vec<&'static str> = self.spec.numerator.any.iter().map(|o| o.entity()).collect();
+    /// The entities whose records decide the numerator, beyond the population's own.
+    pub fn outcome_entities(&self) -> Vec<&'static str> {
+        let mut e: Vec<&'static str> = self
+            .spec
+            .numerator
+            .any
+            .iter()
+            .filter_map(|o| o.entity())
+            .collect();
         e.sort();
         e.dedup();
         e
@@ -321,9 +343,12 @@ impl Measure {
             );
         }
         let held_out = self.held_out_quarters();
-        let population: Vec<String> = held_out
-            .iter()
-            .map(|q| format!("wage_observable_q{q}"))
+        let population: Vec<String> = s
+            .population
+            .predicate()
+            .map(String::from)
+            .into_iter()
+            .chain(held_out.iter().map(|q| format!("wage_observable_q{q}")))
             .collect();
         // Tables count the same people when their population and held-out quarters agree.
         let universe = std::iter::once(s.population.universe().to_string())
@@ -383,7 +408,7 @@ impl Measure {
             .map(|o| format!("- {}\n", o.window_doc(defs)))
             .collect();
         let mut sources = vec!["person", "k12_enrollment", "cte_course_completion"];
-        sources.extend(self.linked_entities());
+        sources.extend(self.outcome_entities());
         format!(
             "{} (measure `{}`, version {}, from `{}`). Population: {}. The numerator counts a \
              person when any of these holds:\n\n{}\nSources: {}.\n",
@@ -403,11 +428,20 @@ impl Measure {
 }
 
 fn population_doc(p: Population, defs: &Definitions) -> String {
+    let exiters = format!(
+        "secondary CTE concentrators (at least {} distinct completed courses in one program) who \
+         left secondary education in the exit cohort",
+        defs.concentrator_min_courses
+    );
     match p {
-        Population::SecondaryConcentratorExiters => format!(
-            "secondary CTE concentrators (at least {} distinct completed courses in one program) \
-             who left secondary education in the exit cohort",
-            defs.concentrator_min_courses
+        Population::SecondaryConcentratorExiters => exiters,
+        Population::SecondaryConcentratorGraduates => format!(
+            "{exiters} by graduating (exit types {})",
+            defs.graduation_exit_types.join(", ")
+        ),
+        Population::NontraditionalProgramConcentrators => format!(
+            "{exiters}, whose primary program leads to a field non-traditional for one sex (the \
+             CTE programme catalogue's `nontraditional_for`)"
         ),
     }
 }

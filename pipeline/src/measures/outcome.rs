@@ -25,6 +25,17 @@ pub enum Outcome {
     /// A linked postsecondary enrollment spell covering the census day of the `n`-th fall on or
     /// after the exit date (1: the first fall).
     EnrolledOnFallCensus { fall_after_exit: u8 },
+    /// A linked postsecondary enrollment spell overlapping calendar quarter `E + n` (the
+    /// postsecondary placement of Perkins V 3S1).
+    EnrolledInQuarter { quarter_after_exit: u8 },
+    /// An industry-recognized credential (certification or licence) awarded on or before the
+    /// exit date (Perkins V 5S1).
+    CredentialByExit,
+    /// Work-based learning begun on or before the exit date (Perkins V 5S3).
+    WorkBasedLearningByExit,
+    /// The student's sex is the one under-represented in the primary program's field (Perkins
+    /// V 4S1's numerator; the population is the concentrators of such programs).
+    UnderrepresentedGender,
 }
 
 impl Outcome {
@@ -35,6 +46,12 @@ impl Outcome {
             Outcome::EnrolledOnFallCensus { fall_after_exit } => {
                 format!("ps_enrolled_fall{fall_after_exit}")
             }
+            Outcome::EnrolledInQuarter { quarter_after_exit } => {
+                format!("ps_enrolled_q{quarter_after_exit}")
+            }
+            Outcome::CredentialByExit => "credential_by_exit".into(),
+            Outcome::WorkBasedLearningByExit => "wbl_by_exit".into(),
+            Outcome::UnderrepresentedGender => "underrepresented_gender".into(),
         }
     }
 
@@ -42,15 +59,20 @@ impl Outcome {
     pub fn wage_quarter(self) -> Option<u8> {
         match self {
             Outcome::Employed { quarter_after_exit } => Some(quarter_after_exit),
-            Outcome::EnrolledOnFallCensus { .. } => None,
+            _ => None,
         }
     }
 
-    /// The linked entity whose records decide the outcome.
-    pub fn entity(self) -> &'static str {
+    /// The entity whose records decide the outcome, beyond the population's own.
+    pub fn entity(self) -> Option<&'static str> {
         match self {
-            Outcome::Employed { .. } => "wage_record",
-            Outcome::EnrolledOnFallCensus { .. } => "ps_enrollment",
+            Outcome::Employed { .. } => Some("wage_record"),
+            Outcome::EnrolledOnFallCensus { .. } | Outcome::EnrolledInQuarter { .. } => {
+                Some("ps_enrollment")
+            }
+            Outcome::CredentialByExit => Some("industry_credential"),
+            Outcome::WorkBasedLearningByExit => Some("work_based_learning"),
+            Outcome::UnderrepresentedGender => None,
         }
     }
 
@@ -58,6 +80,9 @@ impl Outcome {
     pub(super) fn check(self) -> Result<(), (&'static str, String)> {
         match self {
             Outcome::Employed {
+                quarter_after_exit: q,
+            }
+            | Outcome::EnrolledInQuarter {
                 quarter_after_exit: q,
             } if !(1..=MAX_QUARTER_AFTER_EXIT).contains(&q) => Err((
                 "quarter_after_exit",
@@ -92,6 +117,22 @@ impl Outcome {
                 month_day_words(defs.fall_census),
                 ordinal(fall_after_exit)
             ),
+            Outcome::EnrolledInQuarter {
+                quarter_after_exit: n,
+            } => format!(
+                "a linked postsecondary enrollment spell overlapping calendar quarter E + {n} \
+                 (its begin date's quarter at most E + {n}, its end date's at least)"
+            ),
+            Outcome::CredentialByExit => "an industry-recognized credential (certification or \
+                 licence, `industry_credential`) awarded on or before the exit date"
+                .into(),
+            Outcome::WorkBasedLearningByExit => "work-based learning (`work_based_learning`) \
+                 begun on or before the exit date"
+                .into(),
+            Outcome::UnderrepresentedGender => "the student's sex is the one under-represented \
+                 (less than 25% of those employed) in the field the primary program leads to, \
+                 as the CTE programme catalogue says"
+                .into(),
         }
     }
 }
@@ -120,6 +161,43 @@ pub(super) fn enrollment_sql(fall_after_exit: u8, defs: &Definitions) -> Outcome
             "SELECT DISTINCT c.student_pid FROM cohort c
                JOIN ps_enrollment_linked e ON e.student_pid = c.student_pid
               WHERE e.begin_date <= {census} AND e.end_date >= {census}"
+        ),
+        materialized: false,
+        join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
+        columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
+        name,
+    }
+}
+
+/// The SQL of enrollment overlapping quarter `E + n`.
+pub(super) fn enrolled_in_quarter_sql(n: u8) -> OutcomeSql {
+    let name = format!("ps_enrolled_q{n}");
+    OutcomeSql {
+        query: format!(
+            "SELECT DISTINCT c.student_pid FROM cohort c
+               JOIN ps_enrollment_linked e ON e.student_pid = c.student_pid
+              WHERE p20w_quarter_index(e.begin_date) <= c.exit_q + {n}
+                AND p20w_quarter_index(e.end_date) >= c.exit_q + {n}"
+        ),
+        materialized: false,
+        join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
+        columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
+        name,
+    }
+}
+
+/// The SQL of a K-12 record of the student's own dated on or before the exit date.
+pub(super) fn k12_record_by_exit_sql(outcome: Outcome) -> OutcomeSql {
+    let (table, date) = match outcome {
+        Outcome::CredentialByExit => ("industry_credential", "award_date"),
+        _ => ("work_based_learning", "start_date"),
+    };
+    let name = outcome.column();
+    OutcomeSql {
+        query: format!(
+            "SELECT DISTINCT c.student_pid FROM cohort c
+               JOIN {table} r ON r.state_student_id_pid = c.student_pid
+              WHERE r.{date} <= c.exit_date"
         ),
         materialized: false,
         join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),

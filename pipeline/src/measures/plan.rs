@@ -7,7 +7,10 @@ use datafusion::prelude::SessionContext;
 use p20w_schemas::DIMENSIONS;
 
 use super::MeasurePlan;
-use super::outcome::{Outcome, OutcomeSql, enrollment_sql, wage_quarter_sql};
+use super::outcome::{
+    Outcome, OutcomeSql, enrolled_in_quarter_sql, enrollment_sql, k12_record_by_exit_sql,
+    wage_quarter_sql,
+};
 use crate::RunError;
 use crate::sql::{exec, materialize};
 
@@ -20,12 +23,14 @@ pub async fn person_outcomes(
     plan: &MeasurePlan,
 ) -> Result<(), RunError> {
     let defs = &plan.definitions;
-    let exit_types = defs
-        .exit_types
-        .iter()
-        .map(|t| format!("'{t}'"))
-        .collect::<Vec<_>>()
-        .join(",");
+    // Codes are letters and digits (checked with the definitions), so quoting is enough.
+    let codes = |list: &[String]| {
+        list.iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let (exit_types, graduations) = (codes(&defs.exit_types), codes(&defs.graduation_exit_types));
     let cohort_list = cohorts
         .iter()
         .map(i32::to_string)
@@ -48,7 +53,7 @@ pub async fn person_outcomes(
         ctx,
         &format!(
             "CREATE VIEW exits AS
-             SELECT student_pid, exit_date,
+             SELECT student_pid, exit_date, exit_type,
                     CAST(date_part('year', exit_date) AS INT) + {later_year} AS cohort
                FROM (SELECT state_student_id_pid AS student_pid, exit_date, exit_type,
                             row_number() OVER (PARTITION BY state_student_id_pid
@@ -97,6 +102,10 @@ pub async fn person_outcomes(
         &format!(
             "SELECT e.student_pid, e.cohort, e.exit_date,
                     p20w_quarter_index(e.exit_date) AS exit_q,
+                    e.exit_type IN ({graduations}) AS graduated,
+                    (p20w_nontraditional(p.cip_code, 'Female') = 'Underrepresented'
+                     OR p20w_nontraditional(p.cip_code, 'Male') = 'Underrepresented')
+                      AS nontraditional_program,
                     p.cip_code AS program, p20w_career_cluster(p.cip_code) AS career_cluster,
                     p20w_nontraditional(p.cip_code, d.sex) AS nontraditional, {}
                FROM exits e
@@ -119,9 +128,24 @@ pub async fn person_outcomes(
         wage_coverage(ctx, work, plan.definitions.wage_coverage_share).await?;
     }
     parts.extend(wage_quarters.iter().map(|q| wage_quarter_sql(*q)));
+    let mut derived: Vec<String> = Vec::new();
     for o in &outcomes {
-        if let Outcome::EnrolledOnFallCensus { fall_after_exit } = o {
-            parts.push(enrollment_sql(*fall_after_exit, defs));
+        match *o {
+            Outcome::EnrolledOnFallCensus { fall_after_exit } => {
+                parts.push(enrollment_sql(fall_after_exit, defs))
+            }
+            Outcome::EnrolledInQuarter { quarter_after_exit } => {
+                parts.push(enrolled_in_quarter_sql(quarter_after_exit))
+            }
+            Outcome::CredentialByExit | Outcome::WorkBasedLearningByExit => {
+                parts.push(k12_record_by_exit_sql(*o))
+            }
+            // A column of the cohort itself.
+            Outcome::UnderrepresentedGender => derived.push(format!(
+                "(c.nontraditional = 'Underrepresented') AS {}",
+                o.column()
+            )),
+            Outcome::Employed { .. } => {} // per wage quarter, above
         }
     }
     for p in &parts {
@@ -135,7 +159,10 @@ pub async fn person_outcomes(
         .flat_map(|p| p.columns.iter().map(String::as_str))
         .collect();
     let joins: Vec<&str> = parts.iter().map(|p| p.join.as_str()).collect();
-    let select = std::iter::once("c.*").chain(columns).collect::<Vec<_>>();
+    let select = std::iter::once("c.*")
+        .chain(columns)
+        .chain(derived.iter().map(String::as_str))
+        .collect::<Vec<_>>();
     materialize(
         ctx,
         work,

@@ -73,6 +73,9 @@ pub struct Definitions {
     pub fall_census: MonthDay,
     /// CEDS 000110 exit or withdrawal types that end secondary education.
     pub exit_types: Vec<String>,
+    /// Those of `exit_types` that are a high-school graduation (Perkins V 5S1–5S3 count
+    /// concentrators who graduate).
+    pub graduation_exit_types: Vec<String>,
     /// The wage file's last full quarter holds at least this share of its median quarter's
     /// records.
     pub wage_coverage_share: f64,
@@ -97,6 +100,17 @@ impl Definitions {
             return Err(err(
                 "exit_types",
                 "must list at least one code, each letters and digits (CEDS 000110)",
+            ));
+        }
+        if self.graduation_exit_types.is_empty()
+            || self
+                .graduation_exit_types
+                .iter()
+                .any(|t| !self.exit_types.contains(t))
+        {
+            return Err(err(
+                "graduation_exit_types",
+                "must list at least one code, each one of exit_types",
             ));
         }
         if !(self.wage_coverage_share > 0.0 && self.wage_coverage_share <= 1.0) {
@@ -134,13 +148,30 @@ pub enum Population {
     /// Secondary CTE concentrators (Perkins V §3(12)(A), as the definitions count courses) who
     /// left secondary education in an exit cohort of the run.
     SecondaryConcentratorExiters,
+    /// Those of them whose exit was a graduation (`graduation_exit_types`).
+    SecondaryConcentratorGraduates,
+    /// Those of them whose primary program leads to a field non-traditional for one sex.
+    NontraditionalProgramConcentrators,
 }
 
 impl Population {
-    /// The name disclosure control relates tables by: the run report counts the same people.
+    /// The name disclosure control relates tables by: the run report counts the concentrators.
     pub fn universe(self) -> &'static str {
         match self {
             Population::SecondaryConcentratorExiters => "concentrators",
+            Population::SecondaryConcentratorGraduates => "concentrator_graduates",
+            Population::NontraditionalProgramConcentrators => {
+                "nontraditional_program_concentrators"
+            }
+        }
+    }
+
+    /// Which rows of the person-level `outcomes` table are in the population, as SQL.
+    pub fn predicate(self) -> Option<&'static str> {
+        match self {
+            Population::SecondaryConcentratorExiters => None,
+            Population::SecondaryConcentratorGraduates => Some("graduated"),
+            Population::NontraditionalProgramConcentrators => Some("nontraditional_program"),
         }
     }
 }

@@ -21,7 +21,11 @@ fn the_shipped_specifications_load() {
         [
             "postsecondary_enrollment",
             "employment_earnings",
-            "employment_q4"
+            "employment_q4",
+            "perkins_3s1_placement",
+            "perkins_4s1_nontraditional",
+            "perkins_5s1_credential",
+            "perkins_5s3_work_based_learning"
         ]
     );
     assert_eq!(c.definitions.concentrator_min_courses, 2);
@@ -161,7 +165,7 @@ fn a_state_file_replaces_or_adds_a_measure() {
         "(ps_enrolled_fall2)"
     );
     assert!(c.select(&["employment_q8".into()]).is_ok());
-    assert_eq!(c.measures.len(), 4);
+    assert_eq!(c.measures.len(), SHIPPED_MEASURES.len() + 1);
 
     let twice = vec![
         ("state/a.toml".to_string(), added.clone()),
@@ -221,4 +225,22 @@ fn the_dictionary_states_definition_window_sources_and_version() {
     );
     let defs = definitions_markdown(&plan.definitions);
     assert!(defs.contains("July 1") && defs.contains("01921"), "{defs}");
+}
+
+#[test]
+fn populations_and_outcomes_become_the_table_s_predicates() {
+    let c = MeasureCatalog::shipped();
+    let table = |d: &str| c.select(&[d.into()]).unwrap().measures[0].cell_table();
+    let t = table("perkins_3s1_placement");
+    assert_eq!(t.population, "wage_observable_q2");
+    assert_eq!(t.counts[1].predicate, "(ps_enrolled_q2 OR employed_q2)");
+    let t = table("perkins_5s1_credential");
+    assert_eq!(
+        (t.population.as_str(), t.universe.as_str()),
+        ("graduated", "concentrator_graduates")
+    );
+    assert_eq!(t.counts[1].predicate, "(credential_by_exit)");
+    let t = table("perkins_4s1_nontraditional");
+    assert_eq!(t.population, "nontraditional_program");
+    assert_eq!(t.counts[1].predicate, "(underrepresented_gender)");
 }
