@@ -393,6 +393,7 @@ pub fn published_schema(table: &CellTable) -> SchemaRef {
         fields.push(Field::new(&c.name, DataType::Int64, true));
     }
     fields.push(Field::new("rate", DataType::Float64, true));
+    fields.push(Field::new("gap_to_all", DataType::Float64, true));
     if let Some(m) = &table.median {
         fields.push(Field::new(&m.column, DataType::Float64, true));
     }
@@ -414,8 +415,19 @@ impl ProtectedTable {
         let mut measure = StringBuilder::new();
         let mut counts: Vec<Int64Builder> = t.counts.iter().map(|_| Int64Builder::new()).collect();
         let (mut rate, mut median) = (Float64Builder::new(), Float64Builder::new());
+        let mut gap = Float64Builder::new();
         let mut status = StringBuilder::new();
-        for (r, hidden) in self.rows.iter().zip(&self.hidden) {
+        let rate_of = |i: usize| {
+            let r = &self.rows[i];
+            (!self.hidden[i][headline]).then(|| r.counts[headline] as f64 / r.counts[den] as f64)
+        };
+        // Each cohort's total row, whose rate every group is compared with (Perkins V asks for
+        // the gap of each group to all concentrators).
+        let totals: std::collections::HashMap<Option<i32>, Option<f64>> = (0..n)
+            .filter(|&i| self.rows[i].dims.iter().all(|v| v == ALL))
+            .map(|i| (self.rows[i].cohort, rate_of(i)))
+            .collect();
+        for (i, (r, hidden)) in self.rows.iter().zip(&self.hidden).enumerate() {
             cohort.append_value(r.cohort.unwrap_or_default());
             for (b, v) in dims.iter_mut().zip(&r.dims) {
                 b.append_value(v);
@@ -425,7 +437,10 @@ impl ProtectedTable {
                 b.append_option((!hidden[k]).then_some(r.counts[k] as i64));
             }
             let shown = !hidden[headline];
-            rate.append_option(shown.then(|| r.counts[headline] as f64 / r.counts[den] as f64));
+            let own = rate_of(i);
+            rate.append_option(own);
+            let total = totals.get(&r.cohort).copied().flatten();
+            gap.append_option(own.zip(total).map(|(g, a)| g - a));
             median.append_option(r.median.filter(|_| shown));
             status.append_value(match shown {
                 true => CellStatus::Published.as_str(),
@@ -437,6 +452,7 @@ impl ProtectedTable {
         arrays.push(Arc::new(measure.finish()));
         arrays.extend(counts.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         arrays.push(Arc::new(rate.finish()));
+        arrays.push(Arc::new(gap.finish()));
         if t.median.is_some() {
             arrays.push(Arc::new(median.finish()));
         }

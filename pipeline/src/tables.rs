@@ -278,7 +278,9 @@ pub fn dictionary_markdown(plan: &MeasurePlan, linkage: &LinkageReport) -> Strin
         if let Some(num) = t.counts.iter().find(|c| c.rate_of.is_some()) {
             let den = &t.counts[num.rate_of.unwrap_or(0)];
             s.push_str(&format!(
-                "| rate | {} / {}; null when suppressed |\n",
+                "| rate | {} / {}; null when suppressed |\n\
+                 | gap_to_all | rate minus the rate of the cohort total (every person of the \
+                 measure's population); null when either is suppressed |\n",
                 num.name, den.name
             ));
         }

@@ -668,8 +668,16 @@ struct Cell {
 /// Group key: cohort plus each dimension's code or "All".
 type Key = (i32, Vec<String>);
 
-/// A published row: denominator, numerator, rate, median earnings, status.
-type Row = (Option<i64>, Option<i64>, Option<f64>, Option<f64>, String);
+/// A published row: denominator, numerator, rate, median earnings, status, gap to the cohort
+/// total's rate.
+type Row = (
+    Option<i64>,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+    String,
+    Option<f64>,
+);
 
 fn expected(family: &str, people: &[Concentrator]) -> BTreeMap<Key, Cell> {
     let mut sets: Vec<Vec<&str>> = vec![vec![]];
@@ -744,6 +752,7 @@ fn published(release: &Path, family: &str) -> BTreeMap<Key, Row> {
                 float(b, "rate", i),
                 float(b, "median_earnings", i),
                 s("status", i),
+                float(b, "gap_to_all", i),
             );
             assert!(out.insert(key, row).is_none(), "duplicate group row");
         }
@@ -786,8 +795,16 @@ fn check_family_under(
     let mut compared = 0;
     let mut primary = 0;
     let mut hidden = 0;
+    let all = vec!["All".to_string(); DIMS.len()];
     for (key, cell) in want.iter_mut() {
-        let (den, num, rate, median, status) = &got[key];
+        let (den, num, rate, median, status, gap) = &got[key];
+        // The gap is the group's published rate less its cohort total's, where both are.
+        let total_rate = got[&(key.0, all.clone())].2;
+        assert_eq!(
+            *gap,
+            rate.zip(total_rate).map(|(g, a)| g - a),
+            "{family} {key:?}: gap to all"
+        );
         let small = |n: u64| n < MIN_CELL;
         let primary_cell = small(cell.denominator)
             || small(cell.numerator)
@@ -997,7 +1014,7 @@ pub(crate) fn check_family_fuzzy(
     let (mut off, mut truth_total, mut det_short, mut det_truth) = (0i64, 0i64, 0i64, 0i64);
     let mut signed = 0i64;
     for (key, cell) in &want {
-        let (den, num, _, _, _) = &got[key];
+        let (den, num, ..) = &got[key];
         if let Some(d) = den {
             assert_eq!(*d, cell.denominator as i64, "{family} {key:?}: denominator");
         }
