@@ -187,6 +187,7 @@ pub fn release_cells(
         add_groupings(&mut model, &index[ti], t, catalog);
     }
     add_pools(&mut model, &index, tables);
+    add_nested(&mut model, &index, tables, rule);
     model.relate_same_people();
     ReleaseCells { model, index }
 }
@@ -313,6 +314,61 @@ fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRo
                 if same_universe || (sum == row.counts[0] && xor == row.fingerprints[0]) {
                     let children: Vec<usize> = rows.iter().map(|&r| index[ti][r][0]).collect();
                     model.add_sum(RelationKind::Pool, index[pi][pr][0], &children);
+                }
+            }
+        }
+    }
+}
+
+/// A count nested in another over the same people (its outcome columns a subset of the other's,
+/// in tables of one universe and grouping) is the larger count less an unpublished difference:
+/// the people with only the other outcomes (3S1's enrolled-but-not-employed under the
+/// employment measure's employed). Each difference is a cell of its own, primary when small like
+/// a rate's complement, so no two published numerators give a small count away by subtraction.
+/// It is published nowhere, so hiding it costs nothing.
+fn add_nested(
+    model: &mut CellModel,
+    index: &[Vec<Vec<usize>>],
+    tables: &[TableRows],
+    rule: SuppressionRule,
+) {
+    for (ai, a) in tables.iter().enumerate() {
+        for (bi, b) in tables.iter().enumerate() {
+            let comparable = ai != bi
+                && a.table.universe == b.table.universe
+                && a.table.by_cohort == b.table.by_cohort
+                && a.table.dimensions == b.table.dimensions;
+            if !comparable {
+                continue;
+            }
+            let b_rows = row_index(b);
+            for (ka, ca) in a.table.counts.iter().enumerate() {
+                for (kb, cb) in b.table.counts.iter().enumerate() {
+                    let nested = !ca.any_of.is_empty()
+                        && ca.any_of.len() < cb.any_of.len()
+                        && ca.any_of.iter().all(|c| cb.any_of.contains(c));
+                    if !nested {
+                        continue;
+                    }
+                    for (ra, row) in a.rows.iter().enumerate() {
+                        let key = (row.cohort, row.dims.iter().map(String::as_str).collect());
+                        let Some(&rb) = b_rows.get(&key) else {
+                            continue;
+                        };
+                        let only = b.rows[rb].counts[kb].saturating_sub(row.counts[ka]);
+                        let difference = model.add_cell(Cell {
+                            counts: format!("{} AND NOT {}", cb.predicate, ca.predicate),
+                            count: only,
+                            fingerprint: Some(b.rows[rb].fingerprints[kb] ^ row.fingerprints[ka]),
+                            primary: rule.statistic_cell(only) == CellStatus::Suppressed,
+                            cost: (0, 0),
+                        });
+                        model.add_sum(
+                            RelationKind::Nested,
+                            index[bi][rb][kb],
+                            &[index[ai][ra][ka], difference],
+                        );
+                    }
                 }
             }
         }

@@ -41,6 +41,9 @@ pub struct Count {
     pub name: String,
     /// A SQL boolean over the table's source; `TRUE` counts everyone in the row.
     pub predicate: String,
+    /// The boolean columns whose OR the predicate is (none: everyone). A count whose columns
+    /// are a subset of another's over the same people is nested in it.
+    pub any_of: Vec<String>,
     /// For a count that is the numerator of a rate: the index of its denominator. Hiding the
     /// denominator hides the numerator (the published rate would give it back).
     pub rate_of: Option<usize>,
@@ -48,10 +51,15 @@ pub struct Count {
 }
 
 impl Count {
-    fn new(name: &str, predicate: &str, rate_of: Option<usize>, doc: &str) -> Count {
+    /// A count of everyone (`columns` empty) or of the people with any of `columns`.
+    pub fn new(name: &str, columns: &[String], rate_of: Option<usize>, doc: &str) -> Count {
         Count {
             name: name.into(),
-            predicate: predicate.into(),
+            predicate: match columns {
+                [] => "TRUE".into(),
+                _ => format!("({})", columns.join(" OR ")),
+            },
+            any_of: columns.to_vec(),
             rate_of,
             doc: doc.into(),
         }
@@ -117,25 +125,25 @@ impl CellTable {
             counts: vec![
                 Count::new(
                     "persons",
-                    "TRUE",
+                    &[],
                     None,
                     "concentrators of all cohorts of the run",
                 ),
                 Count::new(
                     "with_ssn_link",
-                    "ssn_linked",
+                    &["ssn_linked".into()],
                     Some(0),
                     "of those, linked to an SSN (so to wage records)",
                 ),
                 Count::new(
                     "with_postsecondary_record",
-                    "ps_record",
+                    &["ps_record".into()],
                     Some(0),
                     "of those, with a linked postsecondary enrollment record",
                 ),
                 Count::new(
                     "with_fuzzy_link",
-                    "fuzzy_linked",
+                    &["fuzzy_linked".into()],
                     Some(0),
                     "of those, with a link only the fuzzy match found",
                 ),
@@ -158,7 +166,7 @@ impl CellTable {
             grouping_sets: vec![vec![]],
             counts: vec![Count::new(
                 "persons",
-                "TRUE",
+                &[],
                 None,
                 "concentrators in the cohort",
             )],

@@ -31,6 +31,9 @@ pub enum RelationKind {
     Pool,
     /// Two cells count the same people.
     SamePeople,
+    /// A count of people with any of some outcomes is the count with any of fewer of them plus
+    /// an unpublished difference (3S1's placed = employed + enrolled but not employed).
+    Nested,
 }
 
 /// An equation among cells: `cells[0] = sum(cells[1..])` for sums, `cells[0] = cells[1]` for

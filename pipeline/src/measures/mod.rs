@@ -355,13 +355,9 @@ impl Measure {
             .chain(held_out.iter().map(|q| format!("observable_q{q}")))
             .collect::<Vec<_>>()
             .join("_");
-        let numerator = s
-            .numerator
-            .any
-            .iter()
-            .map(|o| o.column())
-            .collect::<Vec<_>>()
-            .join(" OR ");
+        let mut numerator: Vec<String> = s.numerator.any.iter().map(|o| o.column()).collect();
+        // In a fixed order, so two measures naming the same outcomes count the same thing.
+        numerator.sort();
         CellTable {
             name: s.dataset.clone(),
             source: "outcomes".into(),
@@ -374,18 +370,8 @@ impl Measure {
             dimensions: dims,
             grouping_sets: sets,
             counts: vec![
-                Count {
-                    name: "denominator".into(),
-                    predicate: "TRUE".into(),
-                    rate_of: None,
-                    doc: s.denominator.doc.clone(),
-                },
-                Count {
-                    name: "numerator".into(),
-                    predicate: format!("({numerator})"),
-                    rate_of: Some(0),
-                    doc: s.numerator.doc.clone(),
-                },
+                Count::new("denominator", &[], None, &s.denominator.doc),
+                Count::new("numerator", &numerator, Some(0), &s.numerator.doc),
             ],
             median: s.earnings.as_ref().map(|e| crate::tables::Median {
                 column: e.column.clone(),

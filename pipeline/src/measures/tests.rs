@@ -233,7 +233,7 @@ fn populations_and_outcomes_become_the_table_s_predicates() {
     let table = |d: &str| c.select(&[d.into()]).unwrap().measures[0].cell_table();
     let t = table("perkins_3s1_placement");
     assert_eq!(t.population, "wage_observable_q2");
-    assert_eq!(t.counts[1].predicate, "(ps_enrolled_q2 OR employed_q2)");
+    assert_eq!(t.counts[1].predicate, "(employed_q2 OR ps_enrolled_q2)");
     let t = table("perkins_5s1_credential");
     assert_eq!(
         (t.population.as_str(), t.universe.as_str()),
