@@ -25,7 +25,7 @@ use p20w_schemas::CteProgramCatalog;
 use p20w_schemas::{ALL, DIMENSIONS};
 
 use crate::RunError;
-use crate::tables::{CellTable, HIERARCHIES, fingerprint_column, parent_value};
+use crate::tables::{CellTable, Count, HIERARCHIES, fingerprint_column, parent_value};
 
 /// One aggregate row of a table: a group, its counts and their fingerprints.
 #[derive(Debug, Clone, PartialEq)]
@@ -320,8 +320,8 @@ fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRo
     }
 }
 
-/// A count nested in another over the same people (its outcome columns a subset of the other's,
-/// in tables of one universe and grouping) is the larger count less an unpublished difference:
+/// A count nested in another over the same people (each of its outcomes implies one of the
+/// other's, in tables of one universe and grouping) is the larger count less an unpublished difference:
 /// the people with only the other outcomes (3S1's enrolled-but-not-employed under the
 /// employment measure's employed). Each difference is a cell of its own, primary when small like
 /// a rate's complement, so no two published numerators give a small count away by subtraction.
@@ -344,10 +344,14 @@ fn add_nested(
             let b_rows = row_index(b);
             for (ka, ca) in a.table.counts.iter().enumerate() {
                 for (kb, cb) in b.table.counts.iter().enumerate() {
-                    let nested = !ca.any_of.is_empty()
-                        && ca.any_of.len() < cb.any_of.len()
-                        && ca.any_of.iter().all(|c| cb.any_of.contains(c));
-                    if !nested {
+                    let within = |x: &Count, y: &Count| {
+                        !x.any_of.is_empty()
+                            && x.implies
+                                .iter()
+                                .all(|implied| implied.iter().any(|c| y.any_of.contains(c)))
+                    };
+                    // Strictly: counts of the same people are tied by their fingerprints.
+                    if !within(ca, cb) || within(cb, ca) {
                         continue;
                     }
                     for (ra, row) in a.rows.iter().enumerate() {

@@ -113,12 +113,7 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
     let stage = stages.start("measure and protect");
     person_outcomes(&ctx, work_dir, &job.cohorts, &job.measures).await?;
     crate::report::linkage_persons(&ctx).await?;
-    let mut specs: Vec<CellTable> = job
-        .measures
-        .measures
-        .iter()
-        .map(|m| m.cell_table())
-        .collect();
+    let mut specs: Vec<CellTable> = job.measures.cell_tables();
     specs.push(CellTable::linkage_by_group());
     specs.push(CellTable::concentrators_by_cohort());
     let mut aggregates = Vec::with_capacity(specs.len());

@@ -41,9 +41,11 @@ pub struct Count {
     pub name: String,
     /// A SQL boolean over the table's source; `TRUE` counts everyone in the row.
     pub predicate: String,
-    /// The boolean columns whose OR the predicate is (none: everyone). A count whose columns
-    /// are a subset of another's over the same people is nested in it.
+    /// The boolean columns whose OR the predicate is (none: everyone).
     pub any_of: Vec<String>,
+    /// For each of `any_of`, the columns it implies (itself among them): a count each of whose
+    /// columns implies one of another count's, over the same people, is nested in it.
+    pub implies: Vec<Vec<String>>,
     /// For a count that is the numerator of a rate: the index of its denominator. Hiding the
     /// denominator hides the numerator (the published rate would give it back).
     pub rate_of: Option<usize>,
@@ -60,6 +62,7 @@ impl Count {
                 _ => format!("({})", columns.join(" OR ")),
             },
             any_of: columns.to_vec(),
+            implies: columns.iter().map(|c| vec![c.clone()]).collect(),
             rate_of,
             doc: doc.into(),
         }

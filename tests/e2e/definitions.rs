@@ -900,3 +900,40 @@ async fn perkins_indicators_count_by_the_exit_date_and_the_second_quarter() {
     assert_eq!(flags("male_carpenter", &nontraditional), ["true", "false"]);
     assert_eq!(flags("business", &nontraditional), ["false", "false"]);
 }
+
+#[tokio::test]
+async fn enrollment_within_two_years_counts_from_the_exit_day() {
+    let students = [
+        "begins_day_730",
+        "begins_day_731",
+        "ends_before_exit",
+        "ends_on_exit",
+    ];
+    // Everyone graduates 2022-05-30; 730 days later is 2024-05-29 (2024 has a February 29).
+    let spells =
+        "institution_id,institution_student_id_pid,state_student_id_pid,begin_date,end_date
+        U1,u-1,begins_day_730,2024-05-29,2024-08-10
+        U1,u-2,begins_day_731,2024-05-30,2024-08-10
+        U1,u-3,ends_before_exit,2022-01-10,2022-05-29
+        U1,u-4,ends_on_exit,2022-01-10,2022-05-30";
+    let got = outcomes(
+        &[
+            (Entity::Person, &persons(&students)),
+            (Entity::K12Enrollment, &graduations(&students)),
+            (Entity::CteCourseCompletion, &two_courses(&students)),
+            (Entity::PsEnrollment, spells),
+        ],
+        &[2022],
+    )
+    .await;
+    let within = |s: &str| got[s]["ps_enrolled_within_730d"].clone();
+    assert_eq!(within("begins_day_730"), "true");
+    assert_eq!(within("begins_day_731"), "false");
+    // A dual-enrollment course that ended before graduation is no college-going after it.
+    assert_eq!(within("ends_before_exit"), "false");
+    assert_eq!(within("ends_on_exit"), "true");
+    // None of them was enrolled on 2022-10-01.
+    for s in students {
+        assert_eq!(got[s]["ps_enrolled_fall1"], "false", "{s}");
+    }
+}

@@ -51,6 +51,17 @@ fn date(s: &str) -> (i32, u32, u32) {
     )
 }
 
+/// Days since 1970-01-01 of a civil date (the proleptic Gregorian calendar).
+fn day_number((y, m, d): (i32, u32, u32)) -> i64 {
+    let y = i64::from(if m <= 2 { y - 1 } else { y });
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let month = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let day_of_year = (153 * month + 2) / 5 + i64::from(d) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 fn quarter_index((y, m, _): (i32, u32, u32)) -> i32 {
     y * 4 + ((m - 1) / 3) as i32
 }
@@ -61,6 +72,8 @@ struct Concentrator {
     ps_enrolled: bool,
     /// A linked postsecondary spell overlapping the second quarter after exit.
     ps_enrolled_q2: bool,
+    /// A linked spell at some time from the exit date to 730 days after it.
+    ps_within_two_years: bool,
     /// The exit was a graduation with a regular diploma (01921).
     graduated: bool,
     /// An industry credential awarded, and work-based learning begun, by the exit date.
@@ -96,6 +109,7 @@ fn counted(family: &str, c: &Concentrator) -> Option<(bool, i64)> {
     };
     match family {
         "postsecondary_enrollment" => Some((c.ps_enrolled, 0)),
+        "college_enrollment_two_years" => Some((c.ps_within_two_years, 0)),
         "employment_earnings" => employed(2),
         "employment_q4" => employed(4),
         // Held out while the quarter's wages are not in; placed by enrollment or employment.
@@ -538,6 +552,11 @@ fn concentrators(
             v.iter()
                 .any(|(b, e)| quarter_index(*b) <= exit_q + 2 && exit_q + 2 <= quarter_index(*e))
         });
+        let exit_day = day_number(exit_date);
+        let ps_within_two_years = spells.get(&p).is_some_and(|v| {
+            v.iter()
+                .any(|(b, e)| day_number(*b) <= exit_day + 730 && day_number(*e) >= exit_day)
+        });
         let by_exit = |dates: &HashMap<String, Vec<(i32, u32, u32)>>| {
             dates
                 .get(&p)
@@ -548,6 +567,7 @@ fn concentrators(
             dims,
             ps_enrolled,
             ps_enrolled_q2,
+            ps_within_two_years,
             graduated,
             credential: by_exit(&credential_dates),
             wbl: by_exit(&wbl_dates),
@@ -893,6 +913,38 @@ fn postsecondary_enrollment_matches_ground_truth() {
 fn employment_and_median_earnings_match_ground_truth() {
     let s = state();
     check_family(&s.dir, &s.release, &STATE_EXTRACTS, "employment_earnings");
+}
+
+/// The demo jobs leave the two-year measure out: beside `postsecondary_enrollment` the late
+/// enrollers (within two years, not in the first fall) are a nested difference protected in
+/// every group, and a 4,000-student state then publishes few cells of either. A job of its own.
+#[test]
+fn college_enrollment_within_two_years_matches_ground_truth() {
+    let s = state();
+    let text = std::fs::read_to_string(s.dir.join("job-csv-deterministic.toml")).unwrap();
+    let start = text.find("measures = [").unwrap();
+    let end = start + text[start..].find(']').unwrap() + 1;
+    let job = s.dir.join("job-csv-two-years.toml");
+    let own = format!(
+        "{}measures = [\"college_enrollment_two_years\"]{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&job, own).unwrap();
+    let (release, _) = run(&job);
+    check_family(
+        &s.dir,
+        &release,
+        &STATE_EXTRACTS,
+        "college_enrollment_two_years",
+    );
+}
+
+#[test]
+fn day_numbers_count_leap_days() {
+    assert_eq!(day_number((1970, 1, 1)), 0);
+    assert_eq!(day_number((2024, 5, 29)) - day_number((2022, 5, 30)), 730);
+    assert_eq!(day_number((2024, 3, 1)) - day_number((2024, 2, 28)), 2);
 }
 
 #[test]

@@ -41,6 +41,10 @@ const SHIPPED_MEASURES: &[(&str, &str)] = &[
         include_str!("../../measures/employment_q4.toml"),
     ),
     (
+        "pipeline/measures/college_enrollment_two_years.toml",
+        include_str!("../../measures/college_enrollment_two_years.toml"),
+    ),
+    (
         "pipeline/measures/perkins_3s1_placement.toml",
         include_str!("../../measures/perkins_3s1_placement.toml"),
     ),
@@ -173,6 +177,41 @@ impl MeasureCatalog {
         self.measures
             .iter()
             .map(|m| m.spec.dataset.as_str())
+            .collect()
+    }
+}
+
+impl MeasurePlan {
+    /// The published tables, in the plan's order, each numerator knowing which of the plan's
+    /// other outcomes it implies (so disclosure control relates nested counts).
+    pub fn cell_tables(&self) -> Vec<CellTable> {
+        let outcomes: Vec<Outcome> = self
+            .measures
+            .iter()
+            .flat_map(|m| m.spec.numerator.any.iter().copied())
+            .collect();
+        self.measures
+            .iter()
+            .map(|m| {
+                let mut t = m.cell_table();
+                let numerator = &mut t.counts[1];
+                numerator.implies = numerator
+                    .any_of
+                    .iter()
+                    .map(|column| {
+                        let own = m.spec.numerator.any.iter().find(|o| o.column() == *column);
+                        let mut implied: Vec<String> = outcomes
+                            .iter()
+                            .filter(|o| own.is_some_and(|own| own.implies(**o)))
+                            .map(|o| o.column())
+                            .collect();
+                        implied.sort();
+                        implied.dedup();
+                        implied
+                    })
+                    .collect();
+                t
+            })
             .collect()
     }
 }

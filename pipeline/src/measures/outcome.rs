@@ -14,6 +14,8 @@ use super::spec::{Definitions, MonthDay};
 pub const MAX_QUARTER_AFTER_EXIT: u8 = 24;
 /// Falls after exit an enrollment may be counted in (enrollment within four years).
 pub const MAX_FALL_AFTER_EXIT: u8 = 4;
+/// Days after exit an enrollment may begin by (four years).
+pub const MAX_DAYS_AFTER_EXIT: u16 = 1461;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -28,6 +30,10 @@ pub enum Outcome {
     /// A linked postsecondary enrollment spell overlapping calendar quarter `E + n` (the
     /// postsecondary placement of Perkins V 3S1).
     EnrolledInQuarter { quarter_after_exit: u8 },
+    /// A linked postsecondary enrollment spell at some time from the exit date to `days` after
+    /// it (OpenSDP's enrollment within two years: 730): begun by then and not ended before the
+    /// exit.
+    EnrolledWithinDays { days: u16 },
     /// An industry-recognized credential (certification or licence) awarded on or before the
     /// exit date (Perkins V 5S1).
     CredentialByExit,
@@ -49,6 +55,7 @@ impl Outcome {
             Outcome::EnrolledInQuarter { quarter_after_exit } => {
                 format!("ps_enrolled_q{quarter_after_exit}")
             }
+            Outcome::EnrolledWithinDays { days } => format!("ps_enrolled_within_{days}d"),
             Outcome::CredentialByExit => "credential_by_exit".into(),
             Outcome::WorkBasedLearningByExit => "wbl_by_exit".into(),
             Outcome::UnderrepresentedGender => "underrepresented_gender".into(),
@@ -67,13 +74,32 @@ impl Outcome {
     pub fn entity(self) -> Option<&'static str> {
         match self {
             Outcome::Employed { .. } => Some("wage_record"),
-            Outcome::EnrolledOnFallCensus { .. } | Outcome::EnrolledInQuarter { .. } => {
-                Some("ps_enrollment")
-            }
+            Outcome::EnrolledOnFallCensus { .. }
+            | Outcome::EnrolledInQuarter { .. }
+            | Outcome::EnrolledWithinDays { .. } => Some("ps_enrollment"),
             Outcome::CredentialByExit => Some("industry_credential"),
             Outcome::WorkBasedLearningByExit => Some("work_based_learning"),
             Outcome::UnderrepresentedGender => None,
         }
+    }
+
+    /// Whether every person with this outcome has `other` too, whatever the data: the same
+    /// outcome; an enrollment on the `n`-th fall census (at most `366 n` days after exit) or
+    /// overlapping quarter `E + n` (ending at most `92 (n + 1)` days after) within any window
+    /// at least that long. Disclosure control relates a count to the counts it is nested in.
+    pub fn implies(self, other: Outcome) -> bool {
+        let Outcome::EnrolledWithinDays { days } = other else {
+            return self == other;
+        };
+        let reach = match self {
+            Outcome::EnrolledOnFallCensus { fall_after_exit } => 366 * u32::from(fall_after_exit),
+            Outcome::EnrolledInQuarter { quarter_after_exit } => {
+                92 * (u32::from(quarter_after_exit) + 1)
+            }
+            Outcome::EnrolledWithinDays { days: mine } => u32::from(mine),
+            _ => return false,
+        };
+        reach <= u32::from(days)
     }
 
     /// The parameter's key and the reason it is out of range.
@@ -90,6 +116,9 @@ impl Outcome {
                     "must be 1 to {MAX_QUARTER_AFTER_EXIT} (the exit quarter itself is never counted)"
                 ),
             )),
+            Outcome::EnrolledWithinDays { days } if !(1..=MAX_DAYS_AFTER_EXIT).contains(&days) => {
+                Err(("days", format!("must be 1 to {MAX_DAYS_AFTER_EXIT}")))
+            }
             Outcome::EnrolledOnFallCensus { fall_after_exit: f }
                 if !(1..=MAX_FALL_AFTER_EXIT).contains(&f) =>
             {
@@ -122,6 +151,10 @@ impl Outcome {
             } => format!(
                 "a linked postsecondary enrollment spell overlapping calendar quarter E + {n} \
                  (its begin date's quarter at most E + {n}, its end date's at least)"
+            ),
+            Outcome::EnrolledWithinDays { days } => format!(
+                "a linked postsecondary enrollment spell at some time from the exit date to \
+                 {days} days after it (begun by then, not ended before the exit)"
             ),
             Outcome::CredentialByExit => "an industry-recognized credential (certification or \
                  licence, `industry_credential`) awarded on or before the exit date"
@@ -178,6 +211,23 @@ pub(super) fn enrolled_in_quarter_sql(n: u8) -> OutcomeSql {
                JOIN ps_enrollment_linked e ON e.student_pid = c.student_pid
               WHERE p20w_quarter_index(e.begin_date) <= c.exit_q + {n}
                 AND p20w_quarter_index(e.end_date) >= c.exit_q + {n}"
+        ),
+        materialized: false,
+        join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
+        columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
+        name,
+    }
+}
+
+/// The SQL of enrollment at some time within `days` after exit.
+pub(super) fn enrolled_within_days_sql(days: u16) -> OutcomeSql {
+    let name = format!("ps_enrolled_within_{days}d");
+    OutcomeSql {
+        query: format!(
+            "SELECT DISTINCT c.student_pid FROM cohort c
+               JOIN ps_enrollment_linked e ON e.student_pid = c.student_pid
+              WHERE e.begin_date <= c.exit_date + INTERVAL '{days} days'
+                AND e.end_date >= c.exit_date"
         ),
         materialized: false,
         join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),

@@ -8,8 +8,8 @@ use p20w_schemas::DIMENSIONS;
 
 use super::MeasurePlan;
 use super::outcome::{
-    Outcome, OutcomeSql, enrolled_in_quarter_sql, enrollment_sql, k12_record_by_exit_sql,
-    wage_quarter_sql,
+    Outcome, OutcomeSql, enrolled_in_quarter_sql, enrolled_within_days_sql, enrollment_sql,
+    k12_record_by_exit_sql, wage_quarter_sql,
 };
 use crate::RunError;
 use crate::sql::{exec, materialize};
@@ -137,6 +137,7 @@ pub async fn person_outcomes(
             Outcome::EnrolledInQuarter { quarter_after_exit } => {
                 parts.push(enrolled_in_quarter_sql(quarter_after_exit))
             }
+            Outcome::EnrolledWithinDays { days } => parts.push(enrolled_within_days_sql(days)),
             Outcome::CredentialByExit | Outcome::WorkBasedLearningByExit => {
                 parts.push(k12_record_by_exit_sql(*o))
             }

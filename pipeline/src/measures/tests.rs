@@ -22,6 +22,7 @@ fn the_shipped_specifications_load() {
             "postsecondary_enrollment",
             "employment_earnings",
             "employment_q4",
+            "college_enrollment_two_years",
             "perkins_3s1_placement",
             "perkins_4s1_nontraditional",
             "perkins_5s1_credential",
@@ -243,4 +244,45 @@ fn populations_and_outcomes_become_the_table_s_predicates() {
     let t = table("perkins_4s1_nontraditional");
     assert_eq!(t.population, "nontraditional_program");
     assert_eq!(t.counts[1].predicate, "(underrepresented_gender)");
+}
+
+#[test]
+fn an_enrollment_implies_the_windows_that_must_contain_it() {
+    let fall = |n| Outcome::EnrolledOnFallCensus { fall_after_exit: n };
+    let within = |days| Outcome::EnrolledWithinDays { days };
+    let quarter = |n| Outcome::EnrolledInQuarter {
+        quarter_after_exit: n,
+    };
+    // The first fall census is at most 364 days after exit (an exit on October 2): 366 is safe.
+    assert!(fall(1).implies(within(730)) && fall(1).implies(within(366)));
+    assert!(!fall(1).implies(within(300)));
+    assert!(fall(2).implies(within(732)) && !fall(2).implies(within(730)));
+    // Quarter E + 2 ends at most 92 × 3 days after the exit.
+    assert!(quarter(2).implies(within(276)) && !quarter(2).implies(within(200)));
+    assert!(within(365).implies(within(730)) && !within(730).implies(within(365)));
+    assert!(!fall(1).implies(Outcome::Employed {
+        quarter_after_exit: 2
+    }));
+    assert!(fall(1).implies(fall(1)) && !fall(1).implies(fall(2)));
+
+    let c = MeasureCatalog::shipped();
+    let plan = c
+        .select(&[
+            "college_enrollment_two_years".into(),
+            "postsecondary_enrollment".into(),
+        ])
+        .unwrap();
+    let tables = plan.cell_tables();
+    assert_eq!(
+        tables[1].counts[1].implies,
+        [vec![
+            "ps_enrolled_fall1".to_string(),
+            "ps_enrolled_within_730d".to_string()
+        ]],
+        "the first fall is nested in the two-year window"
+    );
+    assert_eq!(
+        tables[0].counts[1].implies,
+        [vec!["ps_enrolled_within_730d".to_string()]]
+    );
 }
