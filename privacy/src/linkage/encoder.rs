@@ -126,12 +126,12 @@ impl Encoding {
     }
 }
 
-/// A token's writes: set `set[i]`, clear `clear[i]` (the complement half's twin position);
-/// positions are bits of the whole encoding.
+/// A token's writes, word by word: (word, bits to set, bits to clear). The set bits are filter
+/// positions and the cleared ones their twins in the complement half, so no bit is ever both
+/// and the writes commute: a token costs a few word writes, not one per position.
 #[derive(Clone)]
 struct TokenBits {
-    set: Vec<u16>,
-    clear: Vec<u16>,
+    words: Vec<(u8, u64, u64)>,
 }
 
 /// One field's keyed token hash and where its segment's filter lies.
@@ -141,6 +141,9 @@ struct FieldKey {
     filter_bits: usize,
     /// Encoding bit of each filter position (`[..filter_bits]`) and of its complement.
     placement: Vec<u16>,
+    /// The complement half as whole words (word, bits): a segment starts with a few word
+    /// writes instead of one bit write per position.
+    complement: Vec<(usize, u64)>,
 }
 
 impl FieldKey {
@@ -153,12 +156,18 @@ impl FieldKey {
             &derive(master, agreement_id, &format!("{}/permutation", spec.name)),
             2 * spec.filter_bits,
         );
+        let placement: Vec<u16> = perm.into_iter().map(|p| base + p).collect();
+        let mut words = std::collections::BTreeMap::<usize, u64>::new();
+        for &p in &placement[spec.filter_bits..] {
+            *words.entry(p as usize / 64).or_default() |= 1 << (p % 64);
+        }
         FieldKey {
             mac: <Hmac<Sha256> as KeyInit>::new_from_slice(&derive(master, agreement_id, key_name))
                 .expect("any key length"),
             k: spec.bits_per_token,
             filter_bits: spec.filter_bits,
-            placement: perm.into_iter().map(|p| base + p).collect(),
+            placement,
+            complement: words.into_iter().collect(),
         }
     }
 
@@ -184,19 +193,24 @@ impl FieldKey {
             }
             counter += 1;
         }
+        let mut words = std::collections::BTreeMap::<u8, (u64, u64)>::new();
+        for &p in &positions {
+            let (set, clear) = (self.placement[p], self.placement[self.filter_bits + p]);
+            words.entry((set / 64) as u8).or_default().0 |= 1 << (set % 64);
+            words.entry((clear / 64) as u8).or_default().1 |= 1 << (clear % 64);
+        }
         TokenBits {
-            set: positions.iter().map(|&p| self.placement[p]).collect(),
-            clear: positions
-                .iter()
-                .map(|&p| self.placement[self.filter_bits + p])
+            words: words
+                .into_iter()
+                .map(|(w, (set, clear))| (w, set, clear))
                 .collect(),
         }
     }
 
     /// A present, empty filter: the complement half all ones.
     fn start(&self, bits: &mut [u64; ENCODING_WORDS]) {
-        for &p in &self.placement[self.filter_bits..] {
-            bits[p as usize / 64] |= 1 << (p % 64);
+        for &(word, mask) in &self.complement {
+            bits[word] |= mask;
         }
     }
 }
@@ -495,11 +509,9 @@ fn prefix(s: &str) -> &str {
 }
 
 fn apply(bits: &mut [u64; ENCODING_WORDS], token: &TokenBits) {
-    for &p in &token.set {
-        bits[p as usize / 64] |= 1 << (p % 64);
-    }
-    for &p in &token.clear {
-        bits[p as usize / 64] &= !(1 << (p % 64));
+    for &(word, set, clear) in &token.words {
+        let w = &mut bits[usize::from(word)];
+        *w = (*w | set) & !clear;
     }
 }
 
