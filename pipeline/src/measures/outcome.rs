@@ -141,8 +141,10 @@ impl Outcome {
                  does not yet cover are held out of the denominator"
             ),
             Outcome::EnrolledOnFallCensus { fall_after_exit } => format!(
-                "a linked postsecondary enrollment spell (begin ≤ census day ≤ end) on {} of \
-                 the {} fall on or after the exit date",
+                "a linked postsecondary enrollment spell (begin ≤ census day ≤ end) on {0} of \
+                 the {1} fall on or after the exit date (the first fall is the exit year's when \
+                 the exit is on or before {0}, so a summer graduate's is that same year's, and \
+                 the next year's for a later exit)",
                 month_day_words(defs.fall_census),
                 ordinal(fall_after_exit)
             ),
