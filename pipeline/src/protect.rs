@@ -320,22 +320,45 @@ fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRo
     }
 }
 
-/// A count nested in another over the same people (each of its outcomes implies one of the
-/// other's, in tables of one universe and grouping) is the larger count less an unpublished difference:
-/// the people with only the other outcomes (3S1's enrolled-but-not-employed under the
-/// employment measure's employed). Each difference is a cell of its own, primary when small like
-/// a rate's complement, so no two published numerators give a small count away by subtraction.
-/// It is published nowhere, so hiding it costs nothing.
+/// A count nested in another (its people a subset of the other's, whatever the data) is the
+/// larger count less an unpublished difference: 3S1's enrolled-but-not-employed under the
+/// employment measure's employed, the non-graduates between all concentrators and 5S1's
+/// graduates, the late enrollers between the first fall and two years. Each difference is a
+/// cell of its own, primary when small like a rate's complement, so no two published counts
+/// give a small count away by subtraction; it is published nowhere, so hiding it costs
+/// nothing. Two counts of the same people are tied directly.
+///
+/// A count is nested in another of a table with the same rows when its population has every
+/// term of the other's (and the same held-out wage quarters: who is held out follows from the
+/// exit quarter, not from anything about the person), and both count everyone of their
+/// populations or each of this count's outcomes implies one of the other's.
 fn add_nested(
     model: &mut CellModel,
     index: &[Vec<Vec<usize>>],
     tables: &[TableRows],
     rule: SuppressionRule,
 ) {
+    let within = |a: &CellTable, x: &Count, b: &CellTable, y: &Count| {
+        let population = a.held_out_terms == b.held_out_terms
+            && b.population_terms
+                .iter()
+                .all(|t| a.population_terms.contains(t));
+        // Denominators with denominators, numerators with numerators: a numerator under another
+        // table's denominator differs from it by its own complement (protected by the rate
+        // rule) plus the denominators' difference (protected here).
+        let outcomes = match (x.any_of.is_empty(), y.any_of.is_empty()) {
+            (true, true) => true,
+            (false, false) => x
+                .implies
+                .iter()
+                .all(|implied| implied.iter().any(|c| y.any_of.contains(c))),
+            _ => false,
+        };
+        population && outcomes
+    };
     for (ai, a) in tables.iter().enumerate() {
         for (bi, b) in tables.iter().enumerate() {
             let comparable = ai != bi
-                && a.table.universe == b.table.universe
                 && a.table.by_cohort == b.table.by_cohort
                 && a.table.dimensions == b.table.dimensions;
             if !comparable {
@@ -344,14 +367,12 @@ fn add_nested(
             let b_rows = row_index(b);
             for (ka, ca) in a.table.counts.iter().enumerate() {
                 for (kb, cb) in b.table.counts.iter().enumerate() {
-                    let within = |x: &Count, y: &Count| {
-                        !x.any_of.is_empty()
-                            && x.implies
-                                .iter()
-                                .all(|implied| implied.iter().any(|c| y.any_of.contains(c)))
-                    };
-                    // Strictly: counts of the same people are tied by their fingerprints.
-                    if !within(ca, cb) || within(cb, ca) {
+                    if !within(&a.table, ca, &b.table, cb) {
+                        continue;
+                    }
+                    let same = within(&b.table, cb, &a.table, ca);
+                    // Each pair of the same people once.
+                    if same && (bi, kb) < (ai, ka) {
                         continue;
                     }
                     for (ra, row) in a.rows.iter().enumerate() {
@@ -359,19 +380,23 @@ fn add_nested(
                         let Some(&rb) = b_rows.get(&key) else {
                             continue;
                         };
+                        let (inner, outer) = (index[ai][ra][ka], index[bi][rb][kb]);
+                        if same {
+                            model.add_sum(RelationKind::SamePeople, outer, &[inner]);
+                            continue;
+                        }
                         let only = b.rows[rb].counts[kb].saturating_sub(row.counts[ka]);
                         let difference = model.add_cell(Cell {
-                            counts: format!("{} AND NOT {}", cb.predicate, ca.predicate),
+                            counts: format!(
+                                "{}: {} AND NOT {}: {}",
+                                b.table.name, cb.predicate, a.table.name, ca.predicate
+                            ),
                             count: only,
                             fingerprint: Some(b.rows[rb].fingerprints[kb] ^ row.fingerprints[ka]),
                             primary: rule.statistic_cell(only) == CellStatus::Suppressed,
                             cost: (0, 0),
                         });
-                        model.add_sum(
-                            RelationKind::Nested,
-                            index[bi][rb][kb],
-                            &[index[ai][ra][ka], difference],
-                        );
+                        model.add_sum(RelationKind::Nested, outer, &[inner, difference]);
                     }
                 }
             }

@@ -90,6 +90,11 @@ pub struct CellTable {
     /// The people counted, named so tables counting the same people can be related (a
     /// figure pooled over cohorts is the sum of the per-cohort figures of the same people).
     pub universe: String,
+    /// The population's own predicates beyond every concentrator (`graduated`), and the
+    /// wage quarters it is held to (`wage_observable_q2`): a table whose population terms
+    /// include another's, with the same held-out terms, counts a subset of its people.
+    pub population_terms: Vec<String>,
+    pub held_out_terms: Vec<String>,
     /// Rows per cohort (`cohort` column) or pooled over every cohort of the run.
     pub by_cohort: bool,
     pub dimensions: Vec<&'static str>,
@@ -122,6 +127,8 @@ impl CellTable {
             source: "linkage_persons".into(),
             population: "TRUE".into(),
             universe: "concentrators".into(),
+            population_terms: vec![],
+            held_out_terms: vec![],
             by_cohort: false,
             dimensions,
             grouping_sets,
@@ -164,6 +171,8 @@ impl CellTable {
             source: "linkage_persons".into(),
             population: "TRUE".into(),
             universe: "concentrators".into(),
+            population_terms: vec![],
+            held_out_terms: vec![],
             by_cohort: true,
             dimensions: vec![],
             grouping_sets: vec![vec![]],
@@ -271,9 +280,10 @@ pub fn dictionary_markdown(plan: &MeasurePlan, linkage: &LinkageReport) -> Strin
             .collect();
         s.push_str(&format!(
             "Rows: by cohort, for {}.\n\n| column | meaning |\n| --- | --- |\n\
-             | cohort | exit cohort: left secondary school between July 1 of the year before \
-             and June 30 of this year |\n",
-            sets.join("; ")
+             | cohort | exit cohort: left secondary school in the school year starting {} \
+             (`school_year_start`) and ending in this year |\n",
+            sets.join("; "),
+            plan.definitions.school_year_start
         ));
         for d in &t.dimensions {
             s.push_str(&format!("| {d} | {} |\n", dimension_doc(d)));

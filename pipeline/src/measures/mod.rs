@@ -49,10 +49,6 @@ const SHIPPED_MEASURES: &[(&str, &str)] = &[
         include_str!("../../measures/perkins_3s1_placement.toml"),
     ),
     (
-        "pipeline/measures/perkins_4s1_nontraditional.toml",
-        include_str!("../../measures/perkins_4s1_nontraditional.toml"),
-    ),
-    (
         "pipeline/measures/perkins_5s1_credential.toml",
         include_str!("../../measures/perkins_5s1_credential.toml"),
     ),
@@ -68,6 +64,7 @@ const RESERVED_COLUMNS: &[&str] = &[
     "cohort",
     "measure",
     "rate",
+    "gap_to_all",
     "status",
     "denominator",
     "numerator",
@@ -301,6 +298,7 @@ impl Measure {
             }
             if !spec::simple_name(&e.column)
                 || RESERVED_COLUMNS.contains(&e.column.as_str())
+                || e.column.ends_with("_fingerprint")
                 || dimension_columns().contains(&e.column.as_str())
             {
                 return Err(err(
@@ -382,12 +380,20 @@ impl Measure {
             );
         }
         let held_out = self.held_out_quarters();
-        let population: Vec<String> = s
+        let population_terms: Vec<String> = s
             .population
             .predicate()
             .map(String::from)
             .into_iter()
-            .chain(held_out.iter().map(|q| format!("wage_observable_q{q}")))
+            .collect();
+        let held_out_terms: Vec<String> = held_out
+            .iter()
+            .map(|q| format!("wage_observable_q{q}"))
+            .collect();
+        let population: Vec<String> = population_terms
+            .iter()
+            .chain(&held_out_terms)
+            .cloned()
             .collect();
         // Tables count the same people when their population and held-out quarters agree.
         let universe = std::iter::once(s.population.universe().to_string())
@@ -405,6 +411,8 @@ impl Measure {
                 false => population.join(" AND "),
             },
             universe,
+            population_terms,
+            held_out_terms,
             by_cohort: true,
             dimensions: dims,
             grouping_sets: sets,
@@ -463,10 +471,6 @@ fn population_doc(p: Population, defs: &Definitions) -> String {
         Population::SecondaryConcentratorGraduates => format!(
             "{exiters} by graduating (exit types {})",
             defs.graduation_exit_types.join(", ")
-        ),
-        Population::NontraditionalProgramConcentrators => format!(
-            "{exiters}, whose primary program leads to a field non-traditional for one sex (the \
-             CTE programme catalogue's `nontraditional_for`)"
         ),
     }
 }

@@ -39,9 +39,6 @@ pub enum Outcome {
     CredentialByExit,
     /// Work-based learning begun on or before the exit date (Perkins V 5S3).
     WorkBasedLearningByExit,
-    /// The student's sex is the one under-represented in the primary program's field (Perkins
-    /// V 4S1's numerator; the population is the concentrators of such programs).
-    UnderrepresentedGender,
 }
 
 impl Outcome {
@@ -58,7 +55,6 @@ impl Outcome {
             Outcome::EnrolledWithinDays { days } => format!("ps_enrolled_within_{days}d"),
             Outcome::CredentialByExit => "credential_by_exit".into(),
             Outcome::WorkBasedLearningByExit => "wbl_by_exit".into(),
-            Outcome::UnderrepresentedGender => "underrepresented_gender".into(),
         }
     }
 
@@ -79,7 +75,6 @@ impl Outcome {
             | Outcome::EnrolledWithinDays { .. } => Some("ps_enrollment"),
             Outcome::CredentialByExit => Some("industry_credential"),
             Outcome::WorkBasedLearningByExit => Some("work_based_learning"),
-            Outcome::UnderrepresentedGender => None,
         }
     }
 
@@ -163,10 +158,6 @@ impl Outcome {
                 .into(),
             Outcome::WorkBasedLearningByExit => "work-based learning (`work_based_learning`) \
                  begun on or before the exit date"
-                .into(),
-            Outcome::UnderrepresentedGender => "the student's sex is the one under-represented \
-                 (less than 25% of those employed) in the field the primary program leads to, \
-                 as the CTE programme catalogue says"
                 .into(),
         }
     }

@@ -103,9 +103,6 @@ pub async fn person_outcomes(
             "SELECT e.student_pid, e.cohort, e.exit_date,
                     p20w_quarter_index(e.exit_date) AS exit_q,
                     e.exit_type IN ({graduations}) AS graduated,
-                    (p20w_nontraditional(p.cip_code, 'Female') = 'Underrepresented'
-                     OR p20w_nontraditional(p.cip_code, 'Male') = 'Underrepresented')
-                      AS nontraditional_program,
                     p.cip_code AS program, p20w_career_cluster(p.cip_code) AS career_cluster,
                     p20w_nontraditional(p.cip_code, d.sex) AS nontraditional, {}
                FROM exits e
@@ -128,7 +125,6 @@ pub async fn person_outcomes(
         wage_coverage(ctx, work, plan.definitions.wage_coverage_share).await?;
     }
     parts.extend(wage_quarters.iter().map(|q| wage_quarter_sql(*q)));
-    let mut derived: Vec<String> = Vec::new();
     for o in &outcomes {
         match *o {
             Outcome::EnrolledOnFallCensus { fall_after_exit } => {
@@ -141,11 +137,6 @@ pub async fn person_outcomes(
             Outcome::CredentialByExit | Outcome::WorkBasedLearningByExit => {
                 parts.push(k12_record_by_exit_sql(*o))
             }
-            // A column of the cohort itself.
-            Outcome::UnderrepresentedGender => derived.push(format!(
-                "(c.nontraditional = 'Underrepresented') AS {}",
-                o.column()
-            )),
             Outcome::Employed { .. } => {} // per wage quarter, above
         }
     }
@@ -160,10 +151,7 @@ pub async fn person_outcomes(
         .flat_map(|p| p.columns.iter().map(String::as_str))
         .collect();
     let joins: Vec<&str> = parts.iter().map(|p| p.join.as_str()).collect();
-    let select = std::iter::once("c.*")
-        .chain(columns)
-        .chain(derived.iter().map(String::as_str))
-        .collect::<Vec<_>>();
+    let select = std::iter::once("c.*").chain(columns).collect::<Vec<_>>();
     materialize(
         ctx,
         work,

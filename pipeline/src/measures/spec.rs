@@ -150,8 +150,6 @@ pub enum Population {
     SecondaryConcentratorExiters,
     /// Those of them whose exit was a graduation (`graduation_exit_types`).
     SecondaryConcentratorGraduates,
-    /// Those of them whose primary program leads to a field non-traditional for one sex.
-    NontraditionalProgramConcentrators,
 }
 
 impl Population {
@@ -160,9 +158,6 @@ impl Population {
         match self {
             Population::SecondaryConcentratorExiters => "concentrators",
             Population::SecondaryConcentratorGraduates => "concentrator_graduates",
-            Population::NontraditionalProgramConcentrators => {
-                "nontraditional_program_concentrators"
-            }
         }
     }
 
@@ -171,7 +166,6 @@ impl Population {
         match self {
             Population::SecondaryConcentratorExiters => None,
             Population::SecondaryConcentratorGraduates => Some("graduated"),
-            Population::NontraditionalProgramConcentrators => Some("nontraditional_program"),
         }
     }
 }
@@ -224,7 +218,7 @@ pub(super) fn key_at(text: &str, offset: usize) -> String {
     let line = text[line_start..].lines().next().unwrap_or("");
     // A table header, not a line of a multi-line array.
     let header_of = |l: &str| {
-        let l = l.trim();
+        let l = l.split_once('#').map_or(l, |(before, _)| before).trim();
         (l.starts_with('[') && l.ends_with(']') && !l.contains(',') && !l.contains('"'))
             .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
     };
