@@ -1134,3 +1134,43 @@ fn fuzzy_linkage_finds_what_the_truth_holds_where_deterministic_linkage_falls_sh
         );
     }
 }
+
+/// Counts nested in others (graduates among every concentrator; the employed among the placed)
+/// never differ by fewer than the minimum cell size where both are published: the difference
+/// would be a small group given away by subtraction.
+#[test]
+fn nested_counts_of_the_release_never_differ_by_a_small_number() {
+    let s = state();
+    let denominator = |r: &Row| r.0;
+    let numerator = |r: &Row| r.1;
+    let pairs: [(&str, &str, fn(&Row) -> Option<i64>); 3] = [
+        (
+            "perkins_5s1_credential",
+            "postsecondary_enrollment",
+            denominator,
+        ),
+        (
+            "perkins_5s3_work_based_learning",
+            "postsecondary_enrollment",
+            denominator,
+        ),
+        ("employment_earnings", "perkins_3s1_placement", numerator),
+    ];
+    for (inner, outer, count) in pairs {
+        let (a, b) = (published(&s.release, inner), published(&s.release, outer));
+        let mut compared = 0;
+        for (key, row) in &a {
+            if let (Some(x), Some(y)) = (count(row), b.get(key).and_then(count)) {
+                compared += 1;
+                assert!(
+                    y - x >= MIN_CELL as i64,
+                    "{inner} in {outer} {key:?}: {y} - {x}"
+                );
+            }
+        }
+        assert!(
+            compared > 20,
+            "{inner} in {outer}: only {compared} pairs published"
+        );
+    }
+}
