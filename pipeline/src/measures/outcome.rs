@@ -176,76 +176,57 @@ pub(super) struct OutcomeSql {
     pub columns: Vec<String>,
 }
 
-/// The SQL deriving the flag of a postsecondary outcome (wage outcomes are derived per quarter,
-/// [`wage_quarter_sql`], since the employment flag, the earnings and the held-out rule share
-/// one join).
-pub(super) fn enrollment_sql(fall_after_exit: u8, defs: &Definitions) -> OutcomeSql {
-    let name = format!("ps_enrolled_fall{fall_after_exit}");
-    let census = fall_census_sql("c.exit_date", defs, fall_after_exit);
-    OutcomeSql {
-        query: format!(
-            "SELECT DISTINCT c.student_pid FROM cohort c
-               JOIN ps_enrollment_linked e ON e.student_pid = c.student_pid
-              WHERE e.begin_date <= {census} AND e.end_date >= {census}"
-        ),
-        materialized: false,
-        join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
-        columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
-        name,
-    }
-}
-
-/// The SQL of enrollment overlapping quarter `E + n`.
-pub(super) fn enrolled_in_quarter_sql(n: u8) -> OutcomeSql {
-    let name = format!("ps_enrolled_q{n}");
-    OutcomeSql {
-        query: format!(
-            "SELECT DISTINCT c.student_pid FROM cohort c
-               JOIN ps_enrollment_linked e ON e.student_pid = c.student_pid
-              WHERE p20w_quarter_index(e.begin_date) <= c.exit_q + {n}
-                AND p20w_quarter_index(e.end_date) >= c.exit_q + {n}"
-        ),
-        materialized: false,
-        join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
-        columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
-        name,
-    }
-}
-
-/// The SQL of enrollment at some time within `days` after exit.
-pub(super) fn enrolled_within_days_sql(days: u16) -> OutcomeSql {
-    let name = format!("ps_enrolled_within_{days}d");
-    OutcomeSql {
-        query: format!(
-            "SELECT DISTINCT c.student_pid FROM cohort c
-               JOIN ps_enrollment_linked e ON e.student_pid = c.student_pid
-              WHERE e.begin_date <= c.exit_date + INTERVAL '{days} days'
-                AND e.end_date >= c.exit_date"
-        ),
-        materialized: false,
-        join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
-        columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
-        name,
-    }
-}
-
-/// The SQL of a K-12 record of the student's own dated on or before the exit date.
-pub(super) fn k12_record_by_exit_sql(outcome: Outcome) -> OutcomeSql {
-    let (table, date) = match outcome {
-        Outcome::CredentialByExit => ("industry_credential", "award_date"),
-        _ => ("work_based_learning", "start_date"),
-    };
-    let name = outcome.column();
-    OutcomeSql {
-        query: format!(
-            "SELECT DISTINCT c.student_pid FROM cohort c
-               JOIN {table} r ON r.state_student_id_pid = c.student_pid
-              WHERE r.{date} <= c.exit_date"
-        ),
-        materialized: false,
-        join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
-        columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
-        name,
+impl Outcome {
+    /// The SQL of an outcome that is a flag (every kind but `employed`, which is derived per
+    /// wage quarter, [`wage_quarter_sql`], since the flag, the earnings and the held-out rule
+    /// share one join): the students of `cohort c` with a matching record.
+    pub(super) fn flag_sql(self, defs: &Definitions) -> Option<OutcomeSql> {
+        let spell = "ps_enrollment_linked e ON e.student_pid = c.student_pid";
+        let (records, condition) = match self {
+            Outcome::Employed { .. } => return None,
+            Outcome::EnrolledOnFallCensus { fall_after_exit } => {
+                let census = fall_census_sql("c.exit_date", defs, fall_after_exit);
+                (
+                    spell,
+                    format!("e.begin_date <= {census} AND e.end_date >= {census}"),
+                )
+            }
+            Outcome::EnrolledInQuarter {
+                quarter_after_exit: n,
+            } => (
+                spell,
+                format!(
+                    "p20w_quarter_index(e.begin_date) <= c.exit_q + {n}
+                     AND p20w_quarter_index(e.end_date) >= c.exit_q + {n}"
+                ),
+            ),
+            Outcome::EnrolledWithinDays { days } => (
+                spell,
+                format!(
+                    "e.begin_date <= c.exit_date + INTERVAL '{days} days'
+                     AND e.end_date >= c.exit_date"
+                ),
+            ),
+            // The student's own K-12 records, by the state id.
+            Outcome::CredentialByExit => (
+                "industry_credential e ON e.state_student_id_pid = c.student_pid",
+                "e.award_date <= c.exit_date".to_string(),
+            ),
+            Outcome::WorkBasedLearningByExit => (
+                "work_based_learning e ON e.state_student_id_pid = c.student_pid",
+                "e.start_date <= c.exit_date".to_string(),
+            ),
+        };
+        let name = self.column();
+        Some(OutcomeSql {
+            query: format!(
+                "SELECT DISTINCT c.student_pid FROM cohort c JOIN {records} WHERE {condition}"
+            ),
+            materialized: false,
+            join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
+            columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
+            name,
+        })
     }
 }
 

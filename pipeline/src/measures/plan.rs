@@ -7,10 +7,7 @@ use datafusion::prelude::SessionContext;
 use p20w_schemas::DIMENSIONS;
 
 use super::MeasurePlan;
-use super::outcome::{
-    Outcome, OutcomeSql, enrolled_in_quarter_sql, enrolled_within_days_sql, enrollment_sql,
-    k12_record_by_exit_sql, wage_quarter_sql,
-};
+use super::outcome::{Outcome, OutcomeSql, wage_quarter_sql};
 use crate::RunError;
 use crate::sql::{exec, materialize};
 
@@ -125,21 +122,7 @@ pub async fn person_outcomes(
         wage_coverage(ctx, work, plan.definitions.wage_coverage_share).await?;
     }
     parts.extend(wage_quarters.iter().map(|q| wage_quarter_sql(*q)));
-    for o in &outcomes {
-        match *o {
-            Outcome::EnrolledOnFallCensus { fall_after_exit } => {
-                parts.push(enrollment_sql(fall_after_exit, defs))
-            }
-            Outcome::EnrolledInQuarter { quarter_after_exit } => {
-                parts.push(enrolled_in_quarter_sql(quarter_after_exit))
-            }
-            Outcome::EnrolledWithinDays { days } => parts.push(enrolled_within_days_sql(days)),
-            Outcome::CredentialByExit | Outcome::WorkBasedLearningByExit => {
-                parts.push(k12_record_by_exit_sql(*o))
-            }
-            Outcome::Employed { .. } => {} // per wage quarter, above
-        }
-    }
+    parts.extend(outcomes.iter().filter_map(|o| o.flag_sql(defs)));
     for p in &parts {
         match p.materialized {
             true => materialize(ctx, work, &p.name, &p.query).await?,
