@@ -224,9 +224,25 @@ pub(super) fn key_at(text: &str, offset: usize) -> String {
     };
     let header = upto[..line_start].lines().rev().find_map(header_of);
     let own_header = header_of(line);
-    let key = own_header
-        .clone()
-        .or_else(|| line.split_once('=').map(|(k, _)| k.trim().to_string()));
+    // A line of its own key; an element of a multi-line array (`{ kind = … },`) is the array's,
+    // whose key opens it on an earlier line of the same table.
+    let key_of = |l: &str| {
+        l.split_once('=')
+            .map(|(k, _)| k.trim())
+            .filter(|k| {
+                !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_-. ".contains(c))
+            })
+            .map(str::to_string)
+    };
+    let key = own_header.clone().or_else(|| key_of(line)).or_else(|| {
+        upto[..line_start]
+            .lines()
+            .rev()
+            .take_while(|l| header_of(l).is_none())
+            .find_map(key_of)
+    });
     match (header, key) {
         (_, Some(k)) if own_header.is_some() => k,
         (Some(h), Some(k)) => format!("{h}.{k}"),
@@ -272,5 +288,8 @@ mod tests {
         let at = text.find("extra").unwrap();
         assert_eq!(key_at(text, at), "numerator.extra");
         assert_eq!(key_at(text, text.find("[numerator]").unwrap()), "numerator");
+        let text =
+            "[numerator]\ndoc = \"d\"\nany = [\n  { kind = \"a\" },\n  { kind = \"b\" },\n]\n";
+        assert_eq!(key_at(text, text.find("\"b\"").unwrap()), "numerator.any");
     }
 }

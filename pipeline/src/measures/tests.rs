@@ -111,6 +111,11 @@ fn an_invalid_specification_is_refused_naming_file_and_key() {
             "{shown}"
         );
     }
+    // An element of a multi-line array is named by its array.
+    let placement =
+        shipped("perkins_3s1_placement").replace("kind = \"employed\"", "kind = \"employd\"");
+    let e = refused(&placement);
+    assert_eq!(e.key, "numerator.any", "{e}");
     // A required table left out is named.
     let text = base.replace("[denominator]\ndoc = ", "[denominatorx]\ndoc = ");
     let e = refused(&text);
