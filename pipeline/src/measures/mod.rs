@@ -14,7 +14,7 @@ mod outcome;
 mod plan;
 mod spec;
 
-use std::path::Path;
+use std::path::PathBuf;
 
 pub use outcome::Outcome;
 pub use plan::person_outcomes;
@@ -512,14 +512,12 @@ pub fn definitions_markdown(defs: &Definitions) -> String {
 }
 
 /// Reads the job's measure files: (the path as shown, the text).
-pub fn read_measure_files(
-    paths: &[std::path::PathBuf],
-) -> Result<Vec<(String, String)>, SpecError> {
+pub fn read_measure_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>, SpecError> {
     paths
         .iter()
-        .map(|p: &std::path::PathBuf| {
+        .map(|p| {
             let shown = p.display().to_string();
-            std::fs::read_to_string(Path::new(p))
+            std::fs::read_to_string(p)
                 .map(|t| (shown.clone(), t))
                 .map_err(|e| SpecError {
                     file: shown,
