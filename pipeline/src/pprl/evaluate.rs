@@ -41,7 +41,7 @@ pub fn evaluate(
     let mut read = |path: &Path| -> Result<(Vec<String>, Vec<Encoding>), PprlError> {
         let (mut ids, mut encodings) = (Vec::new(), Vec::new());
         for_each_chunk(path, |cols, records, rows| {
-            encodings.extend(encode_all(&encoder, cols, records));
+            encodings.extend(encode_all(&encoder, &cols, &records));
             for row in rows {
                 match row {
                     Row::Person { record_id } => ids.push(record_id),

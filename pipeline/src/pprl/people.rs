@@ -8,9 +8,11 @@
 //! and rule; every other row is encoded.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
 use p20w_privacy::MasterKey;
 use p20w_privacy::linkage::{Encoder, Encoding, Identity};
 use serde::Serialize;
@@ -38,6 +40,7 @@ pub struct EncodeSummary {
 }
 
 /// Column positions of the fields we read.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Columns {
     record_id: usize,
     given: usize,
@@ -91,7 +94,7 @@ pub(super) enum Row {
 /// Reads the file in chunks, handing each chunk's rows and records to `each`.
 pub(super) fn for_each_chunk(
     path: &Path,
-    mut each: impl FnMut(&Columns, &[csv::StringRecord], Vec<Row>) -> Result<(), PprlError>,
+    mut each: impl FnMut(Columns, Vec<csv::StringRecord>, Vec<Row>) -> Result<(), PprlError>,
 ) -> Result<(), PprlError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -139,8 +142,11 @@ pub(super) fn for_each_chunk(
             }
         }
         if rows.len() >= BATCH_ROWS || (!more && !rows.is_empty()) {
-            each(&cols, &records, std::mem::take(&mut rows))?;
-            records.clear();
+            each(
+                cols,
+                std::mem::replace(&mut records, Vec::with_capacity(BATCH_ROWS)),
+                std::mem::replace(&mut rows, Vec::with_capacity(BATCH_ROWS)),
+            )?;
         }
         if !more {
             return Ok(());
@@ -198,6 +204,19 @@ pub fn encode_people(
     }
 }
 
+/// A chunk on its way from the reader to the encoder: each row's fate, the readable records and
+/// their record keys.
+struct ReadChunk {
+    cols: Columns,
+    records: Vec<csv::StringRecord>,
+    rows: Vec<Row>,
+    keys: Vec<String>,
+}
+
+/// Reading (CSV and record keys), encoding (on every core) and writing Parquet run as three
+/// stages joined by one-slot channels: on two cores, reading and writing overlap with encoding
+/// instead of taking turns with it (the serial version kept about one core busy), and at most a
+/// few chunks are in memory whatever the file's size.
 fn write_encoded(
     input: &Path,
     partial: &Path,
@@ -215,7 +234,14 @@ fn write_encoded(
     };
     let file = std::fs::File::create(partial).map_err(io)?;
     let schema = Arc::new(schema().with_metadata(file_metadata(key, agreement_id)));
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), None).map_err(parquet)?;
+    // Every value of every column is distinct (keys, pseudonyms, filters, keyed hashes): a
+    // dictionary would be built only to be abandoned. A row group of a few chunks bounds the
+    // memory the writer holds (the default million rows buffered 400 MB of filters).
+    let props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(4 * BATCH_ROWS))
+        .build();
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(parquet)?;
     let mut summary = EncodeSummary {
         read: 0,
         encoded: 0,
@@ -223,28 +249,79 @@ fn write_encoded(
         with_ssn_pseudonym: 0,
         rejected: Vec::new(),
     };
-    for_each_chunk(input, |cols, records, rows| {
-        let encodings = encode_all(&encoder, cols, records);
-        let mut keys = Vec::with_capacity(records.len());
-        for row in rows {
-            summary.read += 1;
-            match row {
-                Row::Person { record_id } => keys.push(encoder.record_key(&record_id)),
-                Row::Rejected(r) => {
-                    summary.quarantined += 1;
-                    summary.rejected.push(r);
+    let encoder = &encoder;
+    let (read, encoded, written) = std::thread::scope(|s| {
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<ReadChunk>(1);
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<RecordBatch>(1);
+        let reader = s.spawn(move || {
+            for_each_chunk(input, |cols, records, rows| {
+                let keys = rows
+                    .iter()
+                    .filter_map(|row| match row {
+                        Row::Person { record_id } => Some(encoder.record_key(record_id)),
+                        Row::Rejected(_) => None,
+                    })
+                    .collect();
+                let chunk = ReadChunk {
+                    cols,
+                    records,
+                    rows,
+                    keys,
+                };
+                // A closed channel means a later stage failed; its error is the one reported.
+                chunk_tx
+                    .send(chunk)
+                    .map_err(|_| PprlError::input(input, "encoding stopped"))
+            })
+        });
+        let writing = s.spawn(move || -> Result<ArrowWriter<std::fs::File>, PprlError> {
+            for batch in batch_rx {
+                writer.write(&batch).map_err(parquet)?;
+            }
+            Ok(writer)
+        });
+        let encoding = || -> Result<(), PprlError> {
+            for chunk in chunk_rx {
+                let encodings = encode_all(encoder, &chunk.cols, &chunk.records);
+                for row in chunk.rows {
+                    summary.read += 1;
+                    if let Row::Rejected(r) = row {
+                        summary.quarantined += 1;
+                        summary.rejected.push(r);
+                    }
+                }
+                summary.encoded += encodings.len() as u64;
+                summary.with_ssn_pseudonym +=
+                    encodings.iter().filter(|e| e.ssn_pid.is_some()).count() as u64;
+                let batch = batch_of(&schema, &chunk.keys, &encodings).map_err(|source| {
+                    PprlError::Arrow {
+                        file: partial.display().to_string(),
+                        source,
+                    }
+                })?;
+                if batch_tx.send(batch).is_err() {
+                    break; // the writer failed and says why
                 }
             }
-        }
-        summary.encoded += encodings.len() as u64;
-        summary.with_ssn_pseudonym +=
-            encodings.iter().filter(|e| e.ssn_pid.is_some()).count() as u64;
-        let batch = batch_of(&schema, &keys, &encodings).map_err(|source| PprlError::Arrow {
-            file: partial.display().to_string(),
-            source,
-        })?;
-        writer.write(&batch).map_err(parquet)
-    })?;
-    writer.close().map_err(parquet)?;
+            Ok(())
+        };
+        let encoded = encoding();
+        drop(batch_tx);
+        (joined(reader), encoded, joined(writing))
+    });
+    // The first failing stage downstream is the cause: a stage before it only saw its channel
+    // close.
+    let writer = written?;
+    encoded?;
+    read?;
+    let file = writer.into_inner().map_err(parquet)?;
+    file.sync_all().map_err(io)?;
     Ok(summary)
+}
+
+/// A stage's result, its panic (none is expected: every failure is an error) carried on.
+fn joined<T>(stage: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    stage
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
