@@ -56,21 +56,18 @@ pub(super) fn batch_of(
     keys: &[String],
     encodings: &[Encoding],
 ) -> Result<RecordBatch, ArrowError> {
-    let bytes = |e: &Encoding| {
-        e.bits
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect::<Vec<u8>>()
-    };
-    // `try_from_iter` cannot tell an empty column's width, so a chunk of only quarantined rows
-    // gets a typed empty column.
-    let encoding: ArrayRef = if encodings.is_empty() {
-        datafusion::arrow::array::new_empty_array(&DataType::FixedSizeBinary(ENCODING_BYTES as i32))
-    } else {
-        Arc::new(FixedSizeBinaryArray::try_from_iter(
-            encodings.iter().map(bytes),
-        )?)
-    };
+    // One buffer for the column: a vector per record cost an allocation and a copy each.
+    let mut bytes = Vec::with_capacity(encodings.len() * ENCODING_BYTES);
+    for e in encodings {
+        for w in &e.bits {
+            bytes.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    let encoding: ArrayRef = Arc::new(FixedSizeBinaryArray::try_new(
+        ENCODING_BYTES as i32,
+        bytes.into(),
+        None,
+    )?);
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(keys)),
         Arc::new(
