@@ -229,11 +229,15 @@ pub(crate) struct Rules {
     pub min_courses: u32,
     /// (month, day) of the fall census.
     pub census: (u32, u32),
+    /// (month, day) the school year starts; an exit cohort is labelled by the year its school
+    /// year ends (a January 1 start: the calendar year).
+    pub year_start: (u32, u32),
 }
 
 pub(crate) const SHIPPED_RULES: Rules = Rules {
     min_courses: 2,
     census: (10, 1),
+    year_start: (7, 1),
 };
 
 fn concentrators(
@@ -308,13 +312,17 @@ fn concentrators(
             continue;
         }
         let d = date(&last["exit_date"]);
-        let cohort = if d.1 >= 7 { d.0 + 1 } else { d.0 };
+        let later = rules.year_start != (1, 1) && (d.1, d.2) >= rules.year_start;
+        let cohort = if later { d.0 + 1 } else { d.0 };
         exit.insert(p.clone(), (d, cohort, last["exit_type"] == "01921"));
     }
-    for person in &persons {
-        let want = person["exit_cohort"].parse::<i32>().ok();
-        let got = exit.get(&person["person_id"]).map(|e| e.1);
-        assert_eq!(got, want, "{}: exit cohort", person["person_id"]);
+    // The generator labels cohorts by the shipped school year.
+    if rules.year_start == SHIPPED_RULES.year_start {
+        for person in &persons {
+            let want = person["exit_cohort"].parse::<i32>().ok();
+            let got = exit.get(&person["person_id"]).map(|e| e.1);
+            assert_eq!(got, want, "{}: exit cohort", person["person_id"]);
+        }
     }
     // Concentrators and their primary program.
     // Distinct course ids per program: a retake is the same course.
@@ -985,6 +993,7 @@ fn definitions_set_in_the_job_change_the_published_figures() {
     let rules = Rules {
         min_courses: 1,
         census: (9, 15),
+        ..SHIPPED_RULES
     };
     for family in FAMILIES {
         check_family_under(&s.dir, &release, &STATE_EXTRACTS, family, rules);
@@ -1001,6 +1010,41 @@ fn definitions_set_in_the_job_change_the_published_figures() {
             "more concentrators with one course: {shipped:?} vs {state_rules:?}"
         );
     }
+}
+
+/// A school year that starts on June 1 (a state whose year ends with May): exits in June move to
+/// the next cohort, so every published figure follows the truth computed under that rule, and
+/// the cohorts' sizes differ from the shipped July 1 start's.
+#[test]
+fn a_school_year_start_set_in_the_job_moves_june_exits_to_the_next_cohort() {
+    let s = state();
+    let text = std::fs::read_to_string(s.dir.join("job-csv-deterministic.toml")).unwrap();
+    let text = text.replacen(
+        "[[sources]]",
+        "[definitions]\nschool_year_start = \"06-01\"\n\n[[sources]]",
+        1,
+    );
+    let job = s.dir.join("job-csv-june-school-year.toml");
+    std::fs::write(&job, text).unwrap();
+    let (release, _) = run(&job);
+    assert_ne!(release, s.release);
+    let rules = Rules {
+        year_start: (6, 1),
+        ..SHIPPED_RULES
+    };
+    for family in FAMILIES {
+        check_family_under(&s.dir, &release, &STATE_EXTRACTS, family, rules);
+    }
+    let totals = |release: &Path| -> Vec<Option<i64>> {
+        let all = vec!["All".to_string(); DIMS.len()];
+        let rows = published(release, "postsecondary_enrollment");
+        (2019..=2022).map(|c| rows[&(c, all.clone())].0).collect()
+    };
+    assert_ne!(
+        totals(&s.release),
+        totals(&release),
+        "June exits changed cohorts"
+    );
 }
 
 /// Equity gaps must be visible: the generator makes economically disadvantaged students less
