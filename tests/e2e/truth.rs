@@ -969,32 +969,28 @@ fn perkins_indicators_match_ground_truth() {
     }
 }
 
-/// A state's own definitions, set in its job and nowhere else: one course makes a concentrator
-/// (the Perkins V participant; three would leave the 4,000-student state too few people to
-/// publish) and postsecondary enrollment is counted on September 15. Every published figure
-/// agrees with the truth computed under those rules, and the figures differ from the shipped
-/// definitions' release.
-#[test]
-fn definitions_set_in_the_job_change_the_published_figures() {
+/// Runs the job the shared release was made with (state() wrote it) with a `[definitions]`
+/// table of the state's own, checks every family against the truth computed under `rules`,
+/// and returns each cohort's published concentrator total beside the shipped release's.
+fn release_under_definitions(
+    name: &str,
+    definitions: &str,
+    rules: Rules,
+) -> (Vec<Option<i64>>, Vec<Option<i64>>) {
     let s = state();
-    // The job the shared release was made with (state() wrote it), with the state's
-    // definitions.
-    let shipped_job = s.dir.join("job-csv-deterministic.toml");
-    let text = std::fs::read_to_string(&shipped_job).unwrap();
+    let text = std::fs::read_to_string(s.dir.join("job-csv-deterministic.toml")).unwrap();
     let text = text.replacen(
         "[[sources]]",
-        "[definitions]\nconcentrator_min_courses = 1\nfall_census = \"09-15\"\n\n[[sources]]",
+        &format!("[definitions]\n{definitions}\n\n[[sources]]"),
         1,
     );
-    let job = s.dir.join("job-csv-state-definitions.toml");
+    let job = s.dir.join(format!("job-csv-{name}.toml"));
     std::fs::write(&job, text).unwrap();
     let (release, _) = run(&job);
-    assert_ne!(release, s.release);
-    let rules = Rules {
-        min_courses: 1,
-        census: (9, 15),
-        ..SHIPPED_RULES
-    };
+    assert_ne!(
+        release, s.release,
+        "the definitions are part of the release id"
+    );
     for family in FAMILIES {
         check_family_under(&s.dir, &release, &STATE_EXTRACTS, family, rules);
     }
@@ -1003,7 +999,26 @@ fn definitions_set_in_the_job_change_the_published_figures() {
         let rows = published(release, "postsecondary_enrollment");
         (2019..=2022).map(|c| rows[&(c, all.clone())].0).collect()
     };
-    let (shipped, state_rules) = (totals(&s.release), totals(&release));
+    (totals(&s.release), totals(&release))
+}
+
+/// A state's own definitions, set in its job and nowhere else: one course makes a concentrator
+/// (the Perkins V participant; three would leave the 4,000-student state too few people to
+/// publish) and postsecondary enrollment is counted on September 15. Every published figure
+/// agrees with the truth computed under those rules, and the figures differ from the shipped
+/// definitions' release.
+#[test]
+fn definitions_set_in_the_job_change_the_published_figures() {
+    let rules = Rules {
+        min_courses: 1,
+        census: (9, 15),
+        ..SHIPPED_RULES
+    };
+    let (shipped, state_rules) = release_under_definitions(
+        "state-definitions",
+        "concentrator_min_courses = 1\nfall_census = \"09-15\"",
+        rules,
+    );
     for (a, b) in shipped.iter().zip(&state_rules) {
         assert!(
             a.unwrap() < b.unwrap(),
@@ -1017,34 +1032,13 @@ fn definitions_set_in_the_job_change_the_published_figures() {
 /// the cohorts' sizes differ from the shipped July 1 start's.
 #[test]
 fn a_school_year_start_set_in_the_job_moves_june_exits_to_the_next_cohort() {
-    let s = state();
-    let text = std::fs::read_to_string(s.dir.join("job-csv-deterministic.toml")).unwrap();
-    let text = text.replacen(
-        "[[sources]]",
-        "[definitions]\nschool_year_start = \"06-01\"\n\n[[sources]]",
-        1,
-    );
-    let job = s.dir.join("job-csv-june-school-year.toml");
-    std::fs::write(&job, text).unwrap();
-    let (release, _) = run(&job);
-    assert_ne!(release, s.release);
     let rules = Rules {
         year_start: (6, 1),
         ..SHIPPED_RULES
     };
-    for family in FAMILIES {
-        check_family_under(&s.dir, &release, &STATE_EXTRACTS, family, rules);
-    }
-    let totals = |release: &Path| -> Vec<Option<i64>> {
-        let all = vec!["All".to_string(); DIMS.len()];
-        let rows = published(release, "postsecondary_enrollment");
-        (2019..=2022).map(|c| rows[&(c, all.clone())].0).collect()
-    };
-    assert_ne!(
-        totals(&s.release),
-        totals(&release),
-        "June exits changed cohorts"
-    );
+    let (shipped, june) =
+        release_under_definitions("june-school-year", "school_year_start = \"06-01\"", rules);
+    assert_ne!(shipped, june, "June exits changed cohorts");
 }
 
 /// Equity gaps must be visible: the generator makes economically disadvantaged students less
