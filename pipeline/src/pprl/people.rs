@@ -10,7 +10,6 @@
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use p20w_privacy::MasterKey;
@@ -252,7 +251,7 @@ fn write_encoded(
     let encoder = &encoder;
     let (read, encoded, written) = std::thread::scope(|s| {
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<ReadChunk>(1);
-        let (batch_tx, batch_rx) = mpsc::sync_channel::<RecordBatch>(1);
+        let (encoded_tx, encoded_rx) = mpsc::sync_channel::<(ReadChunk, Vec<Encoding>)>(1);
         let reader = s.spawn(move || {
             for_each_chunk(input, |cols, records, rows| {
                 let keys = rows
@@ -274,16 +273,24 @@ fn write_encoded(
                     .map_err(|_| PprlError::input(input, "encoding stopped"))
             })
         });
+        // The writer also builds the batch and frees the chunk's records: the encoding stage,
+        // the busiest, keeps only the work that needs every core.
         let writing = s.spawn(move || -> Result<ArrowWriter<std::fs::File>, PprlError> {
-            for batch in batch_rx {
+            for (chunk, encodings) in encoded_rx {
+                let batch = batch_of(&schema, &chunk.keys, &encodings).map_err(|source| {
+                    PprlError::Arrow {
+                        file: partial.display().to_string(),
+                        source,
+                    }
+                })?;
                 writer.write(&batch).map_err(parquet)?;
             }
             Ok(writer)
         });
         let encoding = || -> Result<(), PprlError> {
-            for chunk in chunk_rx {
+            for mut chunk in chunk_rx {
                 let encodings = encode_all(encoder, &chunk.cols, &chunk.records);
-                for row in chunk.rows {
+                for row in std::mem::take(&mut chunk.rows) {
                     summary.read += 1;
                     if let Row::Rejected(r) = row {
                         summary.quarantined += 1;
@@ -293,20 +300,14 @@ fn write_encoded(
                 summary.encoded += encodings.len() as u64;
                 summary.with_ssn_pseudonym +=
                     encodings.iter().filter(|e| e.ssn_pid.is_some()).count() as u64;
-                let batch = batch_of(&schema, &chunk.keys, &encodings).map_err(|source| {
-                    PprlError::Arrow {
-                        file: partial.display().to_string(),
-                        source,
-                    }
-                })?;
-                if batch_tx.send(batch).is_err() {
+                if encoded_tx.send((chunk, encodings)).is_err() {
                     break; // the writer failed and says why
                 }
             }
             Ok(())
         };
         let encoded = encoding();
-        drop(batch_tx);
+        drop(encoded_tx);
         (joined(reader), encoded, joined(writing))
     });
     // The first failing stage downstream is the cause: a stage before it only saw its channel
