@@ -38,6 +38,12 @@ struct JobFile {
     agreement_id: String,
     key_file: Option<PathBuf>,
     key_env: Option<String>,
+    /// The release signing key (`p20w sign-keygen`): when set, every release's manifest is
+    /// signed, and recipients check it with `p20w verify`.
+    signing_key_file: Option<PathBuf>,
+    /// The audit log this job's runs and validations append to (default: `p20w-audit.jsonl`
+    /// beside the job file).
+    audit_log: Option<PathBuf>,
     /// A folder, or an object-store URL (`s3://bucket/prefix`).
     output: String,
     /// Non-secret object-store settings (`aws_endpoint`, `aws_region`, `google_…`,
@@ -213,6 +219,10 @@ pub struct JobConfig {
     pub job_path: PathBuf,
     pub agreement_id: String,
     pub key: KeySource,
+    /// The release signing key file, when releases are signed.
+    pub signing_key: Option<PathBuf>,
+    /// The audit log file (`crate::audit`).
+    pub audit_log: PathBuf,
     pub output: Output,
     pub work_dir: Option<PathBuf>,
     pub cohorts: Vec<i32>,
@@ -408,6 +418,12 @@ impl JobConfig {
             job_path: path.to_path_buf(),
             agreement_id: raw.agreement_id,
             key,
+            signing_key: raw.signing_key_file.map(|f| resolve(&f)),
+            audit_log: resolve(
+                raw.audit_log
+                    .as_deref()
+                    .unwrap_or(Path::new(crate::audit::DEFAULT_FILE)),
+            ),
             output,
             work_dir: raw.work_dir.map(|w| resolve(&w)),
             cohorts: raw.cohorts,

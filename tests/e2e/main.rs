@@ -2,6 +2,7 @@
 //! against the generator's ground truth, never against numbers copied from the program.
 
 mod attack;
+mod audit;
 mod common;
 mod crosswalks;
 mod definitions;
@@ -15,6 +16,7 @@ mod quarantine;
 mod query;
 mod real_formats;
 mod release;
+mod signing;
 mod standard_formats;
 mod subtraction;
 mod truth;
