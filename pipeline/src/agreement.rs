@@ -201,12 +201,16 @@ impl Agreement {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         };
         if !simple(&raw.id) {
-            return Err(invalid("id must be letters, digits, '-', '_' or '.'".into()));
+            return Err(invalid(
+                "id must be letters, digits, '-', '_' or '.'".into(),
+            ));
         }
         let date = |key: &str, d: &toml::value::Datetime| match (d.date, d.time) {
             (Some(d), None) => Date::new(d.year.into(), d.month.into(), d.day.into())
                 .ok_or_else(|| invalid(format!("{key}: not a calendar date"))),
-            _ => Err(invalid(format!("{key} must be a date (YYYY-MM-DD), not a time"))),
+            _ => Err(invalid(format!(
+                "{key} must be a date (YYYY-MM-DD), not a time"
+            ))),
         };
         let effective = date("effective", &raw.effective)?;
         let expires = date("expires", &raw.expires)?;
@@ -220,7 +224,9 @@ impl Agreement {
             return Err(invalid("purposes must name at least one purpose".into()));
         }
         if raw.disclosure.min_cell_size == 0 {
-            return Err(invalid("disclosure.min_cell_size must be at least 1".into()));
+            return Err(invalid(
+                "disclosure.min_cell_size must be at least 1".into(),
+            ));
         }
         if raw.disclosure.method != "suppression" {
             return Err(invalid(format!(
@@ -299,7 +305,9 @@ impl Agreement {
             Some(id) => recipients
                 .into_iter()
                 .find(|(_, p)| p.id == id)
-                .ok_or_else(|| format!("recipient {id:?} is not a recipient party of the agreement")),
+                .ok_or_else(|| {
+                    format!("recipient {id:?} is not a recipient party of the agreement")
+                }),
             None if recipients.len() == 1 => Ok(recipients[0]),
             None => Err("the agreement has several recipients; set recipient in the job".into()),
         }
@@ -409,9 +417,10 @@ impl Agreement {
         for s in &job.sources {
             let system = system_of(s.entity);
             let allowed = system == "k12"
-                || self.allowed_links.iter().any(|[a, b]| {
-                    (a == "k12" && b == system) || (b == "k12" && a == system)
-                });
+                || self
+                    .allowed_links
+                    .iter()
+                    .any(|[a, b]| (a == "k12" && b == system) || (b == "k12" && a == system));
             if !allowed {
                 return Err(self.refusal(
                     Breach::LinkNotAllowed,
@@ -456,4 +465,75 @@ pub fn today() -> Date {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     Date::from_days((secs / 86_400) as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Agreement {
+        Agreement::parse(
+            crate::demo::DEMO_AGREEMENT.as_bytes(),
+            Path::new("agreement.toml"),
+        )
+        .unwrap()
+    }
+
+    /// The demo's recipient may read every canonical field, so every demo job runs; a field
+    /// added to the canonical model must be added to the demo agreement too.
+    #[test]
+    fn the_demo_agreement_permits_every_canonical_field() {
+        let agreement = demo();
+        let (_, recipient) = agreement.recipient(None).unwrap();
+        let mut missing = Vec::new();
+        for entity in Entity::ALL {
+            let permitted = recipient.elements.get(entity.name());
+            for f in entity.fields() {
+                if !permitted.is_some_and(|p| p.iter().any(|n| n == f.name)) {
+                    missing.push(format!("{}.{}", entity.name(), f.name));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not permitted: {missing:?}");
+    }
+
+    #[test]
+    fn the_term_is_checked_from_the_effective_date_to_expiry_inclusive() {
+        let agreement = demo();
+        let day = |y, m, d| Date::new(y, m, d).unwrap();
+        assert!(agreement.check_term(day(2026, 1, 1)).is_ok());
+        assert!(agreement.check_term(day(2099, 12, 31)).is_ok());
+        let early = agreement.check_term(day(2025, 12, 31)).unwrap_err();
+        assert_eq!(
+            (early.clause.as_str(), early.exit_code()),
+            ("effective", 10)
+        );
+        let late = agreement.check_term(day(2100, 1, 1)).unwrap_err();
+        assert_eq!(late.exit_code(), EXIT_NOT_IN_FORCE);
+    }
+
+    #[test]
+    fn dates_out_of_order_and_unknown_fields_are_errors_of_the_file() {
+        let text = crate::demo::DEMO_AGREEMENT;
+        for (from, to, says) in [
+            ("expires = 2099-12-31", "expires = 2025-01-01", "in order"),
+            (
+                "\"wbl_type\"",
+                "\"wbl_kind\"",
+                "\"wbl_kind\" is not a canonical field",
+            ),
+            ("version = 1", "version = 1\nsigned = true", "signed"),
+            (
+                "[\"k12\", \"ui_wage\"]",
+                "[\"k12\", \"wages\"]",
+                "unknown source system",
+            ),
+        ] {
+            assert!(text.contains(from));
+            let err = Agreement::parse(text.replacen(from, to, 1).as_bytes(), Path::new("a.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("a.toml") && err.contains(says), "{err}");
+        }
+    }
 }

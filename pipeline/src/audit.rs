@@ -413,7 +413,7 @@ pub fn run_event(
     release_id: Option<&str>,
     message: Option<String>,
 ) -> Event {
-    let mut read = vec![file_hash(&job.job_path)];
+    let mut read = vec![file_hash(&job.job_path), agreement_hash(job)];
     read.extend(inputs.iter().map(|i| FileHash {
         file: i.file.clone(),
         sha256: i.sha256.clone(),
@@ -437,7 +437,7 @@ pub fn validation_event(
     report: &crate::validate::ValidationReport,
     json: Option<&Path>,
 ) -> Event {
-    let mut read = vec![file_hash(&job.job_path)];
+    let mut read = vec![file_hash(&job.job_path), agreement_hash(job)];
     for s in &report.sources {
         read.extend(s.inputs.iter().map(|i| FileHash {
             file: i.file.clone(),
@@ -454,6 +454,30 @@ pub fn validation_event(
         job: Some(job.job_path.display().to_string()),
         read,
         wrote: json.map(file_hash).into_iter().collect(),
+        ..Event::default()
+    }
+}
+
+/// The agreement file as the job read it: its hash when the job was loaded, not now.
+fn agreement_hash(job: &crate::config::JobConfig) -> FileHash {
+    FileHash {
+        file: job.agreement_file.display().to_string(),
+        sha256: job.agreement.sha256.clone(),
+    }
+}
+
+/// The entry of a validation its agreement refused.
+pub fn refused_validation_event(
+    job: &crate::config::JobConfig,
+    refusal: &crate::agreement::Refusal,
+) -> Event {
+    Event {
+        action: "validation".into(),
+        outcome: "refused".into(),
+        agreement_id: Some(job.agreement_id.clone()),
+        job: Some(job.job_path.display().to_string()),
+        read: vec![file_hash(&job.job_path), agreement_hash(job)],
+        message: Some(refusal.to_string()),
         ..Event::default()
     }
 }

@@ -6,6 +6,7 @@
 //! work folder that is removed at the end. [`query::query_release`] lets researchers run SQL
 //! over a published release.
 
+pub mod agreement;
 pub mod audit;
 pub mod config;
 pub mod demo;
@@ -48,6 +49,9 @@ pub enum RunError {
     Connector(#[from] p20w_connectors::ConnectorError),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
+    /// The job breaks a clause of its agreement; nothing was read.
+    #[error(transparent)]
+    Refused(#[from] agreement::Refusal),
     #[error(
         "source {source_name}: {quarantined} of {read} rows quarantined, more than the \
          {max_share} the job allows (max_quarantined_share); see quarantine and the unmapped \

@@ -1,8 +1,9 @@
 //! The `p20w` command line. Exit status: 0 success, 1 a run or data error, 2 a usage or
 //! configuration error (a refused query included), 3 input data rejected (a run whose source
 //! lost too many rows, a validation with errors), 4 a validation with warnings only, 5–7 a
-//! release that `p20w verify` does not vouch for (`verify.rs`), 130/143 a run stopped by
-//! SIGINT/SIGTERM.
+//! release that `p20w verify` does not vouch for (`verify.rs`), 8–9 an audit log altered or
+//! cut short (`audit.rs`), 10–13 a job its agreement refuses (`agreement.rs`), 130/143 a run
+//! stopped by SIGINT/SIGTERM.
 //! Results go to stdout, logs and progress to stderr; a closed stdout (`p20w query … | head -1`)
 //! ends the command quietly with success.
 
@@ -15,6 +16,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+use p20w_pipeline::agreement;
 use p20w_pipeline::audit::{self, AuditLog};
 use p20w_pipeline::config::JobConfig;
 use p20w_pipeline::logging::{self, LogFormat};
@@ -33,7 +35,14 @@ use p20w_synth::SynthConfig;
 #[command(
     name = "p20w",
     version,
-    about = "Education-to-workforce outcomes with privacy protection"
+    about = "Education-to-workforce outcomes with privacy protection",
+    after_help = "Exit status: 0 success; 1 run error; 2 usage or configuration error; 3 input \
+                  data rejected; 4 validation warnings only; 5 `verify`: a file changed, missing \
+                  or added; 6 `verify`: bad signature; 7 `verify`: unsigned; 8 `audit-log \
+                  verify`: log altered; 9 `audit-log verify`: incomplete last line; 10 the \
+                  agreement is not in force; 11 data, dataset, purpose or key not permitted by \
+                  the agreement; 12 a disclosure rule below the agreement's floor; 13 a link \
+                  the agreement does not allow; 130/143 stopped by SIGINT/SIGTERM."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -128,9 +137,10 @@ enum Command {
         /// The job file (job.toml): sources, agreement, key, measures and output.
         job: PathBuf,
     },
-    /// Read and check every source of a job as `run` would, writing nothing. Exit status: 0
-    /// clean, 4 warnings only, 3 errors (rows `run` would quarantine, or an unreadable source),
-    /// 2 a bad job file or source settings, 1 could not run.
+    /// Read and check every source of a job as `run` would, writing nothing but its audit-log
+    /// entry. Exit status: 0 clean, 4 warnings only, 3 errors (rows `run` would quarantine, or
+    /// an unreadable source), 2 a bad job file or source settings, 10–13 refused by the job's
+    /// agreement (see `p20w --help`), 1 could not run.
     Validate {
         /// The job file (job.toml); its key is not needed.
         job: PathBuf,
@@ -270,6 +280,15 @@ fn main() -> ExitCode {
         Err(_) if stdout::closed() => ExitCode::SUCCESS,
         Err(err) => {
             report_error(format, &format!("{err:#}"));
+            let refused = err
+                .chain()
+                .find_map(|c| match c.downcast_ref::<RunError>() {
+                    Some(RunError::Refused(r)) => Some(r.exit_code()),
+                    _ => None,
+                });
+            if let Some(code) = refused {
+                return ExitCode::from(code);
+            }
             let usage = err.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<RunError>(),
@@ -533,6 +552,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             examples,
         } => {
             let config = JobConfig::load(&job).map_err(RunError::from)?;
+            if let Err(refusal) = config.agreement.check_job(&config, agreement::today()) {
+                AuditLog::at(&config.audit_log)
+                    .append(audit::refused_validation_event(&config, &refusal))
+                    .map_err(RunError::from)?;
+                return Err(RunError::from(refusal).into());
+            }
             let report = validate_job(&config, examples);
             if let Some(path) = &json {
                 let text = serde_json::to_string_pretty(&report)

@@ -67,6 +67,11 @@ pub struct Manifest {
     pub tool_version: &'static str,
     pub release_id: String,
     pub agreement_id: String,
+    pub agreement_version: u32,
+    /// SHA-256 of the agreement file the run enforced.
+    pub agreement_sha256: String,
+    /// The job's purpose, one the agreement permits.
+    pub purpose: String,
     pub key_id: String,
     /// The id of the public key whose signature (`manifest.sig.json`) accompanies the manifest.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -262,6 +267,9 @@ mod tests {
             tool_version: "test",
             release_id: "r1".into(),
             agreement_id: "a".into(),
+            agreement_version: 1,
+            agreement_sha256: "0".repeat(64),
+            purpose: "p".into(),
             key_id: "k".into(),
             signing_key_id: None,
             cohorts: vec![2022],

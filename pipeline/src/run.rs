@@ -25,7 +25,7 @@ use crate::tables::{CellTable, dictionary_markdown};
 use crate::udf::register_catalog_functions;
 use crate::udf::register_pseudonym_functions;
 use crate::workdir::{self, Access, LockedDir, RUN_STEM};
-use crate::{RunError, link, upload};
+use crate::{RunError, agreement, link, upload};
 
 /// What a finished run hands back to its caller.
 #[derive(Debug, Clone)]
@@ -68,6 +68,9 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
         ),
         // A log that cannot be appended to is not logged in itself.
         Err(RunError::Audit(_)) => return result,
+        Err(e @ RunError::Refused(_)) => {
+            audit::run_event(job, "refused", &[], None, Some(e.to_string()))
+        }
         Err(e) => audit::run_event(job, "failed", &[], None, Some(e.to_string())),
     };
     audit.append(event)?;
@@ -79,8 +82,10 @@ async fn run_stages(
     stages: &Stages,
     audit: &AuditLog,
 ) -> Result<RunOutcome, RunError> {
+    job.agreement.check_job(job, agreement::today())?;
     let key = job.key.load()?;
     let key_id = key.key_id();
+    job.agreement.check_key(&key_id)?;
     // The first entry doubles as the check that the log can be appended to, before any work.
     audit.append(Event {
         action: "key_use".into(),
@@ -237,6 +242,9 @@ async fn run_stages(
         tool_version: env!("CARGO_PKG_VERSION"),
         release_id,
         agreement_id: job.agreement_id.clone(),
+        agreement_version: job.agreement.version,
+        agreement_sha256: job.agreement.sha256.clone(),
+        purpose: job.purpose.clone(),
         key_id,
         // Filled in by `commit`, from the key that signs.
         signing_key_id: None,

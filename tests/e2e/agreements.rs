@@ -157,11 +157,7 @@ fn a_weaker_suppression_rule_is_refused() {
 
 #[test]
 fn a_link_the_agreement_does_not_allow_is_refused() {
-    let job = variant(
-        "no-wage-link",
-        &[("[\"k12\", \"ui_wage\"], ", "")],
-        &[],
-    );
+    let job = variant("no-wage-link", &[("[\"k12\", \"ui_wage\"], ", "")], &[]);
     refused(
         &job,
         13,
@@ -172,11 +168,7 @@ fn a_link_the_agreement_does_not_allow_is_refused() {
 
 #[test]
 fn a_dataset_or_purpose_not_permitted_is_refused() {
-    let job = variant(
-        "no-q4",
-        &[("\"employment_q4\",\n", "\n")],
-        &[],
-    );
+    let job = variant("no-q4", &[("\"employment_q4\",\n", "\n")], &[]);
     refused(
         &job,
         11,
@@ -201,11 +193,7 @@ fn a_dataset_or_purpose_not_permitted_is_refused() {
 
 #[test]
 fn an_agreement_file_with_an_unknown_key_or_a_job_with_the_old_agreement_id_is_a_usage_error() {
-    let job = variant(
-        "typo",
-        &[("min_cell_size = 10", "min_cel_size = 10")],
-        &[],
-    );
+    let job = variant("typo", &[("min_cell_size = 10", "min_cel_size = 10")], &[]);
     let (status, out) = p20w_on("validate", &job);
     assert_eq!(status, 2, "{out}");
     assert!(
@@ -245,7 +233,10 @@ fn a_refused_run_is_in_the_audit_log() {
         added.iter().any(|e| e["action"] == "run"
             && e["outcome"] == "refused"
             && e["job"].as_str().unwrap().ends_with("job-audited.toml")
-            && e["message"].as_str().unwrap().contains("clause `effective`")),
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("clause `effective`")),
         "{added:?}"
     );
 }
