@@ -15,6 +15,7 @@ use p20w_privacy::MasterKey;
 use p20w_schemas::{Crosswalk, CteProgramCatalog, Entity};
 use serde::Deserialize;
 
+use crate::agreement::{Agreement, AgreementError};
 use crate::measures::{MeasureCatalog, MeasurePlan, read_measure_files};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,14 +31,29 @@ pub enum ConfigError {
     Key(#[from] p20w_privacy::KeyError),
     #[error(transparent)]
     Measure(#[from] crate::measures::SpecError),
+    #[error(transparent)]
+    Agreement(#[from] AgreementError),
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JobFile {
-    agreement_id: String,
+    /// The data-sharing agreement file (`crate::agreement`); its id names the agreement.
+    agreement_file: Option<PathBuf>,
+    /// Replaced by `agreement_file`; read only to say so.
+    agreement_id: Option<String>,
+    /// Why the job runs: one of the agreement's `purposes`.
+    purpose: String,
+    /// The recipient party the job runs for; needed when the agreement has several.
+    recipient: Option<String>,
     key_file: Option<PathBuf>,
     key_env: Option<String>,
+    /// The release signing key (`p20w sign-keygen`): when set, every release's manifest is
+    /// signed, and recipients check it with `p20w verify`.
+    signing_key_file: Option<PathBuf>,
+    /// The audit log this job's runs and validations append to (default: `p20w-audit.jsonl`
+    /// beside the job file).
+    audit_log: Option<PathBuf>,
     /// A folder, or an object-store URL (`s3://bucket/prefix`).
     output: String,
     /// Non-secret object-store settings (`aws_endpoint`, `aws_region`, `google_…`,
@@ -211,8 +227,17 @@ impl SourceConfig {
 #[derive(Debug, Clone)]
 pub struct JobConfig {
     pub job_path: PathBuf,
+    /// The agreement's id (from its file): pseudonym keys and release folders derive from it.
     pub agreement_id: String,
+    pub agreement: Arc<Agreement>,
+    pub agreement_file: PathBuf,
+    pub purpose: String,
+    pub recipient: Option<String>,
     pub key: KeySource,
+    /// The release signing key file, when releases are signed.
+    pub signing_key: Option<PathBuf>,
+    /// The audit log file (`crate::audit`).
+    pub audit_log: PathBuf,
     pub output: Output,
     pub work_dir: Option<PathBuf>,
     pub cohorts: Vec<i32>,
@@ -238,6 +263,15 @@ impl JobConfig {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<JobConfig, ConfigError> {
+        JobConfig::parse_with(text, path, Agreement::load)
+    }
+
+    /// [`JobConfig::parse`] with the agreement file read by `load_agreement`.
+    fn parse_with(
+        text: &str,
+        path: &Path,
+        load_agreement: impl FnOnce(&Path) -> Result<Agreement, AgreementError>,
+    ) -> Result<JobConfig, ConfigError> {
         let shown = path.display().to_string();
         let invalid = |message: String| ConfigError::Invalid {
             path: shown.clone(),
@@ -267,11 +301,17 @@ impl JobConfig {
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         };
-        if !valid_id(&raw.agreement_id) {
+        if raw.agreement_id.is_some() {
             return Err(invalid(
-                "agreement_id must be letters, digits, '-', '_' or '.'".into(),
+                "agreement_id is replaced by agreement_file, the agreement's TOML file, whose id \
+                 names the agreement (README \"Agreements\")"
+                    .into(),
             ));
         }
+        let agreement_file = resolve(raw.agreement_file.as_deref().ok_or_else(|| {
+            invalid("agreement_file is required: the agreement this job runs under".into())
+        })?);
+        let agreement = load_agreement(&agreement_file)?;
         let key = match (raw.key_file, raw.key_env) {
             (Some(f), None) => KeySource::File(resolve(&f)),
             (None, Some(v)) => KeySource::Env(v),
@@ -406,8 +446,18 @@ impl JobConfig {
         }
         Ok(JobConfig {
             job_path: path.to_path_buf(),
-            agreement_id: raw.agreement_id,
+            agreement_id: agreement.id.clone(),
+            agreement: Arc::new(agreement),
+            agreement_file,
+            purpose: raw.purpose,
+            recipient: raw.recipient,
             key,
+            signing_key: raw.signing_key_file.map(|f| resolve(&f)),
+            audit_log: resolve(
+                raw.audit_log
+                    .as_deref()
+                    .unwrap_or(Path::new(crate::audit::DEFAULT_FILE)),
+            ),
             output,
             work_dir: raw.work_dir.map(|w| resolve(&w)),
             cohorts: raw.cohorts,
@@ -463,11 +513,29 @@ mod tests {
 
     const DEMO: &str = include_str!("../../demo/job-csv.toml");
 
+    /// Parses a job under the demo agreement, wherever the job says its file is.
+    fn parse(text: &str, path: &Path) -> Result<JobConfig, ConfigError> {
+        JobConfig::parse_with(text, path, |file| {
+            assert!(file.ends_with("agreement.toml"), "{}", file.display());
+            Agreement::parse(
+                include_bytes!("../../demo/agreement.toml"),
+                Path::new("agreement.toml"),
+            )
+        })
+    }
+
     #[test]
     fn the_bundled_demo_jobs_parse() {
         for ((name, text), sources) in crate::demo::DEMO_JOBS.iter().zip([11, 13, 9]) {
-            let job = JobConfig::parse(text, Path::new("/x/job.toml")).unwrap();
+            let job = parse(text, Path::new("/x/job.toml")).unwrap();
             assert_eq!(job.agreement_id, "demo-mou-2026", "{name}");
+            assert_eq!(job.agreement_file, Path::new("/x/agreement.toml"));
+            assert_eq!(
+                job.agreement
+                    .check_job(&job, crate::agreement::today())
+                    .ok(),
+                Some(())
+            );
             assert_eq!(job.sources.len(), sources, "{name}");
             assert_eq!(job.output, Output::Local("/x/releases".into()));
             assert!(matches!(job.key, KeySource::File(ref p) if p == Path::new("/x/p20w.key")));
@@ -478,31 +546,27 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected_with_their_name() {
         let text = format!("{DEMO}\nmin_cel_size = 5\n");
-        let err = JobConfig::parse(&text, Path::new("job.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = parse(&text, Path::new("job.toml")).unwrap_err().to_string();
         assert!(err.contains("min_cel_size"), "{err}");
     }
 
     #[test]
     fn source_names_are_unique_whatever_their_case() {
         let text = DEMO.replace("name = \"ps_awards\"", "name = \"K12_Students\"");
-        let err = JobConfig::parse(&text, Path::new("j.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = parse(&text, Path::new("j.toml")).unwrap_err().to_string();
         assert!(err.contains("\"K12_Students\" must be unique"), "{err}");
         let text = DEMO.replace("name = \"k12_students\"", "name = \"K12_Students\"");
-        let job = JobConfig::parse(&text, Path::new("j.toml")).unwrap();
+        let job = parse(&text, Path::new("j.toml")).unwrap();
         assert_eq!(job.sources[0].name, "K12_Students");
     }
 
     #[test]
     fn linkage_is_fuzzy_unless_turned_off_and_a_bad_threshold_is_refused() {
-        let job = JobConfig::parse(DEMO, Path::new("j.toml")).unwrap();
+        let job = parse(DEMO, Path::new("j.toml")).unwrap();
         assert_eq!(job.linkage, LinkageSettings::default());
         assert!(job.linkage.fuzzy);
         let off = format!("{DEMO}\n[linkage]\nfuzzy = false\nthreshold = 20.5\n");
-        let job = JobConfig::parse(&off, Path::new("j.toml")).unwrap();
+        let job = parse(&off, Path::new("j.toml")).unwrap();
         assert_eq!(
             job.linkage,
             LinkageSettings {
@@ -512,9 +576,7 @@ mod tests {
         );
         for bad in ["threshold = 0.0", "threshold = 90.0", "fuzy = true"] {
             let text = format!("{DEMO}\n[linkage]\n{bad}\n");
-            let err = JobConfig::parse(&text, Path::new("j.toml"))
-                .unwrap_err()
-                .to_string();
+            let err = parse(&text, Path::new("j.toml")).unwrap_err().to_string();
             let key = bad.split(' ').next().unwrap();
             assert!(err.contains("j.toml") && err.contains(key), "{err}");
         }
@@ -527,18 +589,16 @@ mod tests {
             "\"employment_q4\", \"employment_q4\",",
         );
         assert_ne!(text, DEMO);
-        let err = JobConfig::parse(&text, Path::new("j.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = parse(&text, Path::new("j.toml")).unwrap_err().to_string();
         assert!(err.contains("twice"), "{err}");
     }
 
     #[test]
     fn unknown_measures_and_entities_are_rejected() {
         let text = DEMO.replace("\"employment_earnings\"", "\"employment\"");
-        assert!(JobConfig::parse(&text, Path::new("j.toml")).is_err());
+        assert!(parse(&text, Path::new("j.toml")).is_err());
         let text = DEMO.replace("entity = \"ps_award\"", "entity = \"award\"");
-        assert!(JobConfig::parse(&text, Path::new("j.toml")).is_err());
+        assert!(parse(&text, Path::new("j.toml")).is_err());
     }
 
     #[test]
@@ -548,9 +608,7 @@ mod tests {
             "entity = \"industry_credential\"",
         );
         assert_ne!(text, DEMO);
-        let err = JobConfig::parse(&text, Path::new("j.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = parse(&text, Path::new("j.toml")).unwrap_err().to_string();
         assert!(
             err.contains("perkins_5s3_work_based_learning")
                 && err.contains("no source has entity work_based_learning"),
@@ -576,7 +634,7 @@ mod tests {
     fn a_source_reads_from_exactly_one_location() {
         let url = with_first_source("url = \"s3://state/k12/students.csv\"");
         let text = with_storage(&url, "aws_region = \"us-east-1\"\naws_allow_http = true");
-        let job = JobConfig::parse(&text, Path::new("/x/job.toml")).unwrap();
+        let job = parse(&text, Path::new("/x/job.toml")).unwrap();
         match &job.sources[0].location {
             Location::Object(o) => assert_eq!(o.describe(o.path()), "s3://state/k12/students.csv"),
             other => panic!("{other:?}"),
@@ -588,7 +646,7 @@ mod tests {
         );
         let pg =
             with_first_source("[sources.postgres]\nurl_env = \"SIS_DB\"\ntable = \"k12.students\"");
-        let job = JobConfig::parse(&pg, Path::new("/x/job.toml")).unwrap();
+        let job = parse(&pg, Path::new("/x/job.toml")).unwrap();
         assert_eq!(
             job.sources[0].location.describe(),
             "postgres:$SIS_DB/k12.students"
@@ -596,9 +654,7 @@ mod tests {
         let both = with_first_source("path = \"a.csv\"\nurl = \"s3://b/a.csv\"");
         let none = with_first_source("");
         for text in [both, none] {
-            let err = JobConfig::parse(&text, Path::new("j.toml"))
-                .unwrap_err()
-                .to_string();
+            let err = parse(&text, Path::new("j.toml")).unwrap_err().to_string();
             assert!(
                 err.contains("exactly one of path, url and [sources.postgres]"),
                 "{err}"
@@ -607,14 +663,10 @@ mod tests {
         let two = with_first_source(
             "[sources.postgres]\nurl_env = \"SIS_DB\"\ntable = \"t\"\nquery = \"SELECT 1\"",
         );
-        let err = JobConfig::parse(&two, Path::new("j.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = parse(&two, Path::new("j.toml")).unwrap_err().to_string();
         assert!(err.contains("exactly one of table and query"), "{err}");
         let secret = with_storage(&url, "aws_secret_access_key = \"hunter2\"");
-        let err = JobConfig::parse(&secret, Path::new("j.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = parse(&secret, Path::new("j.toml")).unwrap_err().to_string();
         assert!(
             err.contains("is a credential") && !err.contains("hunter2"),
             "{err}"
@@ -624,10 +676,10 @@ mod tests {
     #[test]
     fn the_output_may_be_an_object_store_prefix() {
         let text = DEMO.replace("output = \"releases\"", "output = \"s3://pub/releases\"");
-        let job = JobConfig::parse(&text, Path::new("/x/job.toml")).unwrap();
+        let job = parse(&text, Path::new("/x/job.toml")).unwrap();
         assert!(matches!(job.output, Output::Object(_)));
         assert_eq!(job.output.describe(), "s3://pub/releases");
         let text = DEMO.replace("output = \"releases\"", "output = \"ftp://pub/releases\"");
-        assert!(JobConfig::parse(&text, Path::new("/x/job.toml")).is_err());
+        assert!(parse(&text, Path::new("/x/job.toml")).is_err());
     }
 }

@@ -21,6 +21,8 @@ pub const DEMO_JOBS: [(&str, &str); 3] = [
     ),
     ("job-csv.toml", include_str!("../../demo/job-csv.toml")),
 ];
+/// The demo jobs' agreement, written beside them as `agreement.toml`.
+pub const DEMO_AGREEMENT: &str = include_str!("../../demo/agreement.toml");
 const MARKER: &str = ".p20w-demo";
 
 /// Generates a synthetic state into `dir` and writes the demo jobs its files allow beside it;
@@ -29,6 +31,8 @@ pub fn synthesize(dir: &Path, cfg: &SynthConfig) -> Result<PathBuf, RunError> {
     std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
     generate_state(cfg, dir).map_err(|e| RunError::Internal(e.to_string()))?;
     let standard_formats = cfg.fixed_width_wages && cfg.edfi_dump;
+    let agreement = dir.join("agreement.toml");
+    std::fs::write(&agreement, DEMO_AGREEMENT).map_err(|e| RunError::io(&agreement, e))?;
     let mut written = Vec::new();
     for (name, text) in DEMO_JOBS {
         if name != "job-csv.toml" && !standard_formats {

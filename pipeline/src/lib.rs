@@ -6,6 +6,8 @@
 //! work folder that is removed at the end. [`query::query_release`] lets researchers run SQL
 //! over a published release.
 
+pub mod agreement;
+pub mod audit;
 pub mod config;
 pub mod demo;
 mod engine_error;
@@ -30,6 +32,7 @@ pub mod tables;
 pub mod udf;
 pub mod upload;
 pub mod validate;
+pub mod verify;
 pub mod wages;
 pub mod workdir;
 
@@ -44,6 +47,11 @@ pub enum RunError {
     Key(#[from] p20w_privacy::KeyError),
     #[error(transparent)]
     Connector(#[from] p20w_connectors::ConnectorError),
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
+    /// The job breaks a clause of its agreement; nothing was read.
+    #[error(transparent)]
+    Refused(#[from] agreement::Refusal),
     #[error(
         "source {source_name}: {quarantined} of {read} rows quarantined, more than the \
          {max_share} the job allows (max_quarantined_share); see quarantine and the unmapped \

@@ -1,7 +1,9 @@
 //! The `p20w` command line. Exit status: 0 success, 1 a run or data error, 2 a usage or
 //! configuration error (a refused query included), 3 input data rejected (a run whose source
-//! lost too many rows, a validation with errors), 4 a validation with warnings only, 130/143 a
-//! run stopped by SIGINT/SIGTERM.
+//! lost too many rows, a validation with errors), 4 a validation with warnings only, 5–7 a
+//! release that `p20w verify` does not vouch for (`verify.rs`), 8–9 an audit log altered or
+//! cut short (`audit.rs`), 10–13 a job its agreement refuses (`agreement.rs`), 130/143 a run
+//! stopped by SIGINT/SIGTERM.
 //! Results go to stdout, logs and progress to stderr; a closed stdout (`p20w query … | head -1`)
 //! ends the command quietly with success.
 
@@ -14,6 +16,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+use p20w_pipeline::agreement;
+use p20w_pipeline::audit::{self, AuditLog};
 use p20w_pipeline::config::JobConfig;
 use p20w_pipeline::logging::{self, LogFormat};
 use p20w_pipeline::query::{OutputFormat, check_out_path, query_release, write_results};
@@ -21,16 +25,24 @@ use p20w_pipeline::run::{RunOutcome, run_job};
 use p20w_pipeline::stdout::{self, Stdout};
 use p20w_pipeline::tables::dimension_columns;
 use p20w_pipeline::validate::{summary_text, validate_job};
+use p20w_pipeline::verify::{self, SignatureCheck, Verification, verify_release};
 use p20w_pipeline::{RunError, demo, pprl, progress};
-use p20w_privacy::MasterKey;
 use p20w_privacy::linkage::LinkConfig;
+use p20w_privacy::{MasterKey, ReleasePublicKey, ReleaseSigningKey, public_key_path};
 use p20w_synth::SynthConfig;
 
 #[derive(Parser)]
 #[command(
     name = "p20w",
     version,
-    about = "Education-to-workforce outcomes with privacy protection"
+    about = "Education-to-workforce outcomes with privacy protection",
+    after_help = "Exit status: 0 success; 1 run error; 2 usage or configuration error; 3 input \
+                  data rejected; 4 validation warnings only; 5 `verify`: a file changed, missing \
+                  or added; 6 `verify`: bad signature; 7 `verify`: unsigned; 8 `audit-log \
+                  verify`: log altered; 9 `audit-log verify`: incomplete last line; 10 the \
+                  agreement is not in force; 11 data, dataset, purpose or key not permitted by \
+                  the agreement; 12 a disclosure rule below the agreement's floor; 13 a link \
+                  the agreement does not allow; 130/143 stopped by SIGINT/SIGTERM."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -95,14 +107,40 @@ enum Command {
         /// Where to write the key; an existing file is never overwritten.
         path: PathBuf,
     },
+    /// Create a release signing key: an Ed25519 private key (mode 0600) and its public key
+    /// beside it as FILE.pub, which recipients use with `p20w verify`.
+    SignKeygen {
+        /// Where to write the private key; FILE.pub gets the public key. Neither is ever
+        /// overwritten.
+        path: PathBuf,
+    },
+    /// Check a release with nothing but its folder and the custodian's public key: the
+    /// signature of the manifest, every file's SHA-256, no file added or removed. Exit status:
+    /// 0 intact and signed by that key, 5 a file changed, missing or added, 6 the signature
+    /// does not verify (the manifest changed, or another key signed it), 7 unsigned, 2 no such
+    /// release folder or an unreadable public key.
+    Verify {
+        /// The release folder (the one holding manifest.json).
+        release: PathBuf,
+        /// The custodian's public key (the .pub file `p20w sign-keygen` wrote).
+        #[arg(long, value_name = "FILE")]
+        public_key: PathBuf,
+    },
+    /// Check or repair an audit log (the hash-chained record of runs, validations, releases
+    /// and key use; see README "Audit log").
+    AuditLog {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run a job file.
     Run {
         /// The job file (job.toml): sources, agreement, key, measures and output.
         job: PathBuf,
     },
-    /// Read and check every source of a job as `run` would, writing nothing. Exit status: 0
-    /// clean, 4 warnings only, 3 errors (rows `run` would quarantine, or an unreadable source),
-    /// 2 a bad job file or source settings, 1 could not run.
+    /// Read and check every source of a job as `run` would, writing nothing but its audit-log
+    /// entry. Exit status: 0 clean, 4 warnings only, 3 errors (rows `run` would quarantine, or
+    /// an unreadable source), 2 a bad job file or source settings, 10–13 refused by the job's
+    /// agreement (see `p20w --help`), 1 could not run.
     Validate {
         /// The job file (job.toml); its key is not needed.
         job: PathBuf,
@@ -166,6 +204,27 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every entry's hash and its link to the one before. Exit status: 0 intact,
+    /// 8 an entry was edited, removed, inserted or reordered (or --head is missing), 9 intact
+    /// but for an incomplete last line (a write cut short by a crash), 2 the log cannot be read.
+    Verify {
+        /// The audit log file.
+        file: PathBuf,
+        /// The sha256 of an entry noted earlier (the head a previous verify printed): it must
+        /// still be in the log, which catches entries cut from its end.
+        #[arg(long, value_name = "SHA256")]
+        head: Option<String>,
+    },
+    /// Remove an incomplete last line left by a crash, recording the removal (its length and
+    /// SHA-256) as a new entry. A log without one is left alone.
+    Repair {
+        /// The audit log file.
+        file: PathBuf,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     /// An aligned text table.
@@ -221,10 +280,24 @@ fn main() -> ExitCode {
         Err(_) if stdout::closed() => ExitCode::SUCCESS,
         Err(err) => {
             report_error(format, &format!("{err:#}"));
+            let refused = err
+                .chain()
+                .find_map(|c| match c.downcast_ref::<RunError>() {
+                    Some(RunError::Refused(r)) => Some(r.exit_code()),
+                    _ => None,
+                });
+            if let Some(code) = refused {
+                return ExitCode::from(code);
+            }
             let usage = err.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<RunError>(),
-                    Some(RunError::Config(_) | RunError::Key(_) | RunError::QueryRefused(_))
+                    Some(
+                        RunError::Config(_)
+                            | RunError::Key(_)
+                            | RunError::QueryRefused(_)
+                            | RunError::Audit(_)
+                    )
                 )
             });
             let data = err.chain().any(|c| {
@@ -295,6 +368,70 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                 path.display(),
                 key.key_id()
             );
+        }
+        Command::SignKeygen { path } => {
+            let key = ReleaseSigningKey::generate_files(&path).map_err(RunError::from)?;
+            say!(
+                "signing key written to {}, public key to {} (key id {})",
+                path.display(),
+                public_key_path(&path).display(),
+                key.public_key().key_id()
+            );
+        }
+        Command::Verify {
+            release,
+            public_key,
+        } => {
+            let key = ReleasePublicKey::from_file(&public_key).map_err(RunError::from)?;
+            let verification = verify_release(&release, &key)?;
+            print_verification(&release, &verification)?;
+            return Ok(verification.exit_code());
+        }
+        Command::AuditLog {
+            command: AuditCommand::Verify { file, head },
+        } => {
+            let check = audit::verify_log(&file, head.as_deref()).map_err(RunError::from)?;
+            for p in &check.problems {
+                say!("{}: {p}", file.display());
+            }
+            if let Some(n) = check.torn_bytes {
+                say!(
+                    "{}: the last line is incomplete ({n} bytes; an interrupted write): \
+                     `p20w audit-log repair` removes it on the record",
+                    file.display()
+                );
+            }
+            say!(
+                "{} entries, head {}",
+                check.entries,
+                check.head.as_deref().unwrap_or("(none)")
+            );
+            say!(
+                "verdict: {}",
+                match check.exit_code() {
+                    0 => "intact",
+                    audit::EXIT_TORN => "intact but for an incomplete last line",
+                    _ => "ALTERED",
+                }
+            );
+            return Ok(check.exit_code());
+        }
+        Command::AuditLog {
+            command: AuditCommand::Repair { file },
+        } => {
+            let removed = AuditLog::at(&file).repair().map_err(RunError::from)?;
+            if removed == 0 {
+                say!(
+                    "{}: no incomplete last line; nothing changed",
+                    file.display()
+                );
+            } else {
+                say!(
+                    "{}: removed an incomplete last line of {removed} bytes, recorded as a \
+                     repair entry",
+                    file.display()
+                );
+            }
         }
         Command::Run { job } => {
             let config = JobConfig::load(&job).map_err(RunError::from)?;
@@ -415,6 +552,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             examples,
         } => {
             let config = JobConfig::load(&job).map_err(RunError::from)?;
+            if let Err(refusal) = config.agreement.check_job(&config, agreement::today()) {
+                AuditLog::at(&config.audit_log)
+                    .append(audit::refused_validation_event(&config, &refusal))
+                    .map_err(RunError::from)?;
+                return Err(RunError::from(refusal).into());
+            }
             let report = validate_job(&config, examples);
             if let Some(path) = &json {
                 let text = serde_json::to_string_pretty(&report)
@@ -422,6 +565,9 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                 std::fs::write(path, text + "\n")
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
+            AuditLog::at(&config.audit_log)
+                .append(audit::validation_event(&config, &report, json.as_deref()))
+                .map_err(RunError::from)?;
             // The verdict is the exit status, so a reader that went away does not change it.
             match write!(Stdout, "{}", summary_text(&report)) {
                 Err(_) if stdout::closed() => {}
@@ -431,6 +577,51 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+fn print_verification(release: &std::path::Path, v: &Verification) -> anyhow::Result<()> {
+    say!("release {}", release.display());
+    match &v.signature {
+        SignatureCheck::Valid => say!("  signature: valid, key {}", v.public_key_id),
+        SignatureCheck::Missing => say!("  signature: none (the release is not signed)"),
+        SignatureCheck::Invalid(why) => say!("  signature: INVALID: {why}"),
+    }
+    if v.file_problems.is_empty() {
+        say!(
+            "  files: {} listed, all intact, none added",
+            v.files_checked
+        );
+    } else {
+        for p in &v.file_problems {
+            say!("  file: {p}");
+        }
+    }
+    if let (Some(id), Some(agreement)) = (&v.release_id, &v.agreement_id) {
+        let trust = if v.signature == SignatureCheck::Valid {
+            ""
+        } else {
+            " (as the manifest says; not vouched for by a signature)"
+        };
+        say!("  release id: {id}{trust}");
+        match &v.agreement_sha256 {
+            Some(sha) => say!("  agreement: {agreement} (agreement file SHA-256 {sha})"),
+            None => say!("  agreement: {agreement}"),
+        }
+        if let Some(min) = v.min_cell_size {
+            say!("  minimum cell size: {min}");
+        }
+        for p in &v.protection {
+            say!("  protection: {p}");
+        }
+    }
+    let verdict = match v.exit_code() {
+        0 => "intact, and signed by this key",
+        verify::EXIT_FILES_DIFFER => "NOT intact: files differ from the signed manifest",
+        verify::EXIT_BAD_SIGNATURE => "NOT verified: the signature does not match this key",
+        _ => "NOT verified: unsigned",
+    };
+    say!("verdict: {verdict}");
+    Ok(())
 }
 
 async fn print_outcome(outcome: &RunOutcome) -> anyhow::Result<()> {

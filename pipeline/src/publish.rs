@@ -1,6 +1,8 @@
 //! Stage 7: write the release under a staging name, then move it into place in one rename, so a
 //! reader (or a crash) never sees half a release. The manifest, written last, lists the SHA-256
-//! and row count of every file, the SHA-256 of every input, the agreement and the key id.
+//! and row count of every file, the SHA-256 of every input, the agreement and the key id; when
+//! the job names a signing key, its Ed25519 signature of the manifest's bytes is written beside
+//! it before the rename, so a release appears signed or not at all (`crate::verify` checks it).
 
 use std::fs::File;
 use std::io::Write;
@@ -10,7 +12,8 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
-use serde::Serialize;
+use p20w_privacy::ReleaseSigningKey;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::RunError;
@@ -18,6 +21,22 @@ use crate::ingest::SourceReport;
 use crate::workdir::{Access, LockedDir, STAGING_FAMILY};
 
 pub const MANIFEST: &str = "manifest.json";
+/// The signature of the manifest, beside it; listed in no manifest, as it signs the manifest.
+pub const SIGNATURE: &str = "manifest.sig.json";
+pub const SIGNATURE_FORMAT: &str = "p20w-signature/1";
+
+/// `manifest.sig.json`: which key signed which file, and the signature of its exact bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureFile {
+    pub format: String,
+    pub algorithm: String,
+    pub signed_file: String,
+    /// The id of the public key that verifies it ([`p20w_privacy::ReleasePublicKey::key_id`]).
+    pub public_key_id: String,
+    /// 128 hex characters.
+    pub signature: String,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FileEntry {
@@ -48,7 +67,15 @@ pub struct Manifest {
     pub tool_version: &'static str,
     pub release_id: String,
     pub agreement_id: String,
+    pub agreement_version: u32,
+    /// SHA-256 of the agreement file the run enforced.
+    pub agreement_sha256: String,
+    /// The job's purpose, one the agreement permits.
+    pub purpose: String,
     pub key_id: String,
+    /// The id of the public key whose signature (`manifest.sig.json`) accompanies the manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key_id: Option<String>,
     pub cohorts: Vec<i32>,
     pub min_cell_size: u64,
     pub protection: Vec<String>,
@@ -113,6 +140,11 @@ impl StagedRelease {
         &self.final_dir
     }
 
+    /// The files written so far.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
     /// Writes one dataset as `<name>/part-0.parquet`, zstd-compressed with page statistics.
     pub fn write_parquet(&mut self, name: &str, batch: &RecordBatch) -> Result<(), RunError> {
         let rel = format!("{name}/part-0.parquet");
@@ -133,11 +165,7 @@ impl StagedRelease {
 
     /// Writes a text file (JSON or CSV) into the release.
     pub fn write_text(&mut self, rel: &str, text: &str, rows: u64) -> Result<(), RunError> {
-        let path = self.staging.path().join(rel);
-        let mut f = File::create(&path).map_err(|e| RunError::io(&path, e))?;
-        f.write_all(text.as_bytes())
-            .map_err(|e| RunError::io(&path, e))?;
-        f.sync_all().map_err(|e| RunError::io(&path, e))?;
+        self.write_synced(rel, text.as_bytes())?;
         self.record(rel, rows)
     }
 
@@ -163,23 +191,45 @@ impl StagedRelease {
         Ok(())
     }
 
-    /// Writes the manifest last and renames the staging folder to the release's name.
-    pub fn commit(mut self, mut manifest: Manifest) -> Result<PathBuf, RunError> {
+    /// Writes the manifest last, and its signature when `signer` is given, then renames the
+    /// staging folder to the release's name.
+    pub fn commit(
+        mut self,
+        mut manifest: Manifest,
+        signer: Option<&ReleaseSigningKey>,
+    ) -> Result<PathBuf, RunError> {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         manifest.files = std::mem::take(&mut self.files);
+        manifest.signing_key_id = signer.map(|k| k.public_key().key_id());
         let text = serde_json::to_string_pretty(&manifest)
-            .map_err(|e| RunError::internal(&e.to_string()))?;
-        let path = self.staging.path().join(MANIFEST);
-        let mut f = File::create(&path).map_err(|e| RunError::io(&path, e))?;
-        f.write_all(text.as_bytes())
-            .and_then(|_| f.write_all(b"\n"))
-            .map_err(|e| RunError::io(&path, e))?;
-        f.sync_all().map_err(|e| RunError::io(&path, e))?;
+            .map_err(|e| RunError::internal(&e.to_string()))?
+            + "\n";
+        self.write_synced(MANIFEST, text.as_bytes())?;
+        if let Some(key) = signer {
+            let signature = SignatureFile {
+                format: SIGNATURE_FORMAT.into(),
+                algorithm: "ed25519".into(),
+                signed_file: MANIFEST.into(),
+                public_key_id: key.public_key().key_id(),
+                signature: key.sign(text.as_bytes()),
+            };
+            let json = serde_json::to_string_pretty(&signature)
+                .map_err(|e| RunError::internal(&e.to_string()))?
+                + "\n";
+            self.write_synced(SIGNATURE, json.as_bytes())?;
+        }
         sync_dir(self.staging.path())?;
         std::fs::rename(self.staging.path(), &self.final_dir)
             .map_err(|e| RunError::io(&self.final_dir, e))?;
         sync_dir(self.final_dir.parent().expect("has parent"))?;
         Ok(self.final_dir.clone())
+    }
+
+    fn write_synced(&self, rel: &str, bytes: &[u8]) -> Result<(), RunError> {
+        let path = self.staging.path().join(rel);
+        let mut f = File::create(&path).map_err(|e| RunError::io(&path, e))?;
+        f.write_all(bytes).map_err(|e| RunError::io(&path, e))?;
+        f.sync_all().map_err(|e| RunError::io(&path, e))
     }
 }
 
@@ -217,7 +267,11 @@ mod tests {
             tool_version: "test",
             release_id: "r1".into(),
             agreement_id: "a".into(),
+            agreement_version: 1,
+            agreement_sha256: "0".repeat(64),
+            purpose: "p".into(),
             key_id: "k".into(),
+            signing_key_id: None,
             cohorts: vec![2022],
             min_cell_size: 10,
             protection: vec![],
@@ -291,7 +345,7 @@ mod tests {
         assert!(entries(&dir.path().join("a")).is_empty());
         let mut staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
         staged.write_text("quarantine.csv", "source\n", 0).unwrap();
-        let released = staged.commit(manifest()).unwrap();
+        let released = staged.commit(manifest(), None).unwrap();
         let text = std::fs::read_to_string(released.join(MANIFEST)).unwrap();
         let m: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(m["files"][0]["path"], "quarantine.csv");

@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
-use p20w_privacy::SuppressionRule;
+use p20w_privacy::{ReleaseSigningKey, SuppressionRule};
 use p20w_schemas::{Entity, SSN_STATUS};
 use sha2::{Digest, Sha256};
 
+use crate::audit::{self, AuditLog, Event};
 use crate::config::{JobConfig, Output};
 use crate::engine_error::{Whereabouts, explain};
 use crate::ingest::{SourceReport, ingest_source, source_table};
 use crate::measures::person_outcomes;
 use crate::progress::Stages;
 use crate::protect::{TableRows, protect};
-use crate::publish::{Manifest, StagedRelease};
+use crate::publish::{FileEntry, MANIFEST, Manifest, SIGNATURE, StagedRelease};
 use crate::quarantine::{self, Quarantine};
 use crate::report::{RunReport, concentrators_by_cohort, linkage_by_group, ssn_status_counts};
 use crate::session::new_session;
@@ -24,7 +25,7 @@ use crate::tables::{CellTable, dictionary_markdown};
 use crate::udf::register_catalog_functions;
 use crate::udf::register_pseudonym_functions;
 use crate::workdir::{self, Access, LockedDir, RUN_STEM};
-use crate::{RunError, link, upload};
+use crate::{RunError, agreement, link, upload};
 
 /// What a finished run hands back to its caller.
 #[derive(Debug, Clone)]
@@ -41,10 +42,12 @@ pub struct RunOutcome {
 /// The family of local folders a release is assembled in before it goes to an object store.
 const UPLOAD_STEM: &str = "p20w-upload-";
 
-/// Runs `job`; an engine error comes back in the operator's words, naming the stage.
+/// Runs `job`; an engine error comes back in the operator's words, naming the stage. The run
+/// is recorded in the job's audit log however it ends (short of being killed).
 pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
+    let audit = AuditLog::at(&job.audit_log);
     let stages = Stages::default();
-    run_stages(job, &stages).await.map_err(|e| {
+    let result = run_stages(job, &stages, &audit).await.map_err(|e| {
         let work_dir = stages.work_dir();
         explain(
             e,
@@ -54,12 +57,51 @@ pub async fn run_job(job: &JobConfig) -> Result<RunOutcome, RunError> {
                 work_dir: work_dir.as_deref(),
             },
         )
-    })
+    });
+    let event = match &result {
+        Ok(outcome) => audit::run_event(
+            job,
+            "ok",
+            &Manifest::inputs_from(&outcome.report.sources),
+            Some(&outcome.report.release_id),
+            None,
+        ),
+        // A log that cannot be appended to is not logged in itself.
+        Err(RunError::Audit(_)) => return result,
+        Err(e @ RunError::Refused(_)) => {
+            audit::run_event(job, "refused", &[], None, Some(e.to_string()))
+        }
+        Err(e) => audit::run_event(job, "failed", &[], None, Some(e.to_string())),
+    };
+    audit.append(event)?;
+    result
 }
 
-async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunError> {
+async fn run_stages(
+    job: &JobConfig,
+    stages: &Stages,
+    audit: &AuditLog,
+) -> Result<RunOutcome, RunError> {
+    job.agreement.check_job(job, agreement::today())?;
     let key = job.key.load()?;
     let key_id = key.key_id();
+    job.agreement.check_key(&key_id)?;
+    // The first entry doubles as the check that the log can be appended to, before any work.
+    audit.append(Event {
+        action: "key_use".into(),
+        outcome: "ok".into(),
+        agreement_id: Some(job.agreement_id.clone()),
+        job: Some(job.job_path.display().to_string()),
+        key_id: Some(key_id.clone()),
+        purpose: Some("pseudonyms".into()),
+        ..Event::default()
+    })?;
+    // Read before any work, so a missing or unreadable signing key stops the run at once.
+    let signer = job
+        .signing_key
+        .as_deref()
+        .map(ReleaseSigningKey::from_file)
+        .transpose()?;
     let rule = SuppressionRule {
         min_cell_size: job.min_cell_size,
     };
@@ -200,7 +242,12 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         tool_version: env!("CARGO_PKG_VERSION"),
         release_id,
         agreement_id: job.agreement_id.clone(),
+        agreement_version: job.agreement.version,
+        agreement_sha256: job.agreement.sha256.clone(),
+        purpose: job.purpose.clone(),
         key_id,
+        // Filled in by `commit`, from the key that signs.
+        signing_key_id: None,
         cohorts: job.cohorts.clone(),
         min_cell_size: job.min_cell_size,
         protection: vec![format!(
@@ -217,7 +264,9 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         inputs: Manifest::inputs_from(&report.sources),
         files: Vec::new(),
     };
-    let release_dir = release.commit(manifest)?;
+    let release_id = manifest.release_id.clone();
+    let files = release.files().to_vec();
+    let release_dir = release.commit(manifest, signer.as_ref())?;
     let (shown, uploaded_from) = match upload {
         None => (release_dir.display().to_string(), None),
         Some((store, prefix, dir)) => (
@@ -225,6 +274,14 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
             Some(Arc::new(dir)),
         ),
     };
+    record_release(
+        audit,
+        job,
+        &release_id,
+        (&release_dir, &shown),
+        &files,
+        signer.as_ref(),
+    )?;
     stage.finish(None, None);
     Ok(RunOutcome {
         release: shown,
@@ -232,6 +289,52 @@ async fn run_stages(job: &JobConfig, stages: &Stages) -> Result<RunOutcome, RunE
         report,
         _uploaded_from: uploaded_from,
     })
+}
+
+/// The audit entries of a published release: the signing key's use, and every file written.
+fn record_release(
+    audit: &AuditLog,
+    job: &JobConfig,
+    release_id: &str,
+    (release_dir, location): (&std::path::Path, &str),
+    files: &[FileEntry],
+    signer: Option<&ReleaseSigningKey>,
+) -> Result<(), RunError> {
+    if let Some(key) = signer {
+        audit.append(Event {
+            action: "key_use".into(),
+            outcome: "ok".into(),
+            agreement_id: Some(job.agreement_id.clone()),
+            release_id: Some(release_id.to_string()),
+            key_id: Some(key.public_key().key_id()),
+            purpose: Some("release signature".into()),
+            ..Event::default()
+        })?;
+    }
+    // Paths within the release, which may since have gone to an object store.
+    let mut wrote: Vec<audit::FileHash> = [MANIFEST, SIGNATURE]
+        .into_iter()
+        .filter(|name| release_dir.join(name).exists())
+        .map(|name| audit::FileHash {
+            file: name.to_string(),
+            sha256: audit::file_hash(&release_dir.join(name)).sha256,
+        })
+        .collect();
+    wrote.extend(files.iter().map(|f| audit::FileHash {
+        file: f.path.clone(),
+        sha256: f.sha256.clone(),
+    }));
+    audit.append(Event {
+        action: "release".into(),
+        outcome: "ok".into(),
+        agreement_id: Some(job.agreement_id.clone()),
+        job: Some(job.job_path.display().to_string()),
+        release_id: Some(release_id.to_string()),
+        wrote,
+        message: Some(format!("published to {location}")),
+        ..Event::default()
+    })?;
+    Ok(())
 }
 
 /// Registers one table per entity over its sources' pseudonymized Parquet; an entity with no

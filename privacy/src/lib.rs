@@ -1,4 +1,5 @@
-//! Privacy for p20w: keys, pseudonyms, identifier canonicalisation and disclosure rules.
+//! Privacy for p20w: keys (the pseudonym master key, the release signing key), pseudonyms,
+//! identifier canonicalisation and disclosure rules.
 //!
 //! The pseudonym construction is fixed and versioned (`v1`) so a partner agency can reproduce
 //! it with nothing but Python's `hmac` and `hashlib` (see the README for the recipe and test
@@ -20,6 +21,7 @@ mod determinacy;
 mod key;
 pub mod linkage;
 mod pseudonym;
+mod signing;
 mod ssn;
 mod suppression;
 
@@ -27,5 +29,6 @@ pub use cell_model::{Cell, CellModel, Relation, RelationKind, SuppressionPattern
 pub use complementary::complete_pattern;
 pub use key::{KeyError, MIN_KEY_BYTES, MasterKey};
 pub use pseudonym::{Pseudonymizer, canonical_id};
+pub use signing::{ReleasePublicKey, ReleaseSigningKey, public_key_path};
 pub use ssn::{SsnStatus, canonical_ssn};
 pub use suppression::{CellStatus, SuppressionRule};

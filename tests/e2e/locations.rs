@@ -206,6 +206,10 @@ fn sources_on_s3_and_postgres_publish_to_s3_the_same_release_as_local_disk() {
             None if line.starts_with("key_file = ") => {
                 format!("key_file = \"{}\"", local.dir.join("p20w.key").display())
             }
+            None if line.starts_with("agreement_file = ") => format!(
+                "agreement_file = \"{}\"",
+                local.dir.join("agreement.toml").display()
+            ),
             // The endpoint is a job setting; the credentials stay in the environment.
             // A table has no row order, so the digest of what PostgreSQL sends (and with it
             // the derived release id) may differ from the file's; the release is named alike
@@ -381,6 +385,10 @@ fn a_postgres_source_names_the_table_not_the_connection_string_in_errors() {
         .replace(
             "key_file = \"",
             &format!("key_file = \"{}/", local.dir.display()),
+        )
+        .replace(
+            "agreement_file = \"",
+            &format!("agreement_file = \"{}/", local.dir.display()),
         )
         .replace(
             "output = \"releases\"",

@@ -1,7 +1,9 @@
 //! End-to-end tests: they run the `p20w` binary on synthetic states and check the release
 //! against the generator's ground truth, never against numbers copied from the program.
 
+mod agreements;
 mod attack;
+mod audit;
 mod common;
 mod crosswalks;
 mod definitions;
@@ -15,6 +17,7 @@ mod quarantine;
 mod query;
 mod real_formats;
 mod release;
+mod signing;
 mod standard_formats;
 mod subtraction;
 mod truth;

@@ -17,7 +17,7 @@ pub fn summary_text(r: &ValidationReport) -> String {
         out.push('\n');
     };
     line(format!(
-        "validation of {} (agreement {}), {}; nothing was written",
+        "validation of {} (agreement {}), {}; nothing was written but its audit-log entry",
         r.job,
         r.agreement_id,
         plural(r.totals.sources as u64, "source", "sources")
