@@ -459,6 +459,31 @@ impl Agreement {
     }
 }
 
+impl Agreement {
+    /// The data dictionary's account of the agreement: the clause that permits each published
+    /// dataset, and the disclosure rule applied to it.
+    pub fn dictionary_markdown(&self, job: &crate::config::JobConfig) -> String {
+        let Ok((index, recipient)) = self.recipient(job.recipient.as_deref()) else {
+            return String::new();
+        };
+        let mut s = format!(
+            "\n## Agreement\n\nPublished under agreement `{}` version {} (legal basis {:?}; \
+             agreement file SHA-256 `{}`) for purpose `{}`, to recipient `{}`.\n\n\
+             | dataset | permitted by | disclosure rule |\n| --- | --- | --- |\n",
+            self.id, self.version, self.legal_basis, self.sha256, job.purpose, recipient.id
+        );
+        for m in &job.measures.measures {
+            s.push_str(&format!(
+                "| {} | `parties[{index}].datasets` | minimum cell size {} (the agreement's \
+                 floor, `disclosure.min_cell_size`, is {}), primary and complementary \
+                 suppression |\n",
+                m.spec.dataset, job.min_cell_size, self.disclosure.min_cell_size
+            ));
+        }
+        s
+    }
+}
+
 /// Today's date, UTC.
 pub fn today() -> Date {
     let secs = std::time::SystemTime::now()

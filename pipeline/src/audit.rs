@@ -65,7 +65,7 @@ pub struct FileHash {
 /// What happened: the fields every kind of event shares, empty ones left out of the line.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Event {
-    /// `run`, `validation`, `release`, `key_use` or `repair`.
+    /// `run`, `validation`, `release`, `key_use`, `repair` or `destruction`.
     pub action: String,
     /// `ok`, `refused` (an agreement clause), `failed`, or a validation's outcome.
     pub outcome: String,

@@ -10,6 +10,7 @@ pub mod agreement;
 pub mod audit;
 pub mod config;
 pub mod demo;
+pub mod destroy;
 mod engine_error;
 pub mod ingest;
 pub mod link;

@@ -132,6 +132,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// End an agreement's pseudonyms (crypto-shredding): overwrite and remove the job's master
+    /// key file and record the destruction in the audit log. Pseudonyms and linkage encodings
+    /// derive from that key and are never stored, so they can no longer be reproduced.
+    Destroy {
+        /// The job file naming the agreement and its key file.
+        job: PathBuf,
+        /// The id of the agreement being ended; must be the job's, as a confirmation.
+        #[arg(long, value_name = "ID")]
+        agreement: String,
+    },
     /// Run a job file.
     Run {
         /// The job file (job.toml): sources, agreement, key, measures and output.
@@ -432,6 +442,16 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                     file.display()
                 );
             }
+        }
+        Command::Destroy { job, agreement } => {
+            let config = JobConfig::load(&job).map_err(RunError::from)?;
+            let d = p20w_pipeline::destroy::destroy_key(&config, &agreement)?;
+            say!(
+                "destroyed key {} ({}) of agreement {agreement}; recorded in {}",
+                d.key_id,
+                d.key_file,
+                config.audit_log.display()
+            );
         }
         Command::Run { job } => {
             let config = JobConfig::load(&job).map_err(RunError::from)?;

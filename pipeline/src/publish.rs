@@ -256,29 +256,31 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), RunError> {
     Ok((hex::encode(sha.finalize()), bytes))
 }
 
+/// A manifest for tests of releases: a fixed agreement, no inputs, no files yet.
+#[cfg(test)]
+pub(crate) fn test_manifest() -> Manifest {
+    Manifest {
+        format: "p20w-release/1",
+        tool: "p20w",
+        tool_version: "test",
+        release_id: "r1".into(),
+        agreement_id: "a".into(),
+        agreement_version: 1,
+        agreement_sha256: "0".repeat(64),
+        purpose: "p".into(),
+        key_id: "k".into(),
+        signing_key_id: None,
+        cohorts: vec![2022],
+        min_cell_size: 10,
+        protection: vec!["primary suppression below 10".into()],
+        inputs: vec![],
+        files: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn manifest() -> Manifest {
-        Manifest {
-            format: "p20w-release/1",
-            tool: "p20w",
-            tool_version: "test",
-            release_id: "r1".into(),
-            agreement_id: "a".into(),
-            agreement_version: 1,
-            agreement_sha256: "0".repeat(64),
-            purpose: "p".into(),
-            key_id: "k".into(),
-            signing_key_id: None,
-            cohorts: vec![2022],
-            min_cell_size: 10,
-            protection: vec![],
-            inputs: vec![],
-            files: vec![],
-        }
-    }
 
     /// What an agreement folder holds, less the mutex every run shares.
     fn entries(dir: &Path) -> Vec<String> {
@@ -345,7 +347,7 @@ mod tests {
         assert!(entries(&dir.path().join("a")).is_empty());
         let mut staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
         staged.write_text("quarantine.csv", "source\n", 0).unwrap();
-        let released = staged.commit(manifest(), None).unwrap();
+        let released = staged.commit(test_manifest(), None).unwrap();
         let text = std::fs::read_to_string(released.join(MANIFEST)).unwrap();
         let m: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(m["files"][0]["path"], "quarantine.csv");

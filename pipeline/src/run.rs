@@ -231,11 +231,9 @@ async fn run_stages(
     release.write_text("run_report.json", &(report_json + "\n"), 0)?;
     let (quarantined, quarantined_rows) = quarantine.finish()?;
     release.copy_file(quarantine::FILE, &quarantined, quarantined_rows)?;
-    release.write_text(
-        "dictionary.md",
-        &dictionary_markdown(&job.measures, &linkage),
-        0,
-    )?;
+    let dictionary =
+        dictionary_markdown(&job.measures, &linkage) + &job.agreement.dictionary_markdown(job);
+    release.write_text("dictionary.md", &dictionary, 0)?;
     let manifest = Manifest {
         format: "p20w-release/1",
         tool: "p20w",

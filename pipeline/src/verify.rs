@@ -239,28 +239,8 @@ fn files_under(dir: &Path) -> Result<Vec<String>, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::{Manifest, StagedRelease};
+    use crate::publish::{StagedRelease, test_manifest};
     use p20w_privacy::ReleaseSigningKey;
-
-    fn manifest() -> Manifest {
-        Manifest {
-            format: "p20w-release/1",
-            tool: "p20w",
-            tool_version: "test",
-            release_id: "r1".into(),
-            agreement_id: "a".into(),
-            agreement_version: 1,
-            agreement_sha256: "0".repeat(64),
-            purpose: "p".into(),
-            key_id: "k".into(),
-            signing_key_id: None,
-            cohorts: vec![2022],
-            min_cell_size: 10,
-            protection: vec!["primary suppression below 10".into()],
-            inputs: vec![],
-            files: vec![],
-        }
-    }
 
     /// A signed release of two files, and the signing key's public half.
     fn signed_release(dir: &Path) -> (std::path::PathBuf, ReleasePublicKey) {
@@ -269,7 +249,7 @@ mod tests {
         let mut staged = StagedRelease::begin(&dir.join("out"), "a", "r1").unwrap();
         staged.write_text("run_report.json", "{}\n", 0).unwrap();
         staged.write_text("quarantine.csv", "source\n", 0).unwrap();
-        let released = staged.commit(manifest(), Some(&key)).unwrap();
+        let released = staged.commit(test_manifest(), Some(&key)).unwrap();
         (released, key.public_key())
     }
 

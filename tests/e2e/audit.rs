@@ -91,3 +91,49 @@ fn a_run_and_a_validation_are_logged_and_tampering_with_the_log_is_detected() {
 
     p20w(&["audit-log", "verify", log_arg]);
 }
+
+/// After `destroy`, the run cannot start with the old key, and a new key gives other
+/// pseudonyms (its id differs); the destruction is in the audit log, which still verifies.
+#[test]
+fn destroy_removes_the_key_and_records_the_destruction() {
+    let dir = scratch("destroy");
+    synthesize(&dir, "300");
+    let job = dir.join("job-csv.toml");
+    let key = dir.join("p20w.key");
+    let (release, _) = run(&job);
+    let manifest = |release: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(release.join("manifest.json")).unwrap())
+            .unwrap()
+    };
+    let old_id = manifest(&release)["key_id"].as_str().unwrap().to_string();
+
+    let (code, out) = status(&["destroy", job.to_str().unwrap(), "--agreement", "other"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(key.exists(), "a wrong agreement id destroys nothing");
+    let (code, out) = status(&[
+        "destroy",
+        job.to_str().unwrap(),
+        "--agreement",
+        "demo-mou-2026",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&old_id), "{out}");
+    assert!(!key.exists());
+
+    let (code, out) = status(&["run", job.to_str().unwrap()]);
+    assert_eq!(code, 2, "no key, no run: {out}");
+    p20w(&["keygen", key.to_str().unwrap()]);
+    let (again, _) = run(&job);
+    assert_ne!(manifest(&again)["key_id"].as_str().unwrap(), old_id);
+
+    let log = dir.join("p20w-audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let destruction: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["action"] == "destruction")
+        .expect("a destruction entry");
+    assert_eq!(destruction["key_id"], old_id.as_str());
+    assert_eq!(destruction["agreement_id"], "demo-mou-2026");
+    p20w(&["audit-log", "verify", log.to_str().unwrap()]);
+}

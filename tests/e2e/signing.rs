@@ -60,6 +60,16 @@ fn a_signed_release_verifies_and_every_change_to_it_is_caught() {
     .unwrap();
     let (release, _) = run(&job);
     assert!(release.join("manifest.sig.json").exists());
+    // The dictionary says which clause permits each dataset, and under which rule.
+    let dictionary = std::fs::read_to_string(release.join("dictionary.md")).unwrap();
+    assert!(
+        dictionary.contains("## Agreement")
+            && dictionary.contains(
+                "| employment_earnings | `parties[2].datasets` | minimum cell size 10 (the \
+                 agreement's floor, `disclosure.min_cell_size`, is 10)"
+            ),
+        "{dictionary}"
+    );
 
     let (code, out) = verify(&release, &public);
     assert_eq!(code, 0, "{out}");
