@@ -84,6 +84,9 @@ pub enum RunError {
         "release {0} already exists; releases are never overwritten (set release_id or remove it)"
     )]
     ReleaseExists(String),
+    /// `p20w verify` was pointed at something that is not a folder.
+    #[error("{0} is not a release folder (the folder holding manifest.json)")]
+    NotARelease(String),
     /// A `p20w query` that would change something: a usage error, not a failed run.
     #[error("query refused: {0}")]
     QueryRefused(String),

@@ -307,6 +307,7 @@ fn main() -> ExitCode {
                             | RunError::Key(_)
                             | RunError::QueryRefused(_)
                             | RunError::Audit(_)
+                            | RunError::NotARelease(_)
                     )
                 )
             });

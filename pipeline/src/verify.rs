@@ -85,10 +85,7 @@ impl Verification {
 /// made at all (no such folder); everything wrong with the release itself is in the result.
 pub fn verify_release(dir: &Path, public_key: &ReleasePublicKey) -> Result<Verification, RunError> {
     if !dir.is_dir() {
-        return Err(RunError::Config(crate::config::ConfigError::Invalid {
-            path: dir.display().to_string(),
-            message: "not a release folder (it should hold manifest.json)".into(),
-        }));
+        return Err(RunError::NotARelease(dir.display().to_string()));
     }
     let mut v = Verification {
         public_key_id: public_key.key_id(),

@@ -133,6 +133,10 @@ fn a_signed_release_verifies_and_every_change_to_it_is_caught() {
 
     let (code, out) = verify(&dir.join("no-such-release"), &public);
     assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("no-such-release is not a release folder"),
+        "{out}"
+    );
 }
 
 #[test]
