@@ -42,10 +42,10 @@ pub fn evaluate(
         let (mut ids, mut encodings) = (Vec::new(), Vec::new());
         for_each_chunk(path, |cols, records, rows| {
             encodings.extend(encode_all(&encoder, &cols, &records));
+            ids.extend(records.iter().map(|r| cols.record_id(r).to_string()));
             for row in rows {
-                match row {
-                    Row::Person { record_id } => ids.push(record_id),
-                    Row::Rejected(r) => quarantined.push((path.display().to_string(), r)),
+                if let Row::Rejected(r) = row {
+                    quarantined.push((path.display().to_string(), r));
                 }
             }
             Ok(())

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, mpsc};
 
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use p20w_privacy::MasterKey;
 use p20w_privacy::linkage::{Encoder, Encoding, Identity};
 use serde::Serialize;
@@ -84,9 +84,15 @@ pub(super) fn columns(path: &Path, headers: &csv::StringRecord) -> Result<Column
     })
 }
 
-/// One readable row, or why it was not.
+impl Columns {
+    pub(super) fn record_id<'a>(&self, record: &'a csv::StringRecord) -> &'a str {
+        &record[self.record_id]
+    }
+}
+
+/// One readable row (its record is in the chunk's records, in order), or why it was not.
 pub(super) enum Row {
-    Person { record_id: String },
+    Person,
     Rejected(RejectedRow),
 }
 
@@ -134,9 +140,7 @@ pub(super) fn for_each_chunk(
                     rule: "missing_record_id",
                 }));
             } else {
-                rows.push(Row::Person {
-                    record_id: record[cols.record_id].to_string(),
-                });
+                rows.push(Row::Person);
                 records.push(record.clone());
             }
         }
@@ -236,8 +240,11 @@ fn write_encoded(
     // Every value of every column is distinct (keys, pseudonyms, filters, keyed hashes): a
     // dictionary would be built only to be abandoned. A row group of a few chunks bounds the
     // memory the writer holds (the default million rows buffered 400 MB of filters).
+    // Statistics neither: min and max of random bits prune nothing, and cost a comparison of
+    // every 320-byte value.
     let props = WriterProperties::builder()
         .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
         .set_max_row_group_row_count(Some(4 * BATCH_ROWS))
         .build();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(parquet)?;
@@ -254,12 +261,9 @@ fn write_encoded(
         let (encoded_tx, encoded_rx) = mpsc::sync_channel::<(ReadChunk, Vec<Encoding>)>(1);
         let reader = s.spawn(move || {
             for_each_chunk(input, |cols, records, rows| {
-                let keys = rows
+                let keys = records
                     .iter()
-                    .filter_map(|row| match row {
-                        Row::Person { record_id } => Some(encoder.record_key(record_id)),
-                        Row::Rejected(_) => None,
-                    })
+                    .map(|r| encoder.record_key(cols.record_id(r)))
                     .collect();
                 let chunk = ReadChunk {
                     cols,
