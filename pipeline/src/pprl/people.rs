@@ -258,7 +258,8 @@ fn write_encoded(
     let encoder = &encoder;
     let (read, encoded, written) = std::thread::scope(|s| {
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<ReadChunk>(1);
-        let (encoded_tx, encoded_rx) = mpsc::sync_channel::<(ReadChunk, Vec<Encoding>)>(1);
+        let (encoded_tx, encoded_rx) =
+            mpsc::sync_channel::<(Vec<String>, Vec<csv::StringRecord>, Vec<Encoding>)>(1);
         let reader = s.spawn(move || {
             for_each_chunk(input, |cols, records, rows| {
                 let keys = records
@@ -280,21 +281,27 @@ fn write_encoded(
         // The writer also builds the batch and frees the chunk's records: the encoding stage,
         // the busiest, keeps only the work that needs every core.
         let writing = s.spawn(move || -> Result<ArrowWriter<std::fs::File>, PprlError> {
-            for (chunk, encodings) in encoded_rx {
-                let batch = batch_of(&schema, &chunk.keys, &encodings).map_err(|source| {
-                    PprlError::Arrow {
+            // The records come along only to be freed here, off the encoding stage.
+            for (keys, _records, encodings) in encoded_rx {
+                let batch =
+                    batch_of(&schema, &keys, &encodings).map_err(|source| PprlError::Arrow {
                         file: partial.display().to_string(),
                         source,
-                    }
-                })?;
+                    })?;
                 writer.write(&batch).map_err(parquet)?;
             }
             Ok(writer)
         });
         let encoding = || -> Result<(), PprlError> {
-            for mut chunk in chunk_rx {
-                let encodings = encode_all(encoder, &chunk.cols, &chunk.records);
-                for row in std::mem::take(&mut chunk.rows) {
+            for ReadChunk {
+                cols,
+                records,
+                rows,
+                keys,
+            } in chunk_rx
+            {
+                let encodings = encode_all(encoder, &cols, &records);
+                for row in rows {
                     summary.read += 1;
                     if let Row::Rejected(r) = row {
                         summary.quarantined += 1;
@@ -304,7 +311,7 @@ fn write_encoded(
                 summary.encoded += encodings.len() as u64;
                 summary.with_ssn_pseudonym +=
                     encodings.iter().filter(|e| e.ssn_pid.is_some()).count() as u64;
-                if encoded_tx.send((chunk, encodings)).is_err() {
+                if encoded_tx.send((keys, records, encodings)).is_err() {
                     break; // the writer failed and says why
                 }
             }
