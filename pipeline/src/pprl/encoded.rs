@@ -22,7 +22,7 @@ use p20w_privacy::linkage::{BLOCK_RULES, ENCODING_WORDS, Encoding};
 use super::PprlError;
 
 /// Bumped whenever an encoding's bits would change for the same input and key.
-pub const ENCODING_VERSION: &str = "p20w-pprl-v4";
+pub const ENCODING_VERSION: &str = "p20w-pprl-v5";
 const ENCODING_BYTES: usize = ENCODING_WORDS * 8;
 
 pub(super) fn schema() -> Schema {
