@@ -44,11 +44,9 @@ pub struct Recovered {
 
 /// Career cluster of every program, from the public catalogue shipped with the source.
 pub fn catalogue() -> HashMap<String, String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../schemas/data/cte_programs.csv"
-    );
-    crate::common::read_csv(std::path::Path::new(path))
+    let path = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../schemas/data/cte_programs.csv");
+    crate::common::read_csv(&path)
         .into_iter()
         .map(|r| (r["cip_code"].clone(), r["career_cluster"].clone()))
         .collect()

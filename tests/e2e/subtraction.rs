@@ -59,11 +59,9 @@ fn group(
 }
 
 fn nontraditional(program: &str, sex: &str) -> &'static str {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../schemas/data/cte_programs.csv"
-    );
-    let rows = crate::common::read_csv(std::path::Path::new(path));
+    let path = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../schemas/data/cte_programs.csv");
+    let rows = crate::common::read_csv(&path);
     let row = rows
         .iter()
         .find(|r| r["cip_code"] == program)

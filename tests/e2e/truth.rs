@@ -352,7 +352,8 @@ fn concentrators(
         })
         .collect();
     let catalog: HashMap<String, (String, String)> = read_csv(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/data/cte_programs.csv"),
+        &std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+            .join("../schemas/data/cte_programs.csv"),
     )
     .into_iter()
     .map(|p| {

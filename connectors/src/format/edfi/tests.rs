@@ -549,11 +549,17 @@ fn a_two_gigabyte_array_streams() {
 }
 
 fn grand_bend() -> Option<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/ed-fi/sample-xml");
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../../shared/reference/ed-fi/sample-xml");
     dir.join("Student.xml").exists().then_some(dir)
 }
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/edfi_xml");
+/// Our own interchange set. Found when the test runs, not when it is compiled: a build cache
+/// shared by two checkouts would otherwise keep the path of the one that compiled it.
+fn fixture() -> std::path::PathBuf {
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("tests/fixtures/edfi_xml")
+}
 
 /// The Grand Bend sample's students and organizations with our own enrollment interchange
 /// (the sample's StudentEnrollment.xml is not in the reference set).
@@ -568,7 +574,7 @@ fn grand_bend_sample_xml() {
         std::fs::copy(sample.join(f), dir.path().join(f)).unwrap();
     }
     std::fs::copy(
-        Path::new(FIXTURE).join("GrandBendEnrollment.xml"),
+        fixture().join("GrandBendEnrollment.xml"),
         dir.path().join("StudentEnrollment.xml"),
     )
     .unwrap();
@@ -601,7 +607,7 @@ fn grand_bend_sample_xml() {
 /// Our own interchange set: every entity from XML.
 #[test]
 fn the_xml_fixture_reads_every_entity() {
-    let dir = Path::new(FIXTURE);
+    let dir = &fixture();
     let person = read_all(open_xml(&spec(dir, Entity::Person, "edfi_xml", "")).unwrap());
     assert!(person.quarantined.is_empty(), "{:?}", person.quarantined);
     let p = rows(&person.batches);
