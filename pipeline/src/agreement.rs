@@ -195,12 +195,7 @@ impl Agreement {
                 raw.format
             )));
         }
-        let simple = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        };
-        if !simple(&raw.id) {
+        if !crate::config::valid_id(&raw.id) {
             return Err(invalid(
                 "id must be letters, digits, '-', '_' or '.'".into(),
             ));
@@ -482,14 +477,6 @@ impl Agreement {
         }
         s
     }
-}
-
-/// Today's date, UTC.
-pub fn today() -> Date {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Date::from_days((secs / 86_400) as i32)
 }
 
 #[cfg(test)]

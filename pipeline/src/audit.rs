@@ -15,7 +15,7 @@
 //! repair` cuts it off and records that it did.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -138,12 +138,13 @@ impl AuditLog {
                     bytes: n,
                 });
             }
-            Tail::Line(number, line) => match checked(line).and_then(|(e, h)| Some((e.seq, h))) {
+            Tail::Line(line) => match checked(line).map(|(e, h)| (e.seq, h)) {
                 Some((seq, hash)) => (seq + 1, hash),
                 None => {
+                    // The last line's number: the log ends with its newline.
                     return Err(AuditError::Altered {
                         path: self.path.display().to_string(),
-                        line: number,
+                        line: bytes.iter().filter(|&&b| b == b'\n').count(),
                     });
                 }
             },
@@ -181,7 +182,6 @@ impl AuditLog {
             let cut = &bytes[bytes.len() - n..];
             let sha256 = hex::encode(Sha256::digest(cut));
             file.set_len((bytes.len() - n) as u64).map_err(io)?;
-            file.seek(SeekFrom::End(0)).map_err(io)?;
             file.sync_data().map_err(io)?;
             (n, sha256)
         };
@@ -291,8 +291,8 @@ enum Tail<'a> {
     Empty,
     /// Bytes after the last newline: a line whose write did not finish.
     Torn(usize),
-    /// Its line number (from 1) and its bytes, without the newline.
-    Line(usize, &'a [u8]),
+    /// Its bytes, without the newline.
+    Line(&'a [u8]),
 }
 
 fn last_line(bytes: &[u8]) -> Tail<'_> {
@@ -305,8 +305,7 @@ fn last_line(bytes: &[u8]) -> Tail<'_> {
     }
     let body = &bytes[..bytes.len() - 1];
     let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let number = body.iter().filter(|&&b| b == b'\n').count() + 1;
-    Tail::Line(number, &body[start..])
+    Tail::Line(&body[start..])
 }
 
 /// The line as text with its `sha256` appended and a newline.
@@ -351,7 +350,8 @@ fn open_locked(path: &Path) -> std::io::Result<File> {
     Ok(file)
 }
 
-fn sync_parent(path: &Path) -> std::io::Result<()> {
+/// Syncs the folder holding `path`, so a file created or removed there stays so after a crash.
+pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => File::open(p)?.sync_all(),
         _ => File::open(".")?.sync_all(),
@@ -365,15 +365,7 @@ fn now_utc() -> String {
         .map_or(0, |d| d.as_secs());
     let date = p20w_schemas::Date::from_days((secs / 86_400) as i32);
     let s = secs % 86_400;
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        date.year,
-        date.month,
-        date.day,
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    format!("{date}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
 fn user_name() -> String {
@@ -393,17 +385,6 @@ fn uid() -> Option<u32> {
     None
 }
 
-/// The SHA-256 of a file for `read`/`wrote`; a file that cannot be read is recorded with an
-/// empty hash rather than failing the command being logged.
-pub fn file_hash(path: &Path) -> FileHash {
-    FileHash {
-        file: path.display().to_string(),
-        sha256: crate::publish::sha256_file(path)
-            .map(|(sha, _)| sha)
-            .unwrap_or_default(),
-    }
-}
-
 /// The entry of a finished (or failed) run: the job and agreement files and every input it
 /// read, by hash.
 pub fn run_event(
@@ -413,7 +394,7 @@ pub fn run_event(
     release_id: Option<&str>,
     message: Option<String>,
 ) -> Event {
-    let mut read = vec![file_hash(&job.job_path), agreement_hash(job)];
+    let mut read = vec![job_hash(job), agreement_hash(job)];
     read.extend(inputs.iter().map(|i| FileHash {
         file: i.file.clone(),
         sha256: i.sha256.clone(),
@@ -435,9 +416,9 @@ pub fn run_event(
 pub fn validation_event(
     job: &crate::config::JobConfig,
     report: &crate::validate::ValidationReport,
-    json: Option<&Path>,
+    json: Option<(&Path, &[u8])>,
 ) -> Event {
-    let mut read = vec![file_hash(&job.job_path), agreement_hash(job)];
+    let mut read = vec![job_hash(job), agreement_hash(job)];
     for s in &report.sources {
         read.extend(s.inputs.iter().map(|i| FileHash {
             file: i.file.clone(),
@@ -453,8 +434,22 @@ pub fn validation_event(
         agreement_id: Some(job.agreement_id.clone()),
         job: Some(job.job_path.display().to_string()),
         read,
-        wrote: json.map(file_hash).into_iter().collect(),
+        wrote: json
+            .map(|(path, bytes)| FileHash {
+                file: path.display().to_string(),
+                sha256: hex::encode(Sha256::digest(bytes)),
+            })
+            .into_iter()
+            .collect(),
         ..Event::default()
+    }
+}
+
+/// The job file as it was parsed, not as it may be now.
+fn job_hash(job: &crate::config::JobConfig) -> FileHash {
+    FileHash {
+        file: job.job_path.display().to_string(),
+        sha256: job.job_sha256.clone(),
     }
 }
 
@@ -476,7 +471,7 @@ pub fn refused_validation_event(
         outcome: "refused".into(),
         agreement_id: Some(job.agreement_id.clone()),
         job: Some(job.job_path.display().to_string()),
-        read: vec![file_hash(&job.job_path), agreement_hash(job)],
+        read: vec![job_hash(job), agreement_hash(job)],
         message: Some(refusal.to_string()),
         ..Event::default()
     }

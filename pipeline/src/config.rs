@@ -14,6 +14,7 @@ use p20w_connectors::{
 use p20w_privacy::MasterKey;
 use p20w_schemas::{Crosswalk, CteProgramCatalog, Entity};
 use serde::Deserialize;
+use sha2::Digest;
 
 use crate::agreement::{Agreement, AgreementError};
 use crate::measures::{MeasureCatalog, MeasurePlan, read_measure_files};
@@ -227,6 +228,9 @@ impl SourceConfig {
 #[derive(Debug, Clone)]
 pub struct JobConfig {
     pub job_path: PathBuf,
+    /// SHA-256 of the job file's text as parsed: the audit log records the job the run used,
+    /// not the file as it may be by the time an entry is written.
+    pub job_sha256: String,
     /// The agreement's id (from its file): pseudonym keys and release folders derive from it.
     pub agreement_id: String,
     pub agreement: Arc<Agreement>,
@@ -250,6 +254,13 @@ pub struct JobConfig {
     pub catalog: Arc<CteProgramCatalog>,
     pub linkage: LinkageSettings,
     pub sources: Vec<SourceConfig>,
+}
+
+/// A name safe as a folder name and in a key's derivation: letters, digits, '-', '_' or '.'.
+pub(crate) fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 impl JobConfig {
@@ -296,11 +307,6 @@ impl JobConfig {
             Output::Local(resolve(Path::new(&raw.output)))
         };
 
-        let valid_id = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        };
         if raw.agreement_id.is_some() {
             return Err(invalid(
                 "agreement_id is replaced by agreement_file, the agreement's TOML file, whose id \
@@ -446,6 +452,7 @@ impl JobConfig {
         }
         Ok(JobConfig {
             job_path: path.to_path_buf(),
+            job_sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
             agreement_id: agreement.id.clone(),
             agreement: Arc::new(agreement),
             agreement_file,
@@ -532,7 +539,7 @@ mod tests {
             assert_eq!(job.agreement_file, Path::new("/x/agreement.toml"));
             assert_eq!(
                 job.agreement
-                    .check_job(&job, crate::agreement::today())
+                    .check_job(&job, p20w_schemas::Date::today())
                     .ok(),
                 Some(())
             );

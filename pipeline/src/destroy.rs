@@ -77,11 +77,5 @@ fn overwrite_and_remove(path: &Path) -> Result<(), RunError> {
     file.sync_all().map_err(io)?;
     drop(file);
     std::fs::remove_file(path).map_err(io)?;
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::File::open(folder)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| RunError::io(folder, e))
+    crate::audit::sync_parent(path).map_err(io)
 }

@@ -21,7 +21,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
-use p20w_pipeline::agreement;
 use p20w_pipeline::audit::{self, AuditLog};
 use p20w_pipeline::config::JobConfig;
 use p20w_pipeline::logging::{self, LogFormat};
@@ -578,21 +577,28 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             examples,
         } => {
             let config = JobConfig::load(&job).map_err(RunError::from)?;
-            if let Err(refusal) = config.agreement.check_job(&config, agreement::today()) {
+            if let Err(refusal) = config
+                .agreement
+                .check_job(&config, p20w_schemas::Date::today())
+            {
                 AuditLog::at(&config.audit_log)
                     .append(audit::refused_validation_event(&config, &refusal))
                     .map_err(RunError::from)?;
                 return Err(RunError::from(refusal).into());
             }
             let report = validate_job(&config, examples);
+            let mut written = None;
             if let Some(path) = &json {
                 let text = serde_json::to_string_pretty(&report)
-                    .context("cannot encode the validation report")?;
-                std::fs::write(path, text + "\n")
+                    .context("cannot encode the validation report")?
+                    + "\n";
+                std::fs::write(path, &text)
                     .with_context(|| format!("cannot write {}", path.display()))?;
+                written = Some((path.as_path(), text));
             }
+            let json_written = written.as_ref().map(|(p, t)| (*p, t.as_bytes()));
             AuditLog::at(&config.audit_log)
-                .append(audit::validation_event(&config, &report, json.as_deref()))
+                .append(audit::validation_event(&config, &report, json_written))
                 .map_err(RunError::from)?;
             // The verdict is the exit status, so a reader that went away does not change it.
             match write!(Stdout, "{}", summary_text(&report)) {

@@ -140,11 +140,6 @@ impl StagedRelease {
         &self.final_dir
     }
 
-    /// The files written so far.
-    pub fn files(&self) -> &[FileEntry] {
-        &self.files
-    }
-
     /// Writes one dataset as `<name>/part-0.parquet`, zstd-compressed with page statistics.
     pub fn write_parquet(&mut self, name: &str, batch: &RecordBatch) -> Result<(), RunError> {
         let rel = format!("{name}/part-0.parquet");
@@ -192,37 +187,43 @@ impl StagedRelease {
     }
 
     /// Writes the manifest last, and its signature when `signer` is given, then renames the
-    /// staging folder to the release's name.
+    /// staging folder to the release's name. Returns the release folder and every file in it:
+    /// the manifest, its signature, then the files the manifest lists (hashed as written, so
+    /// no one reads them back to record them).
     pub fn commit(
         mut self,
         mut manifest: Manifest,
         signer: Option<&ReleaseSigningKey>,
-    ) -> Result<PathBuf, RunError> {
+    ) -> Result<(PathBuf, Vec<FileEntry>), RunError> {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         manifest.files = std::mem::take(&mut self.files);
-        manifest.signing_key_id = signer.map(|k| k.public_key().key_id());
+        let key_id = signer.map(|k| k.public_key().key_id());
+        manifest.signing_key_id = key_id.clone();
         let text = serde_json::to_string_pretty(&manifest)
             .map_err(|e| RunError::internal(&e.to_string()))?
             + "\n";
         self.write_synced(MANIFEST, text.as_bytes())?;
-        if let Some(key) = signer {
+        let mut written = vec![entry_of(MANIFEST, text.as_bytes())];
+        if let (Some(key), Some(public_key_id)) = (signer, key_id) {
             let signature = SignatureFile {
                 format: SIGNATURE_FORMAT.into(),
                 algorithm: "ed25519".into(),
                 signed_file: MANIFEST.into(),
-                public_key_id: key.public_key().key_id(),
+                public_key_id,
                 signature: key.sign(text.as_bytes()),
             };
             let json = serde_json::to_string_pretty(&signature)
                 .map_err(|e| RunError::internal(&e.to_string()))?
                 + "\n";
             self.write_synced(SIGNATURE, json.as_bytes())?;
+            written.push(entry_of(SIGNATURE, json.as_bytes()));
         }
         sync_dir(self.staging.path())?;
         std::fs::rename(self.staging.path(), &self.final_dir)
             .map_err(|e| RunError::io(&self.final_dir, e))?;
         sync_dir(self.final_dir.parent().expect("has parent"))?;
-        Ok(self.final_dir.clone())
+        written.append(&mut manifest.files);
+        Ok((self.final_dir.clone(), written))
     }
 
     fn write_synced(&self, rel: &str, bytes: &[u8]) -> Result<(), RunError> {
@@ -230,6 +231,16 @@ impl StagedRelease {
         let mut f = File::create(&path).map_err(|e| RunError::io(&path, e))?;
         f.write_all(bytes).map_err(|e| RunError::io(&path, e))?;
         f.sync_all().map_err(|e| RunError::io(&path, e))
+    }
+}
+
+/// A JSON document's entry, from the bytes written.
+fn entry_of(path: &str, bytes: &[u8]) -> FileEntry {
+    FileEntry {
+        path: path.to_string(),
+        sha256: hex::encode(Sha256::digest(bytes)),
+        bytes: bytes.len() as u64,
+        rows: 0,
     }
 }
 
@@ -347,7 +358,7 @@ mod tests {
         assert!(entries(&dir.path().join("a")).is_empty());
         let mut staged = StagedRelease::begin(dir.path(), "a", "r1").unwrap();
         staged.write_text("quarantine.csv", "source\n", 0).unwrap();
-        let released = staged.commit(test_manifest(), None).unwrap();
+        let (released, _) = staged.commit(test_manifest(), None).unwrap();
         let text = std::fs::read_to_string(released.join(MANIFEST)).unwrap();
         let m: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(m["files"][0]["path"], "quarantine.csv");

@@ -16,7 +16,7 @@ use crate::ingest::{SourceReport, ingest_source, source_table};
 use crate::measures::person_outcomes;
 use crate::progress::Stages;
 use crate::protect::{TableRows, protect};
-use crate::publish::{FileEntry, MANIFEST, Manifest, SIGNATURE, StagedRelease};
+use crate::publish::{FileEntry, Manifest, StagedRelease};
 use crate::quarantine::{self, Quarantine};
 use crate::report::{RunReport, concentrators_by_cohort, linkage_by_group, ssn_status_counts};
 use crate::session::new_session;
@@ -25,7 +25,7 @@ use crate::tables::{CellTable, dictionary_markdown};
 use crate::udf::register_catalog_functions;
 use crate::udf::register_pseudonym_functions;
 use crate::workdir::{self, Access, LockedDir, RUN_STEM};
-use crate::{RunError, agreement, link, upload};
+use crate::{RunError, link, upload};
 
 /// What a finished run hands back to its caller.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ async fn run_stages(
     stages: &Stages,
     audit: &AuditLog,
 ) -> Result<RunOutcome, RunError> {
-    job.agreement.check_job(job, agreement::today())?;
+    job.agreement.check_job(job, p20w_schemas::Date::today())?;
     let key = job.key.load()?;
     let key_id = key.key_id();
     job.agreement.check_key(&key_id)?;
@@ -263,8 +263,7 @@ async fn run_stages(
         files: Vec::new(),
     };
     let release_id = manifest.release_id.clone();
-    let files = release.files().to_vec();
-    let release_dir = release.commit(manifest, signer.as_ref())?;
+    let (release_dir, files) = release.commit(manifest, signer.as_ref())?;
     let (shown, uploaded_from) = match upload {
         None => (release_dir.display().to_string(), None),
         Some((store, prefix, dir)) => (
@@ -272,14 +271,7 @@ async fn run_stages(
             Some(Arc::new(dir)),
         ),
     };
-    record_release(
-        audit,
-        job,
-        &release_id,
-        (&release_dir, &shown),
-        &files,
-        signer.as_ref(),
-    )?;
+    record_release(audit, job, &release_id, &shown, &files, signer.as_ref())?;
     stage.finish(None, None);
     Ok(RunOutcome {
         release: shown,
@@ -294,7 +286,7 @@ fn record_release(
     audit: &AuditLog,
     job: &JobConfig,
     release_id: &str,
-    (release_dir, location): (&std::path::Path, &str),
+    location: &str,
     files: &[FileEntry],
     signer: Option<&ReleaseSigningKey>,
 ) -> Result<(), RunError> {
@@ -310,18 +302,13 @@ fn record_release(
         })?;
     }
     // Paths within the release, which may since have gone to an object store.
-    let mut wrote: Vec<audit::FileHash> = [MANIFEST, SIGNATURE]
-        .into_iter()
-        .filter(|name| release_dir.join(name).exists())
-        .map(|name| audit::FileHash {
-            file: name.to_string(),
-            sha256: audit::file_hash(&release_dir.join(name)).sha256,
+    let wrote = files
+        .iter()
+        .map(|f| audit::FileHash {
+            file: f.path.clone(),
+            sha256: f.sha256.clone(),
         })
         .collect();
-    wrote.extend(files.iter().map(|f| audit::FileHash {
-        file: f.path.clone(),
-        sha256: f.sha256.clone(),
-    }));
     audit.append(Event {
         action: "release".into(),
         outcome: "ok".into(),

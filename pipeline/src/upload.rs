@@ -108,7 +108,8 @@ fn store_error(shown: &str, e: object_store::Error) -> RunError {
     }
 }
 
-fn relative(root: &Path, path: &Path) -> String {
+/// `path` under `root` as a `/`-separated relative path (a manifest's and a store key's form).
+pub(crate) fn relative(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .expect("walked under root")
         .components()
@@ -117,7 +118,8 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-fn walk(dir: &Path) -> Result<Vec<PathBuf>, RunError> {
+/// Every file under `dir`, at any depth.
+pub(crate) fn walk(dir: &Path) -> Result<Vec<PathBuf>, RunError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| RunError::io(dir, e))? {
         let path = entry.map_err(|e| RunError::io(dir, e))?.path();

@@ -211,26 +211,10 @@ fn is_plain_relative(path: &str) -> bool {
 
 /// Every file under `dir`, as `/`-separated paths relative to it.
 fn files_under(dir: &Path) -> Result<Vec<String>, RunError> {
-    let mut out = Vec::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).map_err(|e| RunError::io(&folder, e))? {
-            let entry = entry.map_err(|e| RunError::io(&folder, e))?;
-            let path = entry.path();
-            let kind = entry.file_type().map_err(|e| RunError::io(&path, e))?;
-            if kind.is_dir() {
-                folders.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).expect("under dir");
-                let parts: Vec<String> = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                out.push(parts.join("/"));
-            }
-        }
-    }
-    Ok(out)
+    Ok(crate::upload::walk(dir)?
+        .iter()
+        .map(|p| crate::upload::relative(dir, p))
+        .collect())
 }
 
 #[cfg(test)]
@@ -246,7 +230,7 @@ mod tests {
         let mut staged = StagedRelease::begin(&dir.join("out"), "a", "r1").unwrap();
         staged.write_text("run_report.json", "{}\n", 0).unwrap();
         staged.write_text("quarantine.csv", "source\n", 0).unwrap();
-        let released = staged.commit(test_manifest(), Some(&key)).unwrap();
+        let (released, _) = staged.commit(test_manifest(), Some(&key)).unwrap();
         (released, key.public_key())
     }
 

@@ -43,6 +43,14 @@ impl Date {
         (era * 146_097 + doe - 719_468) as i32
     }
 
+    /// Today by the system clock (UTC).
+    pub fn today() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Date::from_days((secs / 86_400) as i32)
+    }
+
     /// The inverse of [`Date::to_days`].
     pub fn from_days(days: i32) -> Date {
         let z = days as i64 + 719_468;

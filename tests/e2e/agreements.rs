@@ -2,10 +2,9 @@
 //! refused before anything is read, with the clause named and an exit status of its own.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::common::{BIN, scratch, synthesize};
+use crate::common::{scratch, status, synthesize};
 
 /// A small synthesized state, shared by this file's tests (they only ever refuse to run).
 fn state() -> &'static Path {
@@ -43,14 +42,7 @@ fn variant(name: &str, edits: &[(&str, &str)], job_edits: &[(&str, &str)]) -> Pa
 
 /// Runs `p20w command job` and returns (exit status, stdout and stderr).
 fn p20w_on(command: &str, job: &Path) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args([command, job.to_str().unwrap()])
-        .output()
-        .expect("p20w runs");
-    (
-        out.status.code().expect("exited"),
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
-    )
+    status(&[command, job.to_str().unwrap()])
 }
 
 /// Both `run` and `validate` refuse `job` with `code`, naming `clause` and saying `why`.

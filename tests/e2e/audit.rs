@@ -1,17 +1,7 @@
 //! The audit log a run and a validation leave, and `p20w audit-log verify` on it and on
 //! tampered copies.
 
-use std::process::Command;
-
-use crate::common::{BIN, p20w, run, scratch, synthesize};
-
-fn status(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN).args(args).output().expect("p20w runs");
-    (
-        out.status.code().expect("exited"),
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
+use crate::common::{p20w, run, scratch, status, synthesize};
 
 #[test]
 fn a_run_and_a_validation_are_logged_and_tampering_with_the_log_is_detected() {

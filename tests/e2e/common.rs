@@ -18,6 +18,15 @@ pub fn p20w(args: &[&str]) -> Output {
     out
 }
 
+/// `p20w args…` whatever its exit status: the status, and stdout followed by stderr.
+pub fn status(args: &[&str]) -> (i32, String) {
+    let out = Command::new(BIN).args(args).output().expect("p20w runs");
+    (
+        out.status.code().expect("exited"),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 /// A fresh folder under cargo's per-target scratch space.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{name}"));

@@ -2,18 +2,8 @@
 //! custodian's public key, each kind of damage with its own exit status.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::common::{BIN, p20w, run, scratch, synthesize};
-
-/// `p20w args…`: exit status and stdout, whatever the status.
-fn status(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN).args(args).output().expect("p20w runs");
-    (
-        out.status.code().expect("exited"),
-        String::from_utf8(out.stdout).unwrap() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
+use crate::common::{p20w, run, scratch, status, synthesize};
 
 /// `text` with top-level `line` added before the first source.
 pub fn with_setting(text: &str, line: &str) -> String {
