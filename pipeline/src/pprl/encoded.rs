@@ -17,7 +17,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 use datafusion::arrow::error::ArrowError;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use p20w_privacy::MasterKey;
-use p20w_privacy::linkage::{BLOCK_RULES, ENCODING_WORDS, Encoding};
+use p20w_privacy::linkage::{BLOCK_RULES, ENCODING_WORDS, EncodedColumns, Encoding};
 
 use super::PprlError;
 
@@ -54,26 +54,21 @@ pub(super) fn file_metadata(key: &MasterKey, agreement_id: &str) -> HashMap<Stri
 pub(super) fn batch_of(
     schema: &Arc<Schema>,
     keys: &[String],
-    encodings: &[Encoding],
+    encodings: EncodedColumns,
 ) -> Result<RecordBatch, ArrowError> {
-    // One buffer for the column: a vector per record cost an allocation and a copy each.
-    let mut bytes = Vec::with_capacity(encodings.len() * ENCODING_BYTES);
-    for e in encodings {
-        for w in &e.bits {
-            bytes.extend_from_slice(&w.to_le_bytes());
-        }
-    }
+    // The encoder wrote the filters as the column's bytes: the buffer moves, no copy.
     let encoding: ArrayRef = Arc::new(FixedSizeBinaryArray::try_new(
         ENCODING_BYTES as i32,
-        bytes.into(),
+        encodings.bits.into(),
         None,
     )?);
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(keys)),
         Arc::new(
             encodings
+                .ssn_pids
                 .iter()
-                .map(|e| e.ssn_pid.as_deref())
+                .map(Option::as_deref)
                 .collect::<StringArray>(),
         ),
         encoding,
@@ -81,8 +76,9 @@ pub(super) fn batch_of(
     for rule in 0..BLOCK_RULES.len() {
         columns.push(Arc::new(
             encodings
+                .blocks
                 .iter()
-                .map(|e| (e.blocks[rule] != 0).then_some(e.blocks[rule]))
+                .map(|b| (b[rule] != 0).then_some(b[rule]))
                 .collect::<UInt64Array>(),
         ));
     }

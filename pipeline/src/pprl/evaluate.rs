@@ -9,7 +9,7 @@ use p20w_privacy::linkage::{Encoder, Encoding, LinkConfig, ThresholdFit, link_on
 use serde::Serialize;
 
 use super::PprlError;
-use super::people::{RejectedRow, Row, encode_all, for_each_chunk};
+use super::people::{RecordPool, RejectedRow, Row, encode_all, for_each_chunk};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EvaluationSummary {
@@ -40,9 +40,11 @@ pub fn evaluate(
     let started = std::time::Instant::now();
     let mut read = |path: &Path| -> Result<(Vec<String>, Vec<Encoding>), PprlError> {
         let (mut ids, mut encodings) = (Vec::new(), Vec::new());
-        for_each_chunk(path, |cols, records, rows| {
+        let pool = RecordPool::default();
+        for_each_chunk(path, &pool, |cols, records, rows| {
             encodings.extend(encode_all(&encoder, &cols, &records));
             ids.extend(records.iter().map(|r| cols.record_id(r).to_string()));
+            pool.give(records);
             for row in rows {
                 if let Row::Rejected(r) = row {
                     quarantined.push((path.display().to_string(), r));

@@ -8,12 +8,13 @@
 //! and rule; every other row is encoded.
 
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use p20w_privacy::MasterKey;
-use p20w_privacy::linkage::{Encoder, Encoding, Identity};
+use p20w_privacy::linkage::{EncodedColumns, Encoder, Encoding, Identity};
 use serde::Serialize;
 
 use super::PprlError;
@@ -96,9 +97,33 @@ pub(super) enum Row {
     Rejected(RejectedRow),
 }
 
-/// Reads the file in chunks, handing each chunk's rows and records to `each`.
+/// Records a later stage hands back once done with them: reading reuses their buffers instead
+/// of allocating two a row, and the later stage no longer frees them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RecordPool(Arc<Mutex<Vec<csv::StringRecord>>>);
+
+impl RecordPool {
+    pub(super) fn give(&self, mut records: Vec<csv::StringRecord>) {
+        self.0
+            .lock()
+            .expect("no thread panics holding it")
+            .append(&mut records);
+    }
+
+    /// A record to read into: a used one if any came back.
+    fn take(&self, spare: &mut Vec<csv::StringRecord>) -> csv::StringRecord {
+        if spare.is_empty() {
+            spare.append(&mut self.0.lock().expect("no thread panics holding it"));
+        }
+        spare.pop().unwrap_or_default()
+    }
+}
+
+/// Reads the file in chunks, handing each chunk's rows and records to `each`; records given
+/// back to `pool` are read into again.
 pub(super) fn for_each_chunk(
     path: &Path,
+    pool: &RecordPool,
     mut each: impl FnMut(Columns, Vec<csv::StringRecord>, Vec<Row>) -> Result<(), PprlError>,
 ) -> Result<(), PprlError> {
     let mut reader = csv::ReaderBuilder::new()
@@ -113,7 +138,8 @@ pub(super) fn for_each_chunk(
     let width = headers.len();
     let mut records = Vec::with_capacity(BATCH_ROWS);
     let mut rows = Vec::with_capacity(BATCH_ROWS);
-    let mut record = csv::StringRecord::new();
+    let mut spare = Vec::new();
+    let mut record = pool.take(&mut spare);
     loop {
         let more = match reader.read_record(&mut record) {
             Ok(more) => more,
@@ -141,7 +167,7 @@ pub(super) fn for_each_chunk(
                 }));
             } else {
                 rows.push(Row::Person);
-                records.push(record.clone());
+                records.push(std::mem::replace(&mut record, pool.take(&mut spare)));
             }
         }
         if rows.len() >= BATCH_ROWS || (!more && !rows.is_empty()) {
@@ -177,8 +203,11 @@ pub(super) fn encode_all(
     cols: &Columns,
     records: &[csv::StringRecord],
 ) -> Vec<Encoding> {
-    let ids: Vec<Identity<'_>> = records.iter().map(|r| identity(cols, r)).collect();
-    encoder.encode_all(&ids)
+    encoder.encode_all(&identities(cols, records))
+}
+
+fn identities<'a>(cols: &Columns, records: &'a [csv::StringRecord]) -> Vec<Identity<'a>> {
+    records.iter().map(|r| identity(cols, r)).collect()
 }
 
 /// Encodes `input` into the Parquet file `out` (written beside, then renamed: a crash leaves
@@ -236,16 +265,20 @@ fn write_encoded(
         source,
     };
     let file = std::fs::File::create(partial).map_err(io)?;
+    // Row groups are flushed to disk as they are written, from a second handle on another
+    // thread: the final sync then waits for the last one only (syncing a whole file at the end
+    // took a seventh of the run, the cores idle).
+    let flusher = file.try_clone().map_err(io)?;
     let schema = Arc::new(schema().with_metadata(file_metadata(key, agreement_id)));
     // Every value of every column is distinct (keys, pseudonyms, filters, keyed hashes): a
-    // dictionary would be built only to be abandoned. A row group of a few chunks bounds the
-    // memory the writer holds (the default million rows buffered 400 MB of filters).
-    // Statistics neither: min and max of random bits prune nothing, and cost a comparison of
+    // dictionary would be built only to be abandoned. A row group a chunk (about 30 MB) bounds
+    // the memory the writer holds (the default million rows buffered 400 MB of filters) and
+    // lets each go to disk while the next is encoded. Statistics neither: min and max of random bits prune nothing, and cost a comparison of
     // every 320-byte value.
     let props = WriterProperties::builder()
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::None)
-        .set_max_row_group_row_count(Some(4 * BATCH_ROWS))
+        .set_max_row_group_row_count(Some(BATCH_ROWS))
         .build();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(parquet)?;
     let mut summary = EncodeSummary {
@@ -259,9 +292,12 @@ fn write_encoded(
     let (read, encoded, written) = std::thread::scope(|s| {
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<ReadChunk>(1);
         let (encoded_tx, encoded_rx) =
-            mpsc::sync_channel::<(Vec<String>, Vec<csv::StringRecord>, Vec<Encoding>)>(1);
+            mpsc::sync_channel::<(Vec<String>, Vec<csv::StringRecord>, EncodedColumns)>(1);
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<RecordBatch>(1);
+        let pool = RecordPool::default();
+        let returns = pool.clone();
         let reader = s.spawn(move || {
-            for_each_chunk(input, |cols, records, rows| {
+            for_each_chunk(input, &pool, |cols, records, rows| {
                 let keys = records
                     .iter()
                     .map(|r| encoder.record_key(cols.record_id(r)))
@@ -278,17 +314,38 @@ fn write_encoded(
                     .map_err(|_| PprlError::input(input, "encoding stopped"))
             })
         });
-        // The writer also builds the batch and frees the chunk's records: the encoding stage,
-        // the busiest, keeps only the work that needs every core.
-        let writing = s.spawn(move || -> Result<ArrowWriter<std::fs::File>, PprlError> {
-            // The records come along only to be freed here, off the encoding stage.
-            for (keys, _records, encodings) in encoded_rx {
+        // Building the batch and handing the chunk's records back to the reader is a stage of
+        // its own: in the encoding stage it kept the cores from the next chunk, in the writer it
+        // lengthened the stage that bounds the whole (Parquet's copies of the filters).
+        let batching = s.spawn(move || -> Result<(), PprlError> {
+            for (keys, records, encodings) in encoded_rx {
+                returns.give(records);
                 let batch =
-                    batch_of(&schema, &keys, &encodings).map_err(|source| PprlError::Arrow {
+                    batch_of(&schema, &keys, encodings).map_err(|source| PprlError::Arrow {
                         file: partial.display().to_string(),
                         source,
                     })?;
+                if batch_tx.send(batch).is_err() {
+                    break; // the writer failed and says why
+                }
+            }
+            Ok(())
+        });
+        let (flush_tx, flush_rx) = mpsc::channel::<()>();
+        let flushing = s.spawn(move || -> std::io::Result<()> {
+            for () in flush_rx {
+                flusher.sync_data()?;
+            }
+            Ok(())
+        });
+        let writing = s.spawn(move || -> Result<ArrowWriter<std::fs::File>, PprlError> {
+            for batch in batch_rx {
+                let flushed = writer.flushed_row_groups().len();
                 writer.write(&batch).map_err(parquet)?;
+                if writer.flushed_row_groups().len() > flushed {
+                    // A failed early flush shows again in the final sync, which reports it.
+                    let _ = flush_tx.send(());
+                }
             }
             Ok(writer)
         });
@@ -300,7 +357,7 @@ fn write_encoded(
                 keys,
             } in chunk_rx
             {
-                let encodings = encode_all(encoder, &cols, &records);
+                let encodings = encoder.encode_columns(&identities(&cols, &records));
                 for row in rows {
                     summary.read += 1;
                     if let Row::Rejected(r) = row {
@@ -308,9 +365,9 @@ fn write_encoded(
                         summary.rejected.push(r);
                     }
                 }
-                summary.encoded += encodings.len() as u64;
+                summary.encoded += encodings.ssn_pids.len() as u64;
                 summary.with_ssn_pseudonym +=
-                    encodings.iter().filter(|e| e.ssn_pid.is_some()).count() as u64;
+                    encodings.ssn_pids.iter().filter(|p| p.is_some()).count() as u64;
                 if encoded_tx.send((keys, records, encodings)).is_err() {
                     break; // the writer failed and says why
                 }
@@ -319,7 +376,11 @@ fn write_encoded(
         };
         let encoded = encoding();
         drop(encoded_tx);
-        (joined(reader), encoded, joined(writing))
+        let batched = joined(batching);
+        let written = joined(writing);
+        // Only an optimisation: the final sync below flushes whatever this did not.
+        let _ = joined(flushing);
+        (joined(reader), batched.and(encoded), written)
     });
     // The first failing stage downstream is the cause: a stage before it only saw its channel
     // close.

@@ -126,12 +126,67 @@ impl Encoding {
     }
 }
 
-/// A token's writes, word by word: (word, bits to set, bits to clear). The set bits are filter
-/// positions and the cleared ones their twins in the complement half, so no bit is ever both
-/// and the writes commute: a token costs a few word writes, not one per position.
-#[derive(Clone)]
-struct TokenBits {
-    words: Vec<(u8, u64, u64)>,
+/// Encodings of many records as columns ([`Encoder::encode_columns`]).
+#[derive(Debug, Default)]
+pub struct EncodedColumns {
+    /// Each record's filters: [`ENCODING_WORDS`] little-endian words.
+    pub bits: Vec<u8>,
+    /// Each record's blocking keys, as [`Encoding::blocks`].
+    pub blocks: Vec<[u64; BLOCK_RULES.len()]>,
+    pub ssn_pids: Vec<Option<String>>,
+}
+
+/// Records a thread takes at a time: small pieces taken as they go, because with an equal
+/// share each a thread slowed by the reading and writing stages of `p20w encode` left the other
+/// core idle at the end.
+const PIECE: usize = 1_024;
+
+/// Runs `work` on every piece, on every core.
+fn in_pieces<I>(pieces: I, work: impl Fn(I::Item) + Sync)
+where
+    I: ExactSizeIterator + Send,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads.min(pieces.len());
+    let pieces = std::sync::Mutex::new(pieces);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let next = pieces.lock().expect("no thread panics holding it").next();
+                    let Some(piece) = next else { break };
+                    work(piece);
+                }
+            });
+        }
+    });
+}
+
+/// A token's bits within its segment, as whole words: the filter positions it sets and their
+/// twins in the complement half. Set and twin bits never coincide, so a present segment ends as
+/// its complement half XOR the union of its tokens' masks (twins cleared, positions set),
+/// whatever order the tokens came in; a token costs a few word ORs the compiler vectorises.
+struct TokenTable {
+    words: usize,
+    masks: Vec<u64>,
+}
+
+impl TokenTable {
+    fn new(words: usize) -> TokenTable {
+        TokenTable {
+            words,
+            masks: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, mask: &[u64]) {
+        debug_assert_eq!(mask.len(), self.words);
+        self.masks.extend_from_slice(mask);
+    }
+
+    fn get(&self, token: usize) -> &[u64] {
+        &self.masks[token * self.words..(token + 1) * self.words]
+    }
 }
 
 /// One field's keyed token hash and where its segment's filter lies.
@@ -139,11 +194,13 @@ struct FieldKey {
     mac: Hmac<Sha256>,
     k: usize,
     filter_bits: usize,
-    /// Encoding bit of each filter position (`[..filter_bits]`) and of its complement.
+    /// The segment's first word in the encoding and its number of words.
+    offset: usize,
+    words: usize,
+    /// Segment bit of each filter position (`[..filter_bits]`) and of its complement.
     placement: Vec<u16>,
-    /// The complement half as whole words (word, bits): a segment starts with a few word
-    /// writes instead of one bit write per position.
-    complement: Vec<(usize, u64)>,
+    /// The complement half as the segment's words: what an empty present filter holds.
+    complement: Vec<u64>,
 }
 
 impl FieldKey {
@@ -151,66 +208,71 @@ impl FieldKey {
     /// token); the segment `f` keys the permutation that its fields share.
     fn new(master: &MasterKey, agreement_id: &str, key_name: &str, f: usize) -> FieldKey {
         let spec = &SEGMENTS[f];
-        let base = (OFFSETS[f] * 64) as u16;
-        let perm = keyed_permutation(
+        let placement = keyed_permutation(
             &derive(master, agreement_id, &format!("{}/permutation", spec.name)),
             2 * spec.filter_bits,
         );
-        let placement: Vec<u16> = perm.into_iter().map(|p| base + p).collect();
-        let mut words = std::collections::BTreeMap::<usize, u64>::new();
+        let words = OFFSETS[f + 1] - OFFSETS[f];
+        let mut complement = vec![0u64; words];
         for &p in &placement[spec.filter_bits..] {
-            *words.entry(p as usize / 64).or_default() |= 1 << (p % 64);
+            complement[usize::from(p / 64)] |= 1 << (p % 64);
         }
         FieldKey {
             mac: <Hmac<Sha256> as KeyInit>::new_from_slice(&derive(master, agreement_id, key_name))
                 .expect("any key length"),
             k: spec.bits_per_token,
             filter_bits: spec.filter_bits,
+            offset: OFFSETS[f],
+            words,
             placement,
-            complement: words.into_iter().collect(),
+            complement,
         }
     }
 
-    /// The writes of a token: HMAC-SHA256(key, counter ‖ token), two bytes a position.
-    fn token(&self, token: &[u8]) -> TokenBits {
+    /// A table for this field's tokens.
+    fn table(&self) -> TokenTable {
+        TokenTable::new(self.words)
+    }
+
+    /// The mask of a token: HMAC-SHA256(key, counter ‖ token), two bytes a position.
+    fn token(&self, token: &[u8]) -> Vec<u64> {
         self.token_weighted(token, self.k)
     }
 
     /// A token setting `k` positions instead of the field's usual number.
-    fn token_weighted(&self, token: &[u8], k: usize) -> TokenBits {
-        let mut positions = Vec::with_capacity(k);
-        let mut counter = 0u8;
-        while positions.len() < k {
+    fn token_weighted(&self, token: &[u8], k: usize) -> Vec<u64> {
+        let mut mask = vec![0u64; self.words];
+        let (mut placed, mut counter) = (0, 0u8);
+        while placed < k {
             let mut mac = self.mac.clone();
             mac.update(&[counter]);
             mac.update(token);
             let digest = mac.finalize().into_bytes();
-            for pair in digest.chunks_exact(2) {
-                if positions.len() < k {
-                    positions
-                        .push((u16::from_le_bytes([pair[0], pair[1]]) as usize) % self.filter_bits);
+            for pair in digest.chunks_exact(2).take(k - placed) {
+                let p = usize::from(u16::from_le_bytes([pair[0], pair[1]])) % self.filter_bits;
+                for bit in [self.placement[p], self.placement[self.filter_bits + p]] {
+                    mask[usize::from(bit / 64)] |= 1 << (bit % 64);
                 }
+                placed += 1;
             }
             counter += 1;
         }
-        let mut words = std::collections::BTreeMap::<u8, (u64, u64)>::new();
-        for &p in &positions {
-            let (set, clear) = (self.placement[p], self.placement[self.filter_bits + p]);
-            words.entry((set / 64) as u8).or_default().0 |= 1 << (set % 64);
-            words.entry((clear / 64) as u8).or_default().1 |= 1 << (clear % 64);
-        }
-        TokenBits {
-            words: words
-                .into_iter()
-                .map(|(w, (set, clear))| (w, set, clear))
-                .collect(),
+        mask
+    }
+
+    /// ORs a token's mask into the segment.
+    fn add(&self, bits: &mut [u64; ENCODING_WORDS], mask: &[u64]) {
+        let segment = &mut bits[self.offset..self.offset + self.words];
+        for (w, m) in segment.iter_mut().zip(mask) {
+            *w |= m;
         }
     }
 
-    /// A present, empty filter: the complement half all ones.
-    fn start(&self, bits: &mut [u64; ENCODING_WORDS]) {
-        for &(word, mask) in &self.complement {
-            bits[word] |= mask;
+    /// Turns the union of a present segment's token masks into its balanced filter.
+    fn finish(&self, bits: &mut [u64; ENCODING_WORDS]) {
+        let segment = &mut bits[self.offset..self.offset + self.words];
+        for (w, c) in segment.iter_mut().zip(&self.complement) {
+            *w ^= c;
         }
     }
 }
@@ -219,8 +281,8 @@ impl FieldKey {
 /// (see [`TextField::with_letters`]).
 struct TextField {
     key: FieldKey,
-    bigrams: Vec<TokenBits>,
-    letters: Vec<TokenBits>,
+    bigrams: TokenTable,
+    letters: TokenTable,
 }
 
 /// Occurrences of a letter told apart in a name's letter tokens (a third `a` and a fourth set
@@ -240,16 +302,16 @@ fn symbol_index(b: u8) -> Option<usize> {
 
 impl TextField {
     fn new(key: FieldKey) -> TextField {
-        let mut bigrams = Vec::with_capacity(ALPHABET.len() * ALPHABET.len());
+        let mut bigrams = key.table();
         for a in ALPHABET {
             for b in ALPHABET {
-                bigrams.push(key.token(&[*a, *b]));
+                bigrams.push(&key.token(&[*a, *b]));
             }
         }
         TextField {
+            letters: key.table(),
             key,
             bigrams,
-            letters: Vec::new(),
         }
     }
 
@@ -270,9 +332,8 @@ impl TextField {
         for salt in ALPHABET {
             for a in ALPHABET {
                 for n in 1..=MAX_OCCURRENCE {
-                    field
-                        .letters
-                        .push(field.key.token_weighted(&[b'#', *a, n, *salt], k));
+                    let mask = field.key.token_weighted(&[b'#', *a, n, *salt], k);
+                    field.letters.push(&mask);
                 }
             }
         }
@@ -286,17 +347,17 @@ impl TextField {
         symbol: usize,
         salt: usize,
     ) {
-        if self.letters.is_empty() {
+        if self.letters.masks.is_empty() {
             return;
         }
         counts[symbol] = (counts[symbol] + 1).min(MAX_OCCURRENCE);
         let token = (salt * ALPHABET.len() + symbol) * usize::from(MAX_OCCURRENCE)
             + usize::from(counts[symbol])
             - 1;
-        apply(bits, &self.letters[token]);
+        self.key.add(bits, self.letters.get(token));
     }
 
-    /// Adds a folded value's bigrams to a segment already started; an empty value adds none.
+    /// Adds a folded value's bigrams to its segment; an empty value adds none.
     fn add(&self, bits: &mut [u64; ENCODING_WORDS], value: &str) {
         self.add_salted(bits, value, 0);
     }
@@ -312,11 +373,12 @@ impl TextField {
             let mut prev = 0; // the `_` pad
             for b in value.bytes() {
                 let next = symbol_index(b).expect("checked above");
-                apply(bits, &self.bigrams[prev * ALPHABET.len() + next]);
+                self.key
+                    .add(bits, self.bigrams.get(prev * ALPHABET.len() + next));
                 self.letter(bits, &mut counts, next, salt);
                 prev = next;
             }
-            apply(bits, &self.bigrams[prev * ALPHABET.len()]);
+            self.key.add(bits, self.bigrams.get(prev * ALPHABET.len()));
             return;
         }
         let mut counts = [0u8; 37];
@@ -332,11 +394,11 @@ impl TextField {
         for pair in padded.windows(2) {
             let ascii = |c: char| u8::try_from(c).ok().and_then(symbol_index);
             match (ascii(pair[0]), ascii(pair[1])) {
-                (Some(a), Some(b)) => apply(bits, &self.bigrams[a * ALPHABET.len() + b]),
+                (Some(a), Some(b)) => self.key.add(bits, self.bigrams.get(a * ALPHABET.len() + b)),
                 _ => {
                     // Outside the precomputed domain (a letter the fold kept): hash it now.
                     let token: String = pair.iter().collect();
-                    apply(bits, &self.key.token(token.as_bytes()));
+                    self.key.add(bits, &self.key.token(token.as_bytes()));
                 }
             }
         }
@@ -351,10 +413,10 @@ pub struct Encoder {
     postcode: TextField,
     other_id: TextField,
     date: FieldKey,
-    years: Vec<TokenBits>,
-    months: Vec<TokenBits>,
-    days: Vec<TokenBits>,
-    month_days: Vec<TokenBits>,
+    years: TokenTable,
+    months: TokenTable,
+    days: TokenTable,
+    month_days: TokenTable,
     block_key: [u8; 16],
     record: Hmac<Sha256>,
     ssn: Pseudonymizer,
@@ -376,14 +438,16 @@ impl Encoder {
         // date, which it usually is.
         let (whole, part) = (date.k, date.k / 3);
         let numbered = |prefix: &str, range: std::ops::RangeInclusive<u16>, k: usize| {
-            range
-                .map(|v| date.token_weighted(format!("{prefix}{v}").as_bytes(), k))
-                .collect::<Vec<_>>()
+            let mut table = date.table();
+            for v in range {
+                table.push(&date.token_weighted(format!("{prefix}{v}").as_bytes(), k));
+            }
+            table
         };
-        let mut month_days = Vec::with_capacity(31 * 31);
+        let mut month_days = date.table();
         for lo in 1..=31u16 {
             for hi in 1..=31u16 {
-                month_days.push(date.token_weighted(format!("md{lo}-{hi}").as_bytes(), whole));
+                month_days.push(&date.token_weighted(format!("md{lo}-{hi}").as_bytes(), whole));
             }
         }
         let mut block_key = [0u8; 16];
@@ -438,33 +502,65 @@ impl Encoder {
         String::from_utf8(text.to_vec()).expect("hex digits")
     }
 
-    /// Encodes many records on every core, keeping their order. Each thread writes into one
-    /// output in place (collecting per-thread vectors and joining them moved every encoding
-    /// twice more), taking small pieces as it goes: with an equal half each, a thread slowed
-    /// by the reading and writing stages of `p20w encode` left the other core idle at the end.
+    /// Encodes many records on every core, keeping their order.
     pub fn encode_all(&self, ids: &[Identity<'_>]) -> Vec<Encoding> {
-        const PIECE: usize = 1_024;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut out =
             vec![Encoding::new([0; ENCODING_WORDS], [0; BLOCK_RULES.len()], None); ids.len()];
-        let pieces = std::sync::Mutex::new(ids.chunks(PIECE).zip(out.chunks_mut(PIECE)));
-        std::thread::scope(|s| {
-            for _ in 0..threads.min(ids.len().div_ceil(PIECE)) {
-                s.spawn(|| {
-                    loop {
-                        let next = pieces.lock().expect("no thread panics holding it").next();
-                        let Some((part, slots)) = next else { break };
-                        for (id, slot) in part.iter().zip(slots) {
-                            *slot = self.encode(id);
-                        }
-                    }
-                });
+        in_pieces(
+            ids.chunks(PIECE).zip(out.chunks_mut(PIECE)),
+            |(part, slots)| {
+                for (id, slot) in part.iter().zip(slots) {
+                    *slot = self.encode(id);
+                }
+            },
+        );
+        out
+    }
+
+    /// Encodes many records on every core into columns, as an encoded file stores them: the
+    /// threads write in place, and the filters' bytes become an Arrow buffer without a copy.
+    pub fn encode_columns(&self, ids: &[Identity<'_>]) -> EncodedColumns {
+        let mut out = EncodedColumns {
+            bits: vec![0; ids.len() * ENCODING_WORDS * 8],
+            blocks: vec![[0; BLOCK_RULES.len()]; ids.len()],
+            ssn_pids: vec![None; ids.len()],
+        };
+        let pieces = ids
+            .chunks(PIECE)
+            .zip(out.bits.chunks_mut(PIECE * ENCODING_WORDS * 8))
+            .zip(out.blocks.chunks_mut(PIECE))
+            .zip(out.ssn_pids.chunks_mut(PIECE));
+        in_pieces(pieces, |(((part, bits), blocks), ssn_pids)| {
+            let slots = bits
+                .chunks_exact_mut(ENCODING_WORDS * 8)
+                .zip(blocks)
+                .zip(ssn_pids);
+            for (id, ((bytes, blocks), ssn_pid)) in part.iter().zip(slots) {
+                let (words, keys, pid) = self.encode_parts(id);
+                for (b, w) in bytes.chunks_exact_mut(8).zip(words) {
+                    b.copy_from_slice(&w.to_le_bytes());
+                }
+                *blocks = keys;
+                *ssn_pid = pid;
             }
         });
         out
     }
 
     pub fn encode(&self, id: &Identity<'_>) -> Encoding {
+        let (bits, blocks, ssn_pid) = self.encode_parts(id);
+        Encoding::new(bits, blocks, ssn_pid)
+    }
+
+    /// A record's filters, blocking keys and SSN pseudonym.
+    fn encode_parts(
+        &self,
+        id: &Identity<'_>,
+    ) -> (
+        [u64; ENCODING_WORDS],
+        [u64; BLOCK_RULES.len()],
+        Option<String>,
+    ) {
         let given = standard_given(fold_name(id.given_name));
         let family = fold_name(id.family_name);
         let date = BirthDate::parse(id.birth_date);
@@ -474,32 +570,32 @@ impl Encoder {
         let postcode = fold_text(id.postcode);
         let other_id = fold_text(id.other_id);
         let mut bits = [0u64; ENCODING_WORDS];
-        // A segment is started (its complement half set) once, before any of its tokens.
+        // A segment is finished (its tokens' union turned into the balanced filter) once, after
+        // all of them.
         if !given.is_empty() || !family.is_empty() {
-            self.name.key.start(&mut bits);
             self.name.add_salted(&mut bits, &given, initial(&family));
             self.name.add_salted(&mut bits, &family, initial(&given));
+            self.name.key.finish(&mut bits);
         }
         if let Some(d) = date {
             let (lo, hi) = d.month_day_unordered();
-            self.date.start(&mut bits);
-            apply(&mut bits, &self.years[usize::from(d.year - 1900)]);
-            apply(&mut bits, &self.months[usize::from(d.month - 1)]);
-            apply(&mut bits, &self.days[usize::from(d.day - 1)]);
-            apply(
-                &mut bits,
-                &self.month_days[usize::from(lo - 1) * 31 + usize::from(hi - 1)],
-            );
+            let date = &self.date;
+            date.add(&mut bits, self.years.get(usize::from(d.year - 1900)));
+            date.add(&mut bits, self.months.get(usize::from(d.month - 1)));
+            date.add(&mut bits, self.days.get(usize::from(d.day - 1)));
+            let md = usize::from(lo - 1) * 31 + usize::from(hi - 1);
+            date.add(&mut bits, self.month_days.get(md));
+            date.finish(&mut bits);
         }
         if !(address.is_empty() && locality.is_empty() && postcode.is_empty()) {
-            self.address.key.start(&mut bits);
             self.address.add(&mut bits, &address);
             self.locality.add(&mut bits, &locality);
             self.postcode.add(&mut bits, &postcode);
+            self.address.key.finish(&mut bits);
         }
         if !other_id.is_empty() {
-            self.other_id.key.start(&mut bits);
             self.other_id.add(&mut bits, &other_id);
+            self.other_id.key.finish(&mut bits);
         }
         let ssn_pid = id.ssn.and_then(|raw| match canonical_ssn(raw) {
             (Some(canonical), SsnStatus::Valid) => Some(self.ssn.pseudonym(&canonical)),
@@ -514,7 +610,7 @@ impl Encoder {
             postcode: &postcode,
             address: &address,
         };
-        Encoding::new(bits, self.blocks(&parts), ssn_pid)
+        (bits, self.blocks(&parts), ssn_pid)
     }
 
     fn blocks(&self, p: &BlockParts<'_>) -> [u64; BLOCK_RULES.len()] {
@@ -527,12 +623,12 @@ impl Encoder {
         let sex_byte = [p.sex.map_or(b'u', |c| c as u8)];
         let names = !p.given.is_empty() && !p.family.is_empty();
         // The street name's first letters: the address without its house number.
-        let street: String = p
-            .address
-            .chars()
-            .filter(|c| c.is_alphabetic())
-            .take(3)
-            .collect();
+        let mut street_buf = [0u8; 12];
+        let mut street_len = 0;
+        for c in p.address.chars().filter(|c| c.is_alphabetic()).take(3) {
+            street_len += c.encode_utf8(&mut street_buf[street_len..]).len();
+        }
+        let street = &street_buf[..street_len];
         let nonempty = |s: &str| !s.is_empty();
         // Each rule's parts, hashed with a separator between them; a rule missing a part has
         // no key.
@@ -541,22 +637,22 @@ impl Encoder {
                 .zip(md.as_ref())
                 .map(|(y, m)| [&y[..], &m[..], &[][..]]),
             year.as_ref()
-                .filter(|_| nonempty(&sf))
-                .map(|y| [sf.as_bytes(), &y[..], &[][..]]),
+                .zip(sf.as_ref())
+                .map(|(y, sf)| [&sf[..], &y[..], &[][..]]),
             names.then(|| {
                 let (a, b) = ordered(prefix(p.given).as_bytes(), prefix(p.family).as_bytes());
                 [a, b, &sex_byte[..]]
             }),
             md.as_ref()
-                .filter(|_| nonempty(&sg))
-                .map(|m| [sg.as_bytes(), &m[..], &[][..]]),
-            (nonempty(&sg) && nonempty(&sf)).then(|| {
-                let (a, b) = ordered(sg.as_bytes(), sf.as_bytes());
+                .zip(sg.as_ref())
+                .map(|(m, sg)| [&sg[..], &m[..], &[][..]]),
+            sg.as_ref().zip(sf.as_ref()).map(|(sg, sf)| {
+                let (a, b) = ordered(&sg[..], &sf[..]);
                 [a, b, &[][..]]
             }),
             nonempty(p.other_id).then(|| [p.other_id.as_bytes(), &[][..], &[][..]]),
-            (nonempty(p.postcode) && nonempty(&street))
-                .then(|| [p.postcode.as_bytes(), street.as_bytes(), &[][..]]),
+            (nonempty(p.postcode) && !street.is_empty())
+                .then(|| [p.postcode.as_bytes(), street, &[][..]]),
         ];
         let mut keys = [0u64; BLOCK_RULES.len()];
         for (rule, (key, parts)) in keys.iter_mut().zip(rules).enumerate() {
@@ -600,13 +696,6 @@ fn initial(name: &str) -> usize {
 /// The first two letters of a name.
 fn prefix(s: &str) -> &str {
     &s[..s.char_indices().nth(2).map_or(s.len(), |(i, _)| i)]
-}
-
-fn apply(bits: &mut [u64; ENCODING_WORDS], token: &TokenBits) {
-    for &(word, set, clear) in &token.words {
-        let w = &mut bits[usize::from(word)];
-        *w = (*w | set) & !clear;
-    }
 }
 
 /// A Fisher–Yates shuffle of `n` positions, driven by HMAC-SHA256(key, counter) bytes.

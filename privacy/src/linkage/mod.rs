@@ -13,7 +13,7 @@ mod matcher;
 mod normalize;
 mod threshold;
 
-pub use encoder::{BLOCK_RULES, ENCODING_BYTES, Encoder, Encoding, Identity};
+pub use encoder::{BLOCK_RULES, ENCODING_BYTES, EncodedColumns, Encoder, Encoding, Identity};
 pub use layout::{ENCODING_WORDS, MAX_SCORE, SEGMENTS, STRANGER_SIMILARITY, SegmentSpec};
 pub use matcher::{Link, LinkConfig, LinkMethod, Linkage, link_one_to_one};
 pub use normalize::{BirthDate, fold_name, fold_sex, soundex, standard_given};

@@ -450,3 +450,33 @@ fn extreme_name_columns(e: &Encoder, records: u32) -> usize {
         .filter(|&s| s * 10 > records * 9 || s * 10 < records)
         .count()
 }
+
+#[test]
+fn encoding_as_columns_gives_each_record_its_own_encoding_in_order() {
+    let e = Encoder::new(&key(1), "mou-a");
+    let people = population(2_500); // several pieces of the threads' work
+    let ssns: Vec<String> = (0..people.len())
+        .map(|i| format!("{:03}-{:02}-{:04}", 100 + i % 500, 10 + i % 80, 1000 + i))
+        .collect();
+    let ids: Vec<Identity<'_>> = people
+        .iter()
+        .zip(&ssns)
+        .enumerate()
+        .map(|(i, ((g, f, b, s), ssn))| Identity {
+            ssn: (i % 3 == 0).then_some(ssn.as_str()),
+            address: if i % 2 == 0 { "12 Ça Va St" } else { "" },
+            other_id: if i % 5 == 0 { "A1é" } else { "" },
+            ..id(g, f, b, s)
+        })
+        .collect();
+    let columns = e.encode_columns(&ids);
+    assert_eq!(columns.blocks.len(), ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let one = e.encode(id);
+        let bytes = &columns.bits[i * ENCODING_WORDS * 8..(i + 1) * ENCODING_WORDS * 8];
+        assert_eq!(bytes, &one.to_bytes()[..ENCODING_WORDS * 8], "record {i}");
+        assert_eq!(columns.blocks[i], one.blocks, "record {i}");
+        assert_eq!(columns.ssn_pids[i], one.ssn_pid, "record {i}");
+    }
+    assert!(columns.ssn_pids.iter().filter(|p| p.is_some()).count() > 700);
+}
