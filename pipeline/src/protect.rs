@@ -328,10 +328,18 @@ fn add_pools(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRo
 /// give a small count away by subtraction; it is published nowhere, so hiding it costs
 /// nothing. Two counts of the same people are tied directly.
 ///
-/// A count is nested in another of a table with the same rows when its population has every
-/// term of the other's (and the same held-out wage quarters: who is held out follows from the
-/// exit quarter, not from anything about the person), and both count everyone of their
-/// populations or each of this count's outcomes implies one of the other's.
+/// A count is nested in another of a table with the same rows when (with the same held-out
+/// wage quarters: who is held out follows from the exit quarter, not from anything about the
+/// person) each term of the other's population holds for its people, by a term of its own
+/// population implying it or by each of its outcomes implying it, and, where the other counts
+/// people with an outcome, one of those outcomes holds for them the same ways.
+///
+/// Denominators go with denominators and numerators with numerators; a numerator under another
+/// table's denominator of the same population differs from it by its own complement (protected
+/// by the rate rule) plus the denominators' difference (protected here), so it is related only
+/// where its outcomes are what put its people in the other population (the seamless enrollers
+/// of one table are the denominator of persistence in another), and a denominator under a
+/// numerator only where its population's terms are outcomes (that same pair, the other way).
 fn add_nested(
     model: &mut CellModel,
     index: &[Vec<Vec<usize>>],
@@ -339,20 +347,25 @@ fn add_nested(
     rule: SuppressionRule,
 ) {
     let within = |a: &CellTable, x: &Count, b: &CellTable, y: &Count| {
+        let by_terms = |c: &str| a.term_implies.iter().any(|i| i.iter().any(|t| t == c));
+        let by_outcomes = |holds: &dyn Fn(&str) -> bool| {
+            !x.any_of.is_empty() && x.implies.iter().all(|i| i.iter().any(|c| holds(c)))
+        };
+        let mut via_outcomes = false;
         let population = a.held_out_terms == b.held_out_terms
-            && b.population_terms
-                .iter()
-                .all(|t| a.population_terms.contains(t));
-        // Denominators with denominators, numerators with numerators: a numerator under another
-        // table's denominator differs from it by its own complement (protected by the rate
-        // rule) plus the denominators' difference (protected here).
+            && b.population_terms.iter().all(|t| {
+                by_terms(t) || {
+                    let held = by_outcomes(&|c| c == t);
+                    via_outcomes |= held;
+                    held
+                }
+            });
+        let counted = y.any_of.iter().any(|c| by_terms(c))
+            || by_outcomes(&|c| y.any_of.iter().any(|o| o == c));
         let outcomes = match (x.any_of.is_empty(), y.any_of.is_empty()) {
             (true, true) => true,
-            (false, false) => x
-                .implies
-                .iter()
-                .all(|implied| implied.iter().any(|c| y.any_of.contains(c))),
-            _ => false,
+            (false, true) => via_outcomes,
+            (_, false) => counted,
         };
         population && outcomes
     };

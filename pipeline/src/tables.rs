@@ -94,6 +94,10 @@ pub struct CellTable {
     /// wage quarters it is held to (`wage_observable_q2`): a table whose population terms
     /// include another's, with the same held-out terms, counts a subset of its people.
     pub population_terms: Vec<String>,
+    /// For each population term, the outcome columns it implies (itself among them; see
+    /// [`crate::measures::Outcome::implies`]): a term `ps_enrolled_fall1_four_year` puts the
+    /// table's people within another's `ps_enrolled_fall1`.
+    pub term_implies: Vec<Vec<String>>,
     pub held_out_terms: Vec<String>,
     /// Rows per cohort (`cohort` column) or pooled over every cohort of the run.
     pub by_cohort: bool,
@@ -128,6 +132,7 @@ impl CellTable {
             population: "TRUE".into(),
             universe: "concentrators".into(),
             population_terms: vec![],
+            term_implies: vec![],
             held_out_terms: vec![],
             by_cohort: false,
             dimensions,
@@ -172,6 +177,7 @@ impl CellTable {
             population: "TRUE".into(),
             universe: "concentrators".into(),
             population_terms: vec![],
+            term_implies: vec![],
             held_out_terms: vec![],
             by_cohort: true,
             dimensions: vec![],

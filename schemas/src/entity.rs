@@ -123,6 +123,11 @@ const CTE_COURSE_COMPLETION: &[F] = &[
     F::new("course_id", K::Text).ceds("000055", "Course Identifier"),
     F::new("cip_code", K::CteProgram)
         .ceds("000043", "Classification of Instructional Program Code"),
+    // Perkins V 5S2 counts courses earning postsecondary credit (`DualCredit`); a course of
+    // several additional credit types is recorded with that one.
+    F::new("additional_credit_type", K::Code("additional_credit_type"))
+        .optional()
+        .ceds("000596", "Additional Credit Type"),
 ];
 
 const INDUSTRY_CREDENTIAL: &[F] = &[

@@ -66,6 +66,10 @@ pub struct Student {
     /// CIP code, school year and course number of each completed CTE course; a retaken course
     /// appears twice with one number.
     pub cte_courses: Vec<(&'static str, i32, u32)>,
+    /// The course of `cte_courses` that earned college credit too (dual credit): most often
+    /// the last course of the primary program, sometimes the course of another program, which
+    /// Perkins V 5S2 (credit in the concentrator's own program) does not count.
+    pub dual_credit_course: Option<usize>,
     pub credentials: Vec<(&'static str, &'static str, Date)>,
     pub wbl: Vec<(&'static str, Date, u32)>,
     pub college: Option<College>,
@@ -115,6 +119,10 @@ pub struct College {
     /// or spring census (begin, withdrawal date). Institutions' census-date extracts leave it
     /// out; the NSC detail report shows it with status `W`.
     pub withdrawn: Option<(Date, Date)>,
+    /// A part-time fall term at a community college (institution, begin, end) alongside the
+    /// first fall at a 4-year: enrolled at both levels on the census day, where the 4-year
+    /// counts (OpenSDP).
+    pub concurrent: Option<(u32, Date, Date)>,
 }
 
 impl Student {
@@ -316,6 +324,7 @@ pub fn generate(cfg: &SynthConfig, index: u64) -> Student {
         exit_cohort: Some(cohort_of(exit.date)),
         person_rows: Vec::new(),
         cte_courses: Vec::new(),
+        dual_credit_course: None,
         credentials: Vec::new(),
         wbl: Vec::new(),
         college: None,
@@ -323,6 +332,7 @@ pub fn generate(cfg: &SynthConfig, index: u64) -> Student {
         workforce: None,
     };
     cte(&mut s, &mut r);
+    s.dual_credit_course = dual_credit_course(&s, cfg);
     districts(&mut s, &mut r, cfg, group);
     college(&mut s, &mut r, cfg, risk);
     work(&mut s, &mut r, cfg, risk);
@@ -562,7 +572,12 @@ fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
     }
     let four_year = r.chance(0.5 - risk * 0.5);
     let institution = r.below(cfg.institutions() as u64) as u32;
-    let level = if four_year { "FourYear" } else { "TwoToFour" };
+    // Some colleges are less-than-2-year institutions (certificate programmes): NSC `L`.
+    let level = match (four_year, institution % 7) {
+        (true, _) => "FourYear",
+        (false, 0) => "LessThanTwo",
+        (false, _) => "TwoToFour",
+    };
     // Most start the fall after exit; some only the next spring.
     let delayed = r.chance(0.12);
     let start_year = s.exit.date.year.max(s.cohort);
@@ -616,9 +631,11 @@ fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
         start_year + years,
         data_end,
     );
+    let concurrent = concurrent_term(cfg, s.index, four_year, institution, &terms, start_year);
     s.college = Some(College {
         institution,
         level,
+        concurrent,
         local_id: format!("U{institution:03}-{:07}", s.index),
         carries_state_id: r.chance(cfg.ps_state_id_share),
         carries_ssn: r.chance(cfg.ps_ssn_share),
@@ -626,6 +643,42 @@ fn college(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
         award,
         withdrawn,
     });
+}
+
+/// Which course earned dual credit, if any. Drawn from its own stream so the rest of the state
+/// is unchanged.
+fn dual_credit_course(s: &Student, cfg: &SynthConfig) -> Option<usize> {
+    let primary = s.cte_courses.first()?.0;
+    let mut r = Rng::for_entity(cfg.seed, 15, s.index);
+    let other = s.cte_courses.iter().position(|c| c.0 != primary);
+    let last_primary = s
+        .cte_courses
+        .iter()
+        .rposition(|c| c.0 == primary && c.2 >= 2);
+    match r.f64() {
+        x if x < 0.2 => last_primary,
+        x if x < 0.28 => other,
+        _ => None,
+    }
+}
+
+/// For a few 4-year students enrolled in their first fall: a course at a community college that
+/// same fall. Drawn from its own stream so the rest of the state is unchanged.
+fn concurrent_term(
+    cfg: &SynthConfig,
+    index: u64,
+    four_year: bool,
+    institution: u32,
+    terms: &[(Date, Date, &'static str)],
+    start_year: i32,
+) -> Option<(u32, Date, Date)> {
+    let first_fall = date(start_year, 8, 24);
+    let enrolled_first_fall = terms.first().is_some_and(|(b, _, _)| *b == first_fall);
+    if !four_year || !enrolled_first_fall || !Rng::for_entity(cfg.seed, 14, index).chance(0.08) {
+        return None;
+    }
+    let other = (institution + 1) % cfg.institutions();
+    Some((other, date(start_year, 8, 30), date(start_year, 12, 10)))
 }
 
 /// For some who stopped before the program's last spring without an award: the next term,

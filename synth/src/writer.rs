@@ -204,9 +204,13 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
             ])?;
         }
         let school = format!("SCH{:04}", s.school);
-        for (cip, year, number) in &s.cte_courses {
+        for (k, (cip, year, number)) in s.cte_courses.iter().enumerate() {
             let course = format!("C{}-{number}", cip.replace('.', ""));
-            courses.row(&[id, &school, &year.to_string(), &course, cip])?;
+            let credit = match s.dual_credit_course == Some(k) {
+                true => "DualCredit",
+                false => "",
+            };
+            courses.row(&[id, &school, &year.to_string(), &course, cip, credit])?;
         }
         for (kind, cip, when) in &s.credentials {
             credentials.row(&[
@@ -239,6 +243,24 @@ pub fn generate_state(cfg: &SynthConfig, root: &Path) -> Result<SynthSummary, Sy
                     &b.to_string(),
                     &e.to_string(),
                     status,
+                ])?;
+                truth_ps_enrollments.row(&[&pid])?;
+            }
+            if let Some((other, b, e)) = c.concurrent {
+                let (ssn, first, last, birth) =
+                    ps_identity(&mut r, &mut v, &s, c.carries_ssn, people);
+                ps_enrollments.row(&[
+                    &format!("{:06}", 100_000 + other * 37),
+                    &format!("C{other:03}-{:07}", s.index),
+                    state_id,
+                    &ssn,
+                    &first,
+                    &last,
+                    &birth,
+                    "TwoToFour",
+                    &b.to_string(),
+                    &e.to_string(),
+                    "02",
                 ])?;
                 truth_ps_enrollments.row(&[&pid])?;
             }

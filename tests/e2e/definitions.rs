@@ -729,11 +729,14 @@ async fn concentrators_and_the_fall_census_follow_the_definitions() {
         flag(&got, "three_courses", "ps_enrolled_fall2").as_deref(),
         Some("false")
     );
-    assert_eq!(
-        flag(&got, "two_courses", "ps_enrolled_fall1"),
-        None,
-        "fall 1 is no longer measured"
-    );
+    // The state's file replaced the shipped one: the table counts the second fall (other
+    // shipped measures still read the first).
+    let tables = plan.cell_tables();
+    let ps = tables
+        .iter()
+        .find(|t| t.name == "postsecondary_enrollment")
+        .unwrap();
+    assert_eq!(ps.counts[1].any_of, ["ps_enrolled_fall2"]);
 }
 
 #[tokio::test]
@@ -923,4 +926,152 @@ async fn enrollment_within_two_years_counts_from_the_exit_day() {
     for s in students {
         assert_eq!(got[s]["ps_enrolled_fall1"], "false", "{s}");
     }
+}
+
+#[tokio::test]
+async fn seamless_enrollment_by_level_and_persistence_follow_the_census() {
+    let students = [
+        "four_and_two_same_day",
+        "two_year_only",
+        "less_than_two",
+        "level_not_reported",
+        "four_year_then_persists",
+        "stops_out_after_fall1",
+        "second_fall_only",
+    ];
+    // Everyone graduates 2022-05-30 (cohort 2022): the first census is 2022-10-01, the second
+    // 2023-10-01. A spring term (2023-01-10..2023-05-10) covers neither census.
+    let spells = "institution_id,institution_student_id_pid,state_student_id_pid,institution_level,begin_date,end_date
+        U4,u-1,four_and_two_same_day,FourYear,2022-08-24,2022-12-15
+        C2,c-1,four_and_two_same_day,TwoToFour,2022-09-01,2022-12-10
+        C2,c-2,two_year_only,TwoToFour,2022-08-24,2022-12-15
+        C1,c-3,less_than_two,LessThanTwo,2022-10-01,2022-10-01
+        U9,u-4,level_not_reported,,2022-08-24,2022-12-15
+        U4,u-5,four_year_then_persists,FourYear,2022-08-24,2022-12-15
+        U4,u-5,four_year_then_persists,FourYear,2023-01-10,2023-05-10
+        C2,c-6,four_year_then_persists,TwoToFour,2023-08-24,2023-12-15
+        U4,u-7,stops_out_after_fall1,FourYear,2022-08-24,2022-12-15
+        U4,u-7,stops_out_after_fall1,FourYear,2023-01-10,2023-05-10
+        C2,c-8,second_fall_only,TwoToFour,2023-09-30,2023-10-01";
+    let got = outcomes(
+        &[
+            (Entity::Person, &persons(&students)),
+            (Entity::K12Enrollment, &graduations(&students)),
+            (Entity::CteCourseCompletion, &two_courses(&students)),
+            (Entity::PsEnrollment, spells),
+        ],
+        &[2022],
+    )
+    .await;
+    let columns = [
+        "ps_enrolled_fall1",
+        "ps_enrolled_fall1_four_year",
+        "ps_enrolled_fall1_two_year",
+        "ps_enrolled_fall2",
+    ];
+    let flags = |s: &str| -> Vec<&str> { columns.iter().map(|c| got[s][*c].as_str()).collect() };
+    // Enrolled at a 4-year and a 2-year on October 1: the 4-year wins, the 2-year is not set.
+    assert_eq!(
+        flags("four_and_two_same_day"),
+        ["true", "true", "false", "false"]
+    );
+    assert_eq!(flags("two_year_only"), ["true", "false", "true", "false"]);
+    // A one-day spell on the census day counts; under two years is a 2-year institution.
+    assert_eq!(flags("less_than_two"), ["true", "false", "true", "false"]);
+    // Enrolled, but at an institution of no reported level: in neither split.
+    assert_eq!(
+        flags("level_not_reported"),
+        ["true", "false", "false", "false"]
+    );
+    // Persisting at another institution of another level is persistence.
+    assert_eq!(
+        flags("four_year_then_persists"),
+        ["true", "true", "false", "true"]
+    );
+    // Enrolled the spring after, not on the second census: no persistence.
+    assert_eq!(
+        flags("stops_out_after_fall1"),
+        ["true", "true", "false", "false"]
+    );
+    // A spell ending on the second census day covers it; without the first fall it is no
+    // persister (the persistence table counts only the first fall's enrollers).
+    assert_eq!(
+        flags("second_fall_only"),
+        ["false", "false", "false", "true"]
+    );
+    // The file's latest end date, 2023-12-15, reaches both censuses of cohort 2022's last
+    // possible exit (2022-06-30: 2022-10-01 and 2023-10-01).
+    for s in students {
+        assert_eq!(got[s]["ps_observable_fall1"], "true", "{s}");
+        assert_eq!(got[s]["ps_observable_fall2"], "true", "{s}");
+    }
+}
+
+#[tokio::test]
+async fn a_fall_the_postsecondary_file_does_not_reach_holds_the_cohort_out() {
+    let students = ["enrolled"];
+    // Cohort 2022's second census is 2023-10-01; the file ends 2023-09-30 (a file pulled before
+    // that fall's census), then on it.
+    for (end, second_fall) in [("2023-09-30", "false"), ("2023-10-01", "true")] {
+        let spells = format!(
+            "institution_id,institution_student_id_pid,state_student_id_pid,institution_level,begin_date,end_date
+            U4,u-1,enrolled,FourYear,2022-08-24,2022-12-15
+            U4,u-1,enrolled,FourYear,2023-08-24,{end}"
+        );
+        let got = outcomes(
+            &[
+                (Entity::Person, &persons(&students)),
+                (Entity::K12Enrollment, &graduations(&students)),
+                (Entity::CteCourseCompletion, &two_courses(&students)),
+                (Entity::PsEnrollment, &spells),
+            ],
+            &[2022],
+        )
+        .await;
+        assert_eq!(got["enrolled"]["ps_observable_fall1"], "true", "{end}");
+        assert_eq!(got["enrolled"]["ps_observable_fall2"], second_fall, "{end}");
+    }
+}
+
+#[tokio::test]
+async fn postsecondary_credit_counts_a_course_of_the_own_program_by_the_exit_year() {
+    let students = [
+        "dual_in_program",
+        "dual_in_other_program",
+        "dual_after_exit_year",
+        "advanced_placement",
+        "dual_retaken",
+    ];
+    // Carpentry (46.0201) twice each is the primary program; everyone graduates 2022-05-30
+    // (cohort 2022, school year 2022).
+    let extra = "state_student_id_pid,school_year,course_id,cip_code,additional_credit_type
+        dual_in_program,2022,CARP-3,46.0201,DualCredit
+        dual_in_other_program,2022,BUS-1,52.0101,DualCredit
+        dual_after_exit_year,2023,CARP-3,46.0201,DualCredit
+        advanced_placement,2022,CARP-3,46.0201,AdvancedPlacement
+        dual_retaken,2021,CARP-2,46.0201,DualCredit";
+    let got = outcomes(
+        &[
+            (Entity::Person, &persons(&students)),
+            (Entity::K12Enrollment, &graduations(&students)),
+            (Entity::CteCourseCompletion, &two_courses(&students)),
+            (Entity::CteCourseCompletion, extra),
+        ],
+        &[2022],
+    )
+    .await;
+    let credit = |s: &str| {
+        (
+            got[s]["program"].as_str(),
+            got[s]["ps_credit_by_exit"].as_str(),
+        )
+    };
+    assert_eq!(credit("dual_in_program"), ("46.0201", "true"));
+    // Dual credit in Business, one course: Carpentry (2 courses) stays the program.
+    assert_eq!(credit("dual_in_other_program"), ("46.0201", "false"));
+    // School year 2023 is after the exit's (2022).
+    assert_eq!(credit("dual_after_exit_year"), ("46.0201", "false"));
+    assert_eq!(credit("advanced_placement"), ("46.0201", "false"));
+    // CARP-2 again, with dual credit: still two distinct courses, and credit in the program.
+    assert_eq!(credit("dual_retaken"), ("46.0201", "true"));
 }

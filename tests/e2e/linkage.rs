@@ -95,9 +95,12 @@ fn person_files(
     let mut right = Vec::new();
     let ps = read_csv(&state.join("postsecondary/enrollments.csv"));
     let who = read_csv(&state.join("truth/ps_enrollment.csv"));
+    // A person file: one row per person, from their first institution's records (a student who
+    // also took a course at a second college is not two people to link one to one).
+    let mut persons_seen = HashSet::new();
     for (e, t) in ps.iter().zip(&who) {
         let id = format!("R{}", e["institution_student_id"]);
-        if !truth.contains_key(&id) {
+        if !truth.contains_key(&id) && persons_seen.insert(t["person_id"].clone()) {
             truth.insert(id.clone(), t["person_id"].clone());
             // Institutions report no sex here; the encoding simply carries none.
             right.push((

@@ -116,6 +116,8 @@ fn session(people: &[Person]) -> SessionContext {
         Arc::new(BooleanArray::from(people.iter().map(f).collect::<Vec<_>>()))
     };
     outcomes.push(("ps_enrolled_fall1", flags(&|p| p.enrolled)));
+    // Every cohort's first fall is in the postsecondary data.
+    outcomes.push(("ps_observable_fall1", flags(&|_| true)));
     outcomes.push(("wage_observable_q2", flags(&|_| true)));
     outcomes.push(("employed_q2", flags(&|p| p.enrolled)));
     outcomes.push(("ps_enrolled_q2", flags(&|p| p.enrolled_q2)));

@@ -234,7 +234,7 @@ fn injected_errors_of_every_tier_are_reported_by_rule_and_line_without_values() 
     );
     let courses = append(
         &dir.join("k12/cte_courses.csv"),
-        &["S999999995,SCH7775,2019,C999-1,99.9999"],
+        &["S999999995,SCH7775,2019,C999-1,99.9999,"],
     );
     let wages = append(
         &dir.join("workforce/ui_wages.csv"),

@@ -3,7 +3,9 @@
 //! Ingest left each K-12 person row and postsecondary record a keyed Bloom-filter encoding of
 //! its names and birth date, with sex in a blocking key (`linkage_encoding`). Postsecondary records are grouped into
 //! persons by [`PS_IDENTITY`]; persons none of whose records a state id or known SSN linked are
-//! matched one to one against the K-12 students with [`link_one_to_one`]; the threshold is
+//! matched against the K-12 students with [`link_one_per_group`], one to one within each
+//! institution (a student who transferred or took a course at a second college is one person
+//! at each; the identities without an institution's student id form one group); the threshold is
 //! fitted to the run's own scores unless the job fixes one. A linked postsecondary person
 //! brings its SSN pseudonym, so the student's wage records link too.
 
@@ -12,7 +14,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{AsArray, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::SessionContext;
-use p20w_privacy::linkage::{Encoding, LinkConfig, ThresholdFit, link_one_to_one};
+use p20w_privacy::linkage::{Encoding, LinkConfig, ThresholdFit, link_one_per_group};
 use p20w_schemas::LINKAGE_ENCODING;
 use serde::Serialize;
 
@@ -90,13 +92,27 @@ pub async fn link_postsecondary(
         ..LinkConfig::default()
     };
     let (person_count, student_count) = (persons.len() as u64, students.len() as u64);
+    // `inst:<institution>:<student pseudonym>`: the institution is the group.
+    let mut institutions: std::collections::HashMap<&str, u32> = Default::default();
+    let groups: Vec<u32> = identities
+        .iter()
+        .map(|id| {
+            let institution = id
+                .strip_prefix("inst:")
+                .and_then(|rest| rest.rsplit_once(':'))
+                .map_or("", |(institution, _)| institution);
+            let next = institutions.len() as u32;
+            *institutions.entry(institution).or_insert(next)
+        })
+        .collect();
     // The postsecondary persons go first: the threshold fit reads each first-side record's
     // best and second-best scores, and most of them have a partner among the students, while
     // most students have none among them.
-    let linkage =
-        tokio::task::spawn_blocking(move || link_one_to_one(&persons, &students, &config))
-            .await
-            .map_err(|e| RunError::internal(&format!("fuzzy linkage: {e}")))?;
+    let linkage = tokio::task::spawn_blocking(move || {
+        link_one_per_group(&persons, &groups, &students, &config)
+    })
+    .await
+    .map_err(|e| RunError::internal(&format!("fuzzy linkage: {e}")))?;
     let ps_identity: StringArray = linkage
         .links
         .iter()

@@ -16,7 +16,7 @@ mod spec;
 
 use std::path::PathBuf;
 
-pub use outcome::Outcome;
+pub use outcome::{InstitutionLevel, Outcome};
 pub use plan::person_outcomes;
 pub use spec::{Definitions, Earnings, MeasureSpec, MonthDay, Population, SpecError, Statistic};
 
@@ -45,12 +45,28 @@ const SHIPPED_MEASURES: &[(&str, &str)] = &[
         include_str!("../../measures/college_enrollment_two_years.toml"),
     ),
     (
+        "pipeline/measures/postsecondary_enrollment_four_year.toml",
+        include_str!("../../measures/postsecondary_enrollment_four_year.toml"),
+    ),
+    (
+        "pipeline/measures/postsecondary_enrollment_two_year.toml",
+        include_str!("../../measures/postsecondary_enrollment_two_year.toml"),
+    ),
+    (
+        "pipeline/measures/college_persistence.toml",
+        include_str!("../../measures/college_persistence.toml"),
+    ),
+    (
         "pipeline/measures/perkins_3s1_placement.toml",
         include_str!("../../measures/perkins_3s1_placement.toml"),
     ),
     (
         "pipeline/measures/perkins_5s1_credential.toml",
         include_str!("../../measures/perkins_5s1_credential.toml"),
+    ),
+    (
+        "pipeline/measures/perkins_5s2_postsecondary_credit.toml",
+        include_str!("../../measures/perkins_5s2_postsecondary_credit.toml"),
     ),
     (
         "pipeline/measures/perkins_5s3_work_based_learning.toml",
@@ -182,11 +198,22 @@ impl MeasurePlan {
     /// The published tables, in the plan's order, each numerator knowing which of the plan's
     /// other outcomes it implies (so disclosure control relates nested counts).
     pub fn cell_tables(&self) -> Vec<CellTable> {
-        let outcomes: Vec<Outcome> = self
-            .measures
-            .iter()
-            .flat_map(|m| m.spec.numerator.any.iter().copied())
-            .collect();
+        let outcomes: Vec<Outcome> = self.measures.iter().flat_map(Measure::outcomes).collect();
+        // The plan's outcome columns a column's outcome implies (itself among them); a column
+        // that is no outcome (`graduated`) implies itself.
+        let implied = |column: &String, own: &[Outcome]| -> Vec<String> {
+            let Some(own) = own.iter().find(|o| o.column() == *column) else {
+                return vec![column.clone()];
+            };
+            let mut implied: Vec<String> = outcomes
+                .iter()
+                .filter(|o| own.implies(**o))
+                .map(|o| o.column())
+                .collect();
+            implied.sort();
+            implied.dedup();
+            implied
+        };
         self.measures
             .iter()
             .map(|m| {
@@ -195,17 +222,12 @@ impl MeasurePlan {
                 numerator.implies = numerator
                     .any_of
                     .iter()
-                    .map(|column| {
-                        let own = m.spec.numerator.any.iter().find(|o| o.column() == *column);
-                        let mut implied: Vec<String> = outcomes
-                            .iter()
-                            .filter(|o| own.is_some_and(|own| own.implies(**o)))
-                            .map(|o| o.column())
-                            .collect();
-                        implied.sort();
-                        implied.dedup();
-                        implied
-                    })
+                    .map(|c| implied(c, &m.spec.numerator.any))
+                    .collect();
+                t.term_implies = t
+                    .population_terms
+                    .iter()
+                    .map(|c| implied(c, &m.spec.denominator.all))
                     .collect();
                 t
             })
@@ -265,6 +287,20 @@ impl Measure {
         }
         if spec.version == 0 {
             return Err(err("version", "must be 1 or more".into()));
+        }
+        for (i, o) in spec.denominator.all.iter().enumerate() {
+            let key = format!("denominator.all[{i}]");
+            if spec.denominator.all[..i].contains(o) {
+                return Err(err(&key, "names the same outcome twice".into()));
+            }
+            if spec.numerator.any.contains(o) {
+                return Err(err(
+                    &key,
+                    "is also a numerator outcome: every person of the denominator would count"
+                        .into(),
+                ));
+            }
+            o.check().map_err(|(k, m)| err(&format!("{key}.{k}"), m))?;
         }
         if spec.numerator.any.is_empty() {
             return Err(err(
@@ -336,15 +372,15 @@ impl Measure {
         })
     }
 
+    /// Every outcome the measure reads: the denominator's, then the numerator's.
+    pub fn outcomes(&self) -> impl Iterator<Item = Outcome> + '_ {
+        let s = &self.spec;
+        s.denominator.all.iter().chain(&s.numerator.any).copied()
+    }
+
     /// The wage quarters the measure's people must be observable in to be counted.
     fn held_out_quarters(&self) -> Vec<u8> {
-        let mut q: Vec<u8> = self
-            .spec
-            .numerator
-            .any
-            .iter()
-            .filter_map(|o| o.wage_quarter())
-            .collect();
+        let mut q: Vec<u8> = self.outcomes().filter_map(|o| o.wage_quarter()).collect();
         q.sort();
         q.dedup();
         q
@@ -352,13 +388,7 @@ impl Measure {
 
     /// The entities whose records decide the numerator, beyond the population's own.
     pub fn outcome_entities(&self) -> Vec<&'static str> {
-        let mut e: Vec<&'static str> = self
-            .spec
-            .numerator
-            .any
-            .iter()
-            .filter_map(|o| o.entity())
-            .collect();
+        let mut e: Vec<&'static str> = self.outcomes().filter_map(|o| o.entity()).collect();
         e.sort();
         e.dedup();
         e
@@ -380,23 +410,36 @@ impl Measure {
             );
         }
         let held_out = self.held_out_quarters();
+        let mut required: Vec<String> = s.denominator.all.iter().map(|o| o.column()).collect();
+        required.sort();
         let population_terms: Vec<String> = s
             .population
             .predicate()
             .map(String::from)
             .into_iter()
+            .chain(required.iter().cloned())
             .collect();
         let held_out_terms: Vec<String> = held_out
             .iter()
             .map(|q| format!("wage_observable_q{q}"))
             .collect();
+        // Cohorts the postsecondary file does not yet reach are left out whole: the same for
+        // every person of a cohort, so no relation between tables changes on the rows kept.
+        let mut coverage: Vec<String> = self
+            .outcomes()
+            .filter_map(Outcome::cohort_coverage_column)
+            .collect();
+        coverage.sort();
+        coverage.dedup();
         let population: Vec<String> = population_terms
             .iter()
             .chain(&held_out_terms)
+            .chain(&coverage)
             .cloned()
             .collect();
         // Tables count the same people when their population and held-out quarters agree.
         let universe = std::iter::once(s.population.universe().to_string())
+            .chain(required)
             .chain(held_out.iter().map(|q| format!("observable_q{q}")))
             .collect::<Vec<_>>()
             .join("_");
@@ -411,6 +454,7 @@ impl Measure {
                 false => population.join(" AND "),
             },
             universe,
+            term_implies: population_terms.iter().map(|t| vec![t.clone()]).collect(),
             population_terms,
             held_out_terms,
             by_cohort: true,
@@ -440,6 +484,12 @@ impl Measure {
             .iter()
             .map(|o| format!("- {}\n", o.window_doc(defs)))
             .collect();
+        let required: String = s
+            .denominator
+            .all
+            .iter()
+            .map(|o| format!(", with {}", o.window_doc(defs)))
+            .collect();
         let mut sources = vec!["person", "k12_enrollment", "cte_course_completion"];
         sources.extend(self.outcome_entities());
         format!(
@@ -449,7 +499,7 @@ impl Measure {
             s.id,
             s.version,
             self.file,
-            population_doc(s.population, defs),
+            population_doc(s.population, defs) + &required,
             windows.concat(),
             sources
                 .iter()

@@ -25,8 +25,13 @@ pub enum Outcome {
     /// held out of the denominator (wages not yet available are not zero).
     Employed { quarter_after_exit: u8 },
     /// A linked postsecondary enrollment spell covering the census day of the `n`-th fall on or
-    /// after the exit date (1: the first fall).
-    EnrolledOnFallCensus { fall_after_exit: u8 },
+    /// after the exit date (1: the first fall); with `institution_level`, at a 4-year or a
+    /// 2-year institution only, a 4-year winning when the census finds both (OpenSDP).
+    EnrolledOnFallCensus {
+        fall_after_exit: u8,
+        #[serde(default)]
+        institution_level: Option<InstitutionLevel>,
+    },
     /// A linked postsecondary enrollment spell overlapping calendar quarter `E + n` (the
     /// postsecondary placement of Perkins V 3S1).
     EnrolledInQuarter { quarter_after_exit: u8 },
@@ -39,6 +44,29 @@ pub enum Outcome {
     CredentialByExit,
     /// Work-based learning begun on or before the exit date (Perkins V 5S3).
     WorkBasedLearningByExit,
+    /// A completed course of the concentrator's own program that earned postsecondary credit
+    /// (`additional_credit_type` `DualCredit`), in a school year up to the exit's (Perkins V
+    /// 5S2).
+    PostsecondaryCreditByExit,
+}
+
+/// The NSC `2-year / 4-year` split of institutions (CEDS 000178 Level of Institution).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstitutionLevel {
+    /// `FourYear`: four or more years.
+    FourYear,
+    /// `TwoToFour` or `LessThanTwo`: under four years.
+    TwoYear,
+}
+
+impl InstitutionLevel {
+    fn name(self) -> &'static str {
+        match self {
+            InstitutionLevel::FourYear => "four_year",
+            InstitutionLevel::TwoYear => "two_year",
+        }
+    }
 }
 
 impl Outcome {
@@ -46,16 +74,37 @@ impl Outcome {
     pub fn column(self) -> String {
         match self {
             Outcome::Employed { quarter_after_exit } => format!("employed_q{quarter_after_exit}"),
-            Outcome::EnrolledOnFallCensus { fall_after_exit } => {
-                format!("ps_enrolled_fall{fall_after_exit}")
-            }
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit,
+                institution_level,
+            } => format!(
+                "ps_enrolled_fall{fall_after_exit}{}",
+                institution_level.map_or(String::new(), |l| format!("_{}", l.name()))
+            ),
             Outcome::EnrolledInQuarter { quarter_after_exit } => {
                 format!("ps_enrolled_q{quarter_after_exit}")
             }
             Outcome::EnrolledWithinDays { days } => format!("ps_enrolled_within_{days}d"),
             Outcome::CredentialByExit => "credential_by_exit".into(),
             Outcome::WorkBasedLearningByExit => "wbl_by_exit".into(),
+            Outcome::PostsecondaryCreditByExit => "ps_credit_by_exit".into(),
         }
+    }
+
+    /// The fall after exit whose census decides the outcome.
+    pub fn fall(self) -> Option<u8> {
+        match self {
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit, ..
+            } => Some(fall_after_exit),
+            _ => None,
+        }
+    }
+
+    /// The column saying whether the postsecondary file reaches the outcome's census day for
+    /// everyone of the cohort; a measure publishes only the cohorts where it does.
+    pub fn cohort_coverage_column(self) -> Option<String> {
+        self.fall().map(|n| format!("ps_observable_fall{n}"))
     }
 
     /// The quarter after exit whose wages decide the outcome.
@@ -75,19 +124,37 @@ impl Outcome {
             | Outcome::EnrolledWithinDays { .. } => Some("ps_enrollment"),
             Outcome::CredentialByExit => Some("industry_credential"),
             Outcome::WorkBasedLearningByExit => Some("work_based_learning"),
+            Outcome::PostsecondaryCreditByExit => Some("cte_course_completion"),
         }
     }
 
     /// Whether every person with this outcome has `other` too, whatever the data: the same
-    /// outcome; an enrollment on the `n`-th fall census (at most `366 n` days after exit) or
-    /// overlapping quarter `E + n` (ending at most `92 (n + 1)` days after) within any window
-    /// at least that long. Disclosure control relates a count to the counts it is nested in.
+    /// outcome; an enrollment on a fall census at one level of institution and the same fall
+    /// at any level; an enrollment on the `n`-th fall census (at most `366 n` days after exit)
+    /// or overlapping quarter `E + n` (ending at most `92 (n + 1)` days after) within any
+    /// window at least that long. Disclosure control relates a count to the counts it is
+    /// nested in.
     pub fn implies(self, other: Outcome) -> bool {
+        if let (
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit: mine,
+                institution_level: Some(_),
+            },
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit: theirs,
+                institution_level: None,
+            },
+        ) = (self, other)
+        {
+            return mine == theirs;
+        }
         let Outcome::EnrolledWithinDays { days } = other else {
             return self == other;
         };
         let reach = match self {
-            Outcome::EnrolledOnFallCensus { fall_after_exit } => 366 * u32::from(fall_after_exit),
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit, ..
+            } => 366 * u32::from(fall_after_exit),
             Outcome::EnrolledInQuarter { quarter_after_exit } => {
                 92 * (u32::from(quarter_after_exit) + 1)
             }
@@ -114,14 +181,12 @@ impl Outcome {
             Outcome::EnrolledWithinDays { days } if !(1..=MAX_DAYS_AFTER_EXIT).contains(&days) => {
                 Err(("days", format!("must be 1 to {MAX_DAYS_AFTER_EXIT}")))
             }
-            Outcome::EnrolledOnFallCensus { fall_after_exit: f }
-                if !(1..=MAX_FALL_AFTER_EXIT).contains(&f) =>
-            {
-                Err((
-                    "fall_after_exit",
-                    format!("must be 1 to {MAX_FALL_AFTER_EXIT}"),
-                ))
-            }
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit: f, ..
+            } if !(1..=MAX_FALL_AFTER_EXIT).contains(&f) => Err((
+                "fall_after_exit",
+                format!("must be 1 to {MAX_FALL_AFTER_EXIT}"),
+            )),
             _ => Ok(()),
         }
     }
@@ -135,13 +200,29 @@ impl Outcome {
                  is never counted); exiters whose quarter E + {quarter_after_exit} the wage file \
                  does not yet cover are held out of the denominator"
             ),
-            Outcome::EnrolledOnFallCensus { fall_after_exit } => format!(
-                "a linked postsecondary enrollment spell (begin ≤ census day ≤ end) on {0} of \
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit,
+                institution_level,
+            } => format!(
+                "a linked postsecondary enrollment spell (begin ≤ census day ≤ end){2} on {0} of \
                  the {1} fall on or after the exit date (the first fall is the exit year's when \
                  the exit is on or before {0}, so a summer graduate's is that same year's, and \
-                 the next year's for a later exit)",
+                 the next year's for a later exit); a cohort is published only once the \
+                 postsecondary enrollment file reaches that census day for the cohort's last \
+                 possible exit (its latest enrollment end date is on or after it), so a fall not \
+                 yet in the data never reads as not enrolled",
                 month_day_words(defs.fall_census),
-                ordinal(fall_after_exit)
+                ordinal(fall_after_exit),
+                match institution_level {
+                    None => "",
+                    Some(InstitutionLevel::FourYear) => {
+                        " at a 4-year institution (`institution_level` `FourYear`)"
+                    }
+                    Some(InstitutionLevel::TwoYear) => {
+                        " at a 2-year institution (`institution_level` `TwoToFour` or \
+                         `LessThanTwo`) and none at a 4-year on the same day (the 4-year wins)"
+                    }
+                }
             ),
             Outcome::EnrolledInQuarter {
                 quarter_after_exit: n,
@@ -158,6 +239,12 @@ impl Outcome {
                 .into(),
             Outcome::WorkBasedLearningByExit => "work-based learning (`work_based_learning`) \
                  begun on or before the exit date"
+                .into(),
+            Outcome::PostsecondaryCreditByExit => "a completed course of the concentrator's \
+                 primary program (`cte_course_completion`, its CIP code) that earned \
+                 postsecondary credit (`additional_credit_type` `DualCredit`: dual or concurrent \
+                 enrollment), in a school year up to the exit's; a course of another program \
+                 does not count"
                 .into(),
         }
     }
@@ -182,10 +269,23 @@ impl Outcome {
     /// share one join): the students of `cohort c` with a matching record.
     pub(super) fn flag_sql(self, defs: &Definitions) -> Option<OutcomeSql> {
         let spell = "ps_enrollment_linked e ON e.student_pid = c.student_pid";
+        // Kept per student when the records found hold this (a 4-year level winning).
+        let mut having = None;
         let (records, condition) = match self {
             Outcome::Employed { .. } => return None,
-            Outcome::EnrolledOnFallCensus { fall_after_exit } => {
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit,
+                institution_level,
+            } => {
                 let census = fall_census_sql("c.exit_date", defs, fall_after_exit);
+                let four = "max(CASE WHEN e.institution_level = 'FourYear' THEN 1 ELSE 0 END)";
+                having = institution_level.map(|l| match l {
+                    InstitutionLevel::FourYear => format!("{four} = 1"),
+                    InstitutionLevel::TwoYear => format!(
+                        "{four} = 0 AND max(CASE WHEN e.institution_level IN \
+                         ('TwoToFour', 'LessThanTwo') THEN 1 ELSE 0 END) = 1"
+                    ),
+                });
                 (
                     spell,
                     format!("e.begin_date <= {census} AND e.end_date >= {census}"),
@@ -216,12 +316,25 @@ impl Outcome {
                 "work_based_learning e ON e.state_student_id_pid = c.student_pid",
                 "e.start_date <= c.exit_date".to_string(),
             ),
+            Outcome::PostsecondaryCreditByExit => (
+                "cte_course_completion e ON e.state_student_id_pid = c.student_pid",
+                "e.additional_credit_type = 'DualCredit' AND e.cip_code = c.program \
+                 AND e.school_year <= c.cohort"
+                    .to_string(),
+            ),
         };
         let name = self.column();
-        Some(OutcomeSql {
-            query: format!(
+        let query = match having {
+            None => format!(
                 "SELECT DISTINCT c.student_pid FROM cohort c JOIN {records} WHERE {condition}"
             ),
+            Some(having) => format!(
+                "SELECT c.student_pid FROM cohort c JOIN {records} WHERE {condition}
+                  GROUP BY c.student_pid HAVING {having}"
+            ),
+        };
+        Some(OutcomeSql {
+            query,
             materialized: false,
             join: format!("LEFT JOIN {name} ON {name}.student_pid = c.student_pid"),
             columns: vec![format!("({name}.student_pid IS NOT NULL) AS {name}")],
@@ -258,6 +371,31 @@ pub(super) fn wage_quarter_sql(n: u8) -> OutcomeSql {
                  AS earnings_q{n}_cents"
             ),
         ],
+        name,
+    }
+}
+
+/// `ps_covered_fall{n}`: the cohorts whose census day of fall `n` after their last possible
+/// exit (the day before the school year's start) is no later than the postsecondary enrollment
+/// file's latest end date. The fall census of every exit of the cohort is then in the data.
+pub(super) fn fall_coverage_sql(n: u8, defs: &Definitions) -> OutcomeSql {
+    let name = format!("ps_covered_fall{n}");
+    let start = defs.school_year_start;
+    let last_exit = match (start.month, start.day) {
+        (1, 1) => "make_date(k.cohort, 12, 31)".to_string(),
+        (m, d) => format!("(make_date(k.cohort, {m}, {d}) - INTERVAL '1 day')"),
+    };
+    let census = fall_census_sql(&last_exit, defs, n);
+    OutcomeSql {
+        query: format!(
+            "SELECT k.cohort FROM (SELECT DISTINCT cohort FROM cohort) k
+              WHERE {census} <= (SELECT max(end_date) FROM ps_enrollment)"
+        ),
+        materialized: false,
+        join: format!("LEFT JOIN {name} ON {name}.cohort = c.cohort"),
+        columns: vec![format!(
+            "({name}.cohort IS NOT NULL) AS ps_observable_fall{n}"
+        )],
         name,
     }
 }

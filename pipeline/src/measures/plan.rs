@@ -7,7 +7,7 @@ use datafusion::prelude::SessionContext;
 use p20w_schemas::DIMENSIONS;
 
 use super::MeasurePlan;
-use super::outcome::{Outcome, OutcomeSql, wage_quarter_sql};
+use super::outcome::{Outcome, OutcomeSql, fall_coverage_sql, wage_quarter_sql};
 use crate::RunError;
 use crate::sql::{exec, materialize};
 
@@ -111,17 +111,15 @@ pub async fn person_outcomes(
     )
     .await?;
 
-    let outcomes: BTreeSet<Outcome> = plan
-        .measures
-        .iter()
-        .flat_map(|m| m.spec.numerator.any.iter().copied())
-        .collect();
+    let outcomes: BTreeSet<Outcome> = plan.measures.iter().flat_map(|m| m.outcomes()).collect();
     let mut parts: Vec<OutcomeSql> = Vec::new();
     let wage_quarters: BTreeSet<u8> = outcomes.iter().filter_map(|o| o.wage_quarter()).collect();
     if !wage_quarters.is_empty() {
         wage_coverage(ctx, work, plan.definitions.wage_coverage_share).await?;
     }
     parts.extend(wage_quarters.iter().map(|q| wage_quarter_sql(*q)));
+    let falls: BTreeSet<u8> = outcomes.iter().filter_map(|o| o.fall()).collect();
+    parts.extend(falls.iter().map(|n| fall_coverage_sql(*n, defs)));
     parts.extend(outcomes.iter().filter_map(|o| o.flag_sql(defs)));
     for p in &parts {
         match p.materialized {

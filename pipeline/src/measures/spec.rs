@@ -174,6 +174,10 @@ impl Population {
 #[serde(deny_unknown_fields)]
 pub struct Denominator {
     pub doc: String,
+    /// Only the people of the population with every one of these outcomes (persistence counts
+    /// the seamless enrollers); none narrows nothing.
+    #[serde(default)]
+    pub all: Vec<Outcome>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -23,8 +23,12 @@ fn the_shipped_specifications_load() {
             "employment_earnings",
             "employment_q4",
             "college_enrollment_two_years",
+            "postsecondary_enrollment_four_year",
+            "postsecondary_enrollment_two_year",
+            "college_persistence",
             "perkins_3s1_placement",
             "perkins_5s1_credential",
+            "perkins_5s2_postsecondary_credit",
             "perkins_5s3_work_based_learning"
         ]
     );
@@ -42,9 +46,10 @@ fn the_shipped_specifications_load() {
     );
     let ps = c.select(&["postsecondary_enrollment".into()]).unwrap();
     let t = ps.measures[0].cell_table();
+    // Cohorts whose first fall the postsecondary file does not reach are left out.
     assert_eq!(
         (t.population.as_str(), t.universe.as_str()),
-        ("TRUE", "concentrators")
+        ("ps_observable_fall1", "concentrators")
     );
     // Every dimension alone, the total and race × sex.
     assert_eq!(t.grouping_sets.len(), dimension_columns().len() + 2);
@@ -110,6 +115,32 @@ fn an_invalid_specification_is_refused_naming_file_and_key() {
             shown.contains("state/m.toml") && shown.contains(key),
             "{shown}"
         );
+    }
+    let persistence = shipped("college_persistence");
+    let cases = [
+        (
+            persistence.replace("fall_after_exit = 1 }]", "fall_after_exit = 2 }]"),
+            "denominator.all[0]",
+        ),
+        (
+            persistence.replace(
+                "fall_after_exit = 1 }]",
+                "fall_after_exit = 1 }, { kind = \"enrolled_on_fall_census\", fall_after_exit = 1 }]",
+            ),
+            "denominator.all[1]",
+        ),
+        (
+            persistence.replace("fall_after_exit = 1 }]", "fall_after_exit = 9 }]"),
+            "denominator.all[0].fall_after_exit",
+        ),
+        (
+            shipped("postsecondary_enrollment_two_year").replace("\"two_year\"", "\"2yr\""),
+            "numerator.any",
+        ),
+    ];
+    for (text, key) in cases {
+        let e = refused(&text);
+        assert_eq!(e.key, key, "{e}");
     }
     // An element of a multi-line array is named by its array.
     let placement =
@@ -259,7 +290,14 @@ fn populations_and_outcomes_become_the_table_s_predicates() {
 
 #[test]
 fn an_enrollment_implies_the_windows_that_must_contain_it() {
-    let fall = |n| Outcome::EnrolledOnFallCensus { fall_after_exit: n };
+    let fall = |n| Outcome::EnrolledOnFallCensus {
+        fall_after_exit: n,
+        institution_level: None,
+    };
+    let at = |n, level| Outcome::EnrolledOnFallCensus {
+        fall_after_exit: n,
+        institution_level: Some(level),
+    };
     let within = |days| Outcome::EnrolledWithinDays { days };
     let quarter = |n| Outcome::EnrolledInQuarter {
         quarter_after_exit: n,
@@ -275,6 +313,12 @@ fn an_enrollment_implies_the_windows_that_must_contain_it() {
         quarter_after_exit: 2
     }));
     assert!(fall(1).implies(fall(1)) && !fall(1).implies(fall(2)));
+    // A fall at one level is that fall at any level, and no other level or fall.
+    use super::outcome::InstitutionLevel::{FourYear, TwoYear};
+    assert!(at(1, FourYear).implies(fall(1)) && at(2, TwoYear).implies(fall(2)));
+    assert!(!fall(1).implies(at(1, FourYear)) && !at(1, TwoYear).implies(at(1, FourYear)));
+    assert!(!at(1, FourYear).implies(fall(2)));
+    assert!(at(1, TwoYear).implies(within(366)) && !at(2, TwoYear).implies(within(730)));
 
     let c = MeasureCatalog::shipped();
     let plan = c
@@ -295,5 +339,45 @@ fn an_enrollment_implies_the_windows_that_must_contain_it() {
     assert_eq!(
         tables[0].counts[1].implies,
         [vec!["ps_enrolled_within_730d".to_string()]]
+    );
+}
+
+#[test]
+fn persistence_counts_the_seamless_enrollers_and_relates_to_them() {
+    let c = MeasureCatalog::shipped();
+    let plan = c
+        .select(&[
+            "postsecondary_enrollment".into(),
+            "postsecondary_enrollment_four_year".into(),
+            "college_persistence".into(),
+        ])
+        .unwrap();
+    let tables = plan.cell_tables();
+    let t = &tables[2];
+    // Its population is the first fall's enrollers, in cohorts whose second fall is observed.
+    assert_eq!(
+        t.population,
+        "ps_enrolled_fall1 AND ps_observable_fall1 AND ps_observable_fall2"
+    );
+    assert_eq!(t.universe, "concentrators_ps_enrolled_fall1");
+    assert_eq!(t.population_terms, ["ps_enrolled_fall1"]);
+    assert!(t.held_out_terms.is_empty());
+    // The term implies itself only: the two-year window is not in this plan.
+    assert_eq!(t.term_implies, [vec!["ps_enrolled_fall1".to_string()]]);
+    assert_eq!(t.counts[1].any_of, ["ps_enrolled_fall2"]);
+    // A 4-year enrollment is an enrollment that fall: nested in the first table's numerator
+    // and in persistence's population.
+    assert_eq!(
+        tables[1].counts[1].implies,
+        [vec![
+            "ps_enrolled_fall1".to_string(),
+            "ps_enrolled_fall1_four_year".to_string()
+        ]]
+    );
+    let dictionary = plan.measures[2].dictionary_markdown(&plan.definitions);
+    assert!(
+        dictionary.contains("left secondary education in the exit cohort, with a linked")
+            && dictionary.contains("second fall"),
+        "{dictionary}"
     );
 }

@@ -8,6 +8,9 @@
 //!    segment by segment ([`Encoding::score`]). Pairs at or above the threshold (fitted, see
 //!    [`super::threshold`]) are taken best first; a record already linked takes no second
 //!    partner. Ties break on the record order, so the result is the same on every run.
+//!
+//! [`link_one_per_group`] relaxes "one partner" on the right side to one per group of left
+//! records: a student has one record at each institution attended, not one in all.
 
 use std::collections::HashMap;
 
@@ -76,14 +79,32 @@ pub struct Linkage {
 }
 
 pub fn link_one_to_one(left: &[Encoding], right: &[Encoding], config: &LinkConfig) -> Linkage {
+    link_one_per_group(left, &vec![0; left.len()], right, config)
+}
+
+/// [`link_one_to_one`], except that a right record may take one partner in each group of left
+/// records (`groups[i]` is left record `i`'s): the K-12 student who attended two colleges is
+/// one person at each, and both colleges' records of them link.
+pub fn link_one_per_group(
+    left: &[Encoding],
+    groups: &[u32],
+    right: &[Encoding],
+    config: &LinkConfig,
+) -> Linkage {
+    assert_eq!(left.len(), groups.len(), "a group for every left record");
+    let one_group = groups.windows(2).all(|w| w[0] == w[1]);
     let mut left_taken = vec![false; left.len()];
+    // A right record taken in one group is still free in the others; with one group, taken
+    // records are also left out of the candidates.
     let mut right_taken = vec![false; right.len()];
+    let mut taken: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
     let mut links = Vec::new();
     for (l, r) in unique_ssn_pairs(left, right) {
         let score = left[l as usize].score(&right[r as usize]);
         if score >= config.floor {
             left_taken[l as usize] = true;
-            right_taken[r as usize] = true;
+            right_taken[r as usize] = one_group;
+            taken.insert((groups[l as usize], r));
             links.push(Link {
                 left: l,
                 right: r,
@@ -123,9 +144,8 @@ pub fn link_one_to_one(left: &[Encoding], right: &[Encoding], config: &LinkConfi
         if score < threshold.threshold {
             break;
         }
-        if !left_taken[l as usize] && !right_taken[r as usize] {
+        if !left_taken[l as usize] && taken.insert((groups[l as usize], r)) {
             left_taken[l as usize] = true;
-            right_taken[r as usize] = true;
             links.push(Link {
                 left: l,
                 right: r,

@@ -480,3 +480,31 @@ fn encoding_as_columns_gives_each_record_its_own_encoding_in_order() {
     }
     assert!(columns.ssn_pids.iter().filter(|p| p.is_some()).count() > 700);
 }
+
+#[test]
+fn a_student_links_once_at_each_institution_and_once_only_within_one() {
+    let e = Encoder::new(&key(9), "mou");
+    let people = population(200);
+    let student = |i: usize| {
+        let (g, f, b, s) = &people[i];
+        e.encode(&id(g, f, b, s))
+    };
+    let students: Vec<Encoding> = (0..200).map(student).collect();
+    // Person 7 at college 0 and college 1, and twice at college 0 (two records that did not
+    // share an institution id); person 8 at college 0 only.
+    let left = vec![student(7), student(7), student(8), student(7)];
+    let groups = [0, 1, 0, 0];
+    let config = LinkConfig {
+        threshold: Some(20.0),
+        ..LinkConfig::default()
+    };
+    let linkage = link_one_per_group(&left, &groups, &students, &config);
+    let pairs: Vec<(u32, u32)> = linkage.links.iter().map(|l| (l.left, l.right)).collect();
+    // Both colleges' records link to person 7; the second record at college 0 finds its
+    // person taken there and links to no one.
+    assert_eq!(pairs, [(0, 7), (1, 7), (2, 8)]);
+    // One to one, as before, with every record in one group.
+    let one = link_one_to_one(&left, &students, &config);
+    let pairs: Vec<(u32, u32)> = one.links.iter().map(|l| (l.left, l.right)).collect();
+    assert_eq!(pairs, [(0, 7), (2, 8)]);
+}

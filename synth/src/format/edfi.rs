@@ -264,7 +264,22 @@ impl EdfiDump {
                 self.transcripts
                     .push(&transcript(&course, year - 1, "Fail"))?;
             }
-            self.transcripts.push(&transcript(&course, *year, "Pass"))?;
+            let mut passed = transcript(&course, *year, "Pass");
+            // College credit earned with the course; and, for some, dual credit attempted but
+            // not earned (no credits), which is no college credit.
+            let credits = match (s.dual_credit_course == Some(k), s.index % 5 == 0 && k == 0) {
+                (true, _) => Some(3.0),
+                (false, true) => Some(0.0),
+                (false, false) => None,
+            };
+            if let Some(credits) = credits {
+                passed["earnedAdditionalCredits"] = json!([{
+                    "additionalCreditTypeDescriptor":
+                        format!("{EDFI}/AdditionalCreditTypeDescriptor#Dual credit"),
+                    "credits": credits,
+                }]);
+            }
+            self.transcripts.push(&passed)?;
         }
         if s.index % 3 == 0 {
             self.transcripts

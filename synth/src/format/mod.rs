@@ -122,6 +122,27 @@ mod tests {
                 assert_eq!(span, (b.to_string(), e.to_string()));
                 continue;
             }
+            *by_status
+                .entry(row["institution_level"].clone())
+                .or_default() += 1;
+            if let Some((other, b, e)) = c
+                .concurrent
+                .filter(|(_, b, e)| (b.to_string(), e.to_string()) == span)
+            {
+                // The community-college course beside a 4-year's first fall, at another
+                // college.
+                assert_eq!(c.level, "FourYear");
+                assert_eq!(row["institution_level"], "TwoToFour");
+                assert_eq!(
+                    row["institution_id"],
+                    format!("{:06}-00", 100_000 + other * 37)
+                );
+                *by_status.entry("concurrent".into()).or_default() += 1;
+                *reported
+                    .entry((t["person_id"].clone(), b.to_string(), e.to_string()))
+                    .or_default() += 1;
+                continue;
+            }
             let term = c
                 .terms
                 .iter()
@@ -136,7 +157,18 @@ mod tests {
                 .entry((t["person_id"].clone(), span.0, span.1))
                 .or_default() += 1;
         }
-        for status in ["01", "02", "03", "Withdrawn", "NotReported"] {
+        // Every level of institution, and a 4-year student enrolled at a 2-year the same fall.
+        for status in [
+            "01",
+            "02",
+            "03",
+            "Withdrawn",
+            "NotReported",
+            "FourYear",
+            "TwoToFour",
+            "LessThanTwo",
+            "concurrent",
+        ] {
             assert!(
                 by_status.get(status).copied().unwrap_or(0) > 0,
                 "no {status} rows"

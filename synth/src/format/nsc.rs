@@ -119,14 +119,16 @@ impl NscFiles {
             return detail(["N", "", "", "", "", "", "", "", "", "", ""]);
         };
         let mut r = Rng::for_entity(cfg.seed, 12, s.index);
-        let college = format!("{:06}-00", 100_000 + c.institution * 37);
-        let name = format!("STATE COLLEGE {}", c.institution);
-        let (level, level_code) = match c.level {
-            "FourYear" => ("4", "FourYear"),
-            _ => ("2", "TwoToFour"),
+        let college_of = |i: u32| {
+            (
+                format!("{:06}-00", 100_000 + i * 37),
+                format!("STATE COLLEGE {i}"),
+            )
         };
+        let (college, name) = college_of(c.institution);
         let withholds = withholds_status(c.institution);
-        let mut terms: Vec<(String, String, &str, &str)> = c
+        // (institution, its level, begin, end, status letter, status code)
+        let mut terms: Vec<(u32, &str, String, String, &str, &str)> = c
             .terms
             .iter()
             .map(|(b, e, status)| {
@@ -137,13 +139,35 @@ impl NscFiles {
                     "02" => ("H", "02"),
                     _ => ("L", "03"),
                 };
-                (b.to_string(), e.to_string(), letter, code)
+                let (b, e) = (b.to_string(), e.to_string());
+                (c.institution, c.level, b, e, letter, code)
             })
             .collect();
         if let Some((b, e)) = c.withdrawn {
-            terms.push((b.to_string(), e.to_string(), "W", "Withdrawn"));
+            let (b, e) = (b.to_string(), e.to_string());
+            terms.push((c.institution, c.level, b, e, "W", "Withdrawn"));
         }
-        for (b, e, letter, code) in &terms {
+        if let Some((other, b, e)) = c.concurrent {
+            let (letter, code) = match withholds_status(other) {
+                true => ("", "NotReported"),
+                false => ("H", "02"),
+            };
+            terms.push((
+                other,
+                "TwoToFour",
+                b.to_string(),
+                e.to_string(),
+                letter,
+                code,
+            ));
+        }
+        for (institution, level, b, e, letter, code) in &terms {
+            let (college, name) = college_of(*institution);
+            let (level, level_code) = match *level {
+                "FourYear" => ("4", "FourYear"),
+                "LessThanTwo" => ("L", "LessThanTwo"),
+                _ => ("2", "TwoToFour"),
+            };
             detail([
                 "Y",
                 &college,

@@ -814,6 +814,25 @@ impl Mapper {
         row.insert("school_year", record.school_year.clone());
         row.insert("course_id", course.to_string());
         row.insert("cip_code", cip.to_string());
+        // Credits earned, not only attempted; dual credit first, as 5S2 reads it.
+        let earned: Vec<&str> = t
+            .earned_additional_credits
+            .iter()
+            .filter(|c| c.credits.is_some_and(|n| n > 0.0))
+            .map(|c| {
+                self.descriptors.field_text(
+                    "additional_credit_type",
+                    &c.additional_credit_type_descriptor,
+                )
+            })
+            .collect();
+        let credit = earned
+            .iter()
+            .find(|c| **c == "DualCredit")
+            .or(earned.first())
+            .copied()
+            .unwrap_or("");
+        row.insert("additional_credit_type", credit.to_string());
         Ok(vec![row])
     }
 

@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | `person` | `studentEducationOrganizationAssociations` (DS 4/5) or `studentDemographics` (DS 6): one row per student and education organization | `students` (names, birth date), `studentSchoolAssociations` (enrollment spells, for characteristic periods), `schools`; DS 6 also `studentIdentificationCodes`, and the associations' indicators |
 //! | `k12_enrollment` | `studentSchoolAssociations` | `schools` (school → LEA), `studentAcademicRecords` (diplomas) |
-//! | `cte_course_completion` | `courseTranscripts` of completed courses whose course the `course_cip` file maps to a CIP code | `schools` |
+//! | `cte_course_completion` | `courseTranscripts` of completed courses whose course the `course_cip` file maps to a CIP code; `earnedAdditionalCredits` with credits earned give `additional_credit_type` (`Dual credit` first) | `schools` |
 //! | `industry_credential` | `studentAcademicRecords.diplomas` whose type maps to a credential type | `studentCTEProgramAssociations` (the CIP of the program the student was in on the award date) |
 //!
 //! The mapping rules (race and Hispanic origin, characteristics and their periods, indicators,

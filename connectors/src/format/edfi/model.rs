@@ -50,6 +50,26 @@ fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     }
 }
 
+/// A number as the API writes it, or as XML text.
+fn opt_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Number(f64),
+        Text(String),
+    }
+    match Option::<Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(Number::Number(n)) => Ok(Some(n)),
+        Some(Number::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Number::Text(t)) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("expected a number")),
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct StudentReference {
@@ -284,6 +304,18 @@ pub struct CourseTranscript {
     pub course_reference: CourseReference,
     pub student_academic_record_reference: StudentAcademicRecordReference,
     pub course_attempt_result_descriptor: String,
+    /// Credits beyond the course's own (dual credit, AP, IB).
+    #[serde(default)]
+    pub earned_additional_credits: Vec<EarnedAdditionalCredits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EarnedAdditionalCredits {
+    pub additional_credit_type_descriptor: String,
+    /// Absent or zero: attempted, not earned.
+    #[serde(default, deserialize_with = "opt_number")]
+    pub credits: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -119,6 +119,9 @@ fn the_synthetic_dump_reads_as_the_csvs() {
             let skipped = json.summary.ignored.join("; ");
             assert!(skipped.contains("not completed"), "{skipped}");
             assert!(skipped.contains("does not list"), "{skipped}");
+            // Dual credit earned is read from earnedAdditionalCredits (credits attempted but
+            // not earned, which the dump also holds, is none), as the CSV states it.
+            assert!(b.iter().any(|r| r.iter().any(|v| v == "DualCredit")));
         }
     }
 }
@@ -656,7 +659,11 @@ fn the_xml_fixture_reads_every_entity() {
         )
         .batches,
     );
-    assert_eq!(cte, [["X1", "9001", "2023", "WELD-1", "48.0508"]]);
+    // The passed course earned dual credit; the failed one is not read.
+    assert_eq!(
+        cte,
+        [["X1", "9001", "2023", "WELD-1", "48.0508", "DualCredit"]]
+    );
     let cred = rows(
         &read_all(open_xml(&spec(dir, Entity::IndustryCredential, "edfi_xml", "")).unwrap())
             .batches,

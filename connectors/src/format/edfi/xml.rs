@@ -35,6 +35,7 @@ const DESCRIPTORS: &[&str] = &[
     "EntryGradeLevel",
     "DiplomaType",
     "CourseAttemptResult",
+    "AdditionalCreditType",
     "Term",
     "CTEProgramService",
     "ProgramType",
@@ -54,6 +55,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ),
     ("Diploma", "diplomas"),
     ("CTEProgramService", "cteProgramServices"),
+    ("EarnedAdditionalCredits", "earnedAdditionalCredits"),
 ];
 
 /// Groups whose children the API keeps on the parent.
