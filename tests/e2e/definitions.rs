@@ -203,6 +203,23 @@ fn two_courses(students: &[&str]) -> String {
     s
 }
 
+/// [`outcomes`] of `students` graduating 2022-05-30 with two Carpentry courses each, and the
+/// `extra` records.
+async fn graduates_with(students: &[&str], extra: &[(Entity, &str)]) -> BTreeMap<String, Outcome> {
+    let (p, g, c) = (
+        persons(students),
+        graduations(students),
+        two_courses(students),
+    );
+    let mut fixture = vec![
+        (Entity::Person, p.as_str()),
+        (Entity::K12Enrollment, g.as_str()),
+        (Entity::CteCourseCompletion, c.as_str()),
+    ];
+    fixture.extend_from_slice(extra);
+    outcomes(&fixture, &[2022]).await
+}
+
 #[tokio::test]
 async fn a_retaken_course_counts_once() {
     let students = ["retake_only", "retake_plus_one", "ranked"];
@@ -906,16 +923,7 @@ async fn enrollment_within_two_years_counts_from_the_exit_day() {
         U1,u-2,begins_day_731,2024-05-30,2024-08-10
         U1,u-3,ends_before_exit,2022-01-10,2022-05-29
         U1,u-4,ends_on_exit,2022-01-10,2022-05-30";
-    let got = outcomes(
-        &[
-            (Entity::Person, &persons(&students)),
-            (Entity::K12Enrollment, &graduations(&students)),
-            (Entity::CteCourseCompletion, &two_courses(&students)),
-            (Entity::PsEnrollment, spells),
-        ],
-        &[2022],
-    )
-    .await;
+    let got = graduates_with(&students, &[(Entity::PsEnrollment, spells)]).await;
     let within = |s: &str| got[s]["ps_enrolled_within_730d"].clone();
     assert_eq!(within("begins_day_730"), "true");
     assert_eq!(within("begins_day_731"), "false");
@@ -953,16 +961,7 @@ async fn seamless_enrollment_by_level_and_persistence_follow_the_census() {
         U4,u-7,stops_out_after_fall1,FourYear,2022-08-24,2022-12-15
         U4,u-7,stops_out_after_fall1,FourYear,2023-01-10,2023-05-10
         C2,c-8,second_fall_only,TwoToFour,2023-09-30,2023-10-01";
-    let got = outcomes(
-        &[
-            (Entity::Person, &persons(&students)),
-            (Entity::K12Enrollment, &graduations(&students)),
-            (Entity::CteCourseCompletion, &two_courses(&students)),
-            (Entity::PsEnrollment, spells),
-        ],
-        &[2022],
-    )
-    .await;
+    let got = graduates_with(&students, &[(Entity::PsEnrollment, spells)]).await;
     let columns = [
         "ps_enrolled_fall1",
         "ps_enrolled_fall1_four_year",
@@ -1018,16 +1017,7 @@ async fn a_fall_the_postsecondary_file_does_not_reach_holds_the_cohort_out() {
             U4,u-1,enrolled,FourYear,2022-08-24,2022-12-15
             U4,u-1,enrolled,FourYear,2023-08-24,{end}"
         );
-        let got = outcomes(
-            &[
-                (Entity::Person, &persons(&students)),
-                (Entity::K12Enrollment, &graduations(&students)),
-                (Entity::CteCourseCompletion, &two_courses(&students)),
-                (Entity::PsEnrollment, &spells),
-            ],
-            &[2022],
-        )
-        .await;
+        let got = graduates_with(&students, &[(Entity::PsEnrollment, &spells)]).await;
         assert_eq!(got["enrolled"]["ps_observable_fall1"], "true", "{end}");
         assert_eq!(got["enrolled"]["ps_observable_fall2"], second_fall, "{end}");
     }
@@ -1050,16 +1040,7 @@ async fn postsecondary_credit_counts_a_course_of_the_own_program_by_the_exit_yea
         dual_after_exit_year,2023,CARP-3,46.0201,DualCredit
         advanced_placement,2022,CARP-3,46.0201,AdvancedPlacement
         dual_retaken,2021,CARP-2,46.0201,DualCredit";
-    let got = outcomes(
-        &[
-            (Entity::Person, &persons(&students)),
-            (Entity::K12Enrollment, &graduations(&students)),
-            (Entity::CteCourseCompletion, &two_courses(&students)),
-            (Entity::CteCourseCompletion, extra),
-        ],
-        &[2022],
-    )
-    .await;
+    let got = graduates_with(&students, &[(Entity::CteCourseCompletion, extra)]).await;
     let credit = |s: &str| {
         (
             got[s]["program"].as_str(),
