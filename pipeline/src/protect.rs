@@ -188,6 +188,7 @@ pub fn release_cells(
     }
     add_pools(&mut model, &index, tables);
     add_nested(&mut model, &index, tables, rule);
+    add_partitions(&mut model, &index, tables);
     model.relate_same_people();
     ReleaseCells { model, index }
 }
@@ -411,6 +412,54 @@ fn add_nested(
                         });
                         model.add_sum(RelationKind::Nested, outer, &[inner, difference]);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// A count whose outcome is made of disjoint parts, each counted alone in a table with the same
+/// rows and people, is their sum ([`RelationKind::Partition`]): with the first fall's enrollers
+/// and the 4-year ones published, a hidden 2-year count is their difference.
+fn add_partitions(model: &mut CellModel, index: &[Vec<Vec<usize>>], tables: &[TableRows]) {
+    for (ai, a) in tables.iter().enumerate() {
+        for (ka, count) in a.table.counts.iter().enumerate() {
+            if count.parts.is_empty() {
+                continue;
+            }
+            // For each part, the table and count of it over the same people.
+            let holders: Option<Vec<(usize, usize)>> = count
+                .parts
+                .iter()
+                .map(|part| {
+                    tables.iter().enumerate().find_map(|(bi, b)| {
+                        let same_rows = b.table.by_cohort == a.table.by_cohort
+                            && b.table.dimensions == a.table.dimensions
+                            && b.table.population_terms == a.table.population_terms
+                            && b.table.held_out_terms == a.table.held_out_terms;
+                        let kb = b
+                            .table
+                            .counts
+                            .iter()
+                            .position(|c| c.any_of == [part.clone()]);
+                        kb.filter(|_| same_rows && bi != ai).map(|kb| (bi, kb))
+                    })
+                })
+                .collect();
+            let Some(holders) = holders else { continue };
+            let rows: Vec<_> = holders
+                .iter()
+                .map(|(bi, _)| row_index(&tables[*bi]))
+                .collect();
+            for (ra, row) in a.rows.iter().enumerate() {
+                let key = (row.cohort, row.dims.iter().map(String::as_str).collect());
+                let parts: Option<Vec<usize>> = holders
+                    .iter()
+                    .zip(&rows)
+                    .map(|((bi, kb), r)| r.get(&key).map(|&rb| index[*bi][rb][*kb]))
+                    .collect();
+                if let Some(parts) = parts {
+                    model.add_sum(RelationKind::Partition, index[ai][ra][ka], &parts);
                 }
             }
         }

@@ -46,6 +46,9 @@ pub struct Count {
     /// For each of `any_of`, the columns it implies (itself among them): a count each of whose
     /// columns implies one of another count's, over the same people, is nested in it.
     pub implies: Vec<Vec<String>>,
+    /// Disjoint outcome columns that together are this count's one outcome, where every one is
+    /// counted in a table of the release (see [`crate::measures::Outcome::parts`]).
+    pub parts: Vec<String>,
     /// For a count that is the numerator of a rate: the index of its denominator. Hiding the
     /// denominator hides the numerator (the published rate would give it back).
     pub rate_of: Option<usize>,
@@ -63,6 +66,7 @@ impl Count {
             },
             any_of: columns.to_vec(),
             implies: columns.iter().map(|c| vec![c.clone()]).collect(),
+            parts: Vec::new(),
             rate_of,
             doc: doc.into(),
         }

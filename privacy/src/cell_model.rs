@@ -34,6 +34,9 @@ pub enum RelationKind {
     /// A count of people with any of some outcomes is the count with any of fewer of them plus
     /// an unpublished difference (3S1's placed = employed + enrolled but not employed).
     Nested,
+    /// A count of people with an outcome is the sum of the counts of disjoint outcomes that
+    /// together are it (enrolled on a census = at a 4-year + at a 2-year).
+    Partition,
 }
 
 /// An equation among cells: `cells[0] = sum(cells[1..])` for sums, `cells[0] = cells[1]` for

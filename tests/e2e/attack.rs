@@ -286,6 +286,23 @@ pub fn recoverable(rows: &[PubRow]) -> Vec<Recovered> {
                     sys.sum(var[&(i, "persons".into())], &children);
                 }
             }
+            // Every institution is a 4-year or a 2-year one, and the 4-year wins a census that
+            // finds both: the first fall's enrollers are the 4-year plus the 2-year ones, of the
+            // same concentrators.
+            "postsecondary_enrollment" => {
+                let four = lookup("postsecondary_enrollment_four_year", r.cohort, &r.dims);
+                let two = lookup("postsecondary_enrollment_two_year", r.cohort, &r.dims);
+                if let (Some(four), Some(two)) = (four, two) {
+                    let (num, den) = ("numerator".to_string(), "denominator".to_string());
+                    sys.sum(
+                        var[&(i, num.clone())],
+                        &[var[&(four, num.clone())], var[&(two, num)]],
+                    );
+                    for other in [four, two] {
+                        sys.sum(var[&(i, den.clone())], &[var[&(other, den.clone())]]);
+                    }
+                }
+            }
             // Employment with the same cohort total as postsecondary counts the same people.
             "employment_earnings" => {
                 let Some(ps) = lookup("postsecondary_enrollment", r.cohort, &r.dims) else {

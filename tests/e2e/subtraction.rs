@@ -33,6 +33,8 @@ struct Person {
     /// the first fall (`enrolled`).
     enrolled_q2: bool,
     enrolled_late: bool,
+    /// Enrolled (`enrolled`) at a 2-year institution, not a 4-year.
+    two_year: bool,
     /// Left by graduating (5S1's population).
     graduated: bool,
 }
@@ -53,6 +55,7 @@ fn group(
             enrolled: i < enrolled,
             enrolled_q2: false,
             enrolled_late: false,
+            two_year: false,
             graduated: true,
         })
         .collect()
@@ -116,6 +119,14 @@ fn session(people: &[Person]) -> SessionContext {
         Arc::new(BooleanArray::from(people.iter().map(f).collect::<Vec<_>>()))
     };
     outcomes.push(("ps_enrolled_fall1", flags(&|p| p.enrolled)));
+    outcomes.push((
+        "ps_enrolled_fall1_four_year",
+        flags(&|p| p.enrolled && !p.two_year),
+    ));
+    outcomes.push((
+        "ps_enrolled_fall1_two_year",
+        flags(&|p| p.enrolled && p.two_year),
+    ));
     // Every cohort's first fall is in the postsecondary data.
     outcomes.push(("ps_observable_fall1", flags(&|_| true)));
     outcomes.push(("wage_observable_q2", flags(&|_| true)));
@@ -622,4 +633,40 @@ fn the_graduates_do_not_give_back_the_few_who_did_not_graduate() {
     );
     let now = small_count_differences(&published_now(tables), pair[0], pair[1], "denominator");
     assert!(now.is_empty(), "differences below the minimum: {now:?}");
+}
+
+/// The first fall's enrollers are the 4-year plus the 2-year ones. Two women of 2021 in
+/// Carpentry enrolled at a 2-year college: the 2-year table hides them, and the first-fall and
+/// 4-year tables, published beside it, would give them back by subtraction (20 − 18), directly
+/// or through the other groups' published 2-year counts.
+#[test]
+fn the_first_fall_and_the_four_year_enrollers_do_not_give_back_a_few_at_two_year_colleges() {
+    let mut people = Vec::new();
+    for (sex, program, n, enrolled, two_year) in [
+        ("Female", "46.0201", 40, 20, 2),
+        ("Male", "46.0201", 40, 25, 12),
+        ("Female", "52.0101", 40, 24, 11),
+        ("Male", "52.0101", 40, 26, 13),
+    ] {
+        let mut g = group(2021, sex, program, n, enrolled);
+        for p in &mut g[enrolled - two_year..enrolled] {
+            p.two_year = true;
+        }
+        people.extend(g);
+    }
+    let tables = block_on(aggregates_of_all(
+        &people,
+        &[
+            "postsecondary_enrollment",
+            "postsecondary_enrollment_four_year",
+            "postsecondary_enrollment_two_year",
+        ],
+    ));
+    let before = published_before(&tables);
+    assert!(
+        attack_works(&before, "postsecondary_enrollment_two_year", 2),
+        "the tables on their own give the two away: {:#?}",
+        recoverable(&before)
+    );
+    assert_safe_now(tables);
 }

@@ -224,6 +224,13 @@ impl MeasurePlan {
                     .iter()
                     .map(|c| implied(c, &m.spec.numerator.any))
                     .collect();
+                // An outcome whose parts the plan all counts is their sum.
+                if let [own] = m.spec.numerator.any[..] {
+                    let parts = own.parts();
+                    if !parts.is_empty() && parts.iter().all(|p| outcomes.contains(p)) {
+                        numerator.parts = parts.iter().map(|p| p.column()).collect();
+                    }
+                }
                 t.term_implies = t
                     .population_terms
                     .iter()
@@ -437,10 +444,12 @@ impl Measure {
             .chain(&coverage)
             .cloned()
             .collect();
-        // Tables count the same people when their population and held-out quarters agree.
+        // Tables count the same people when their population, held-out quarters and covered
+        // cohorts agree.
         let universe = std::iter::once(s.population.universe().to_string())
             .chain(required)
             .chain(held_out.iter().map(|q| format!("observable_q{q}")))
+            .chain(coverage.iter().cloned())
             .collect::<Vec<_>>()
             .join("_");
         let mut numerator: Vec<String> = s.numerator.any.iter().map(|o| o.column()).collect();

@@ -91,6 +91,24 @@ impl Outcome {
         }
     }
 
+    /// Disjoint outcomes that together are this one, whatever the data: an enrollment on a
+    /// census is at a 4-year or (the 4-year winning) at a 2-year, every institution having a
+    /// level (`institution_level` is required, and its three codes are the two levels).
+    pub fn parts(self) -> Vec<Outcome> {
+        match self {
+            Outcome::EnrolledOnFallCensus {
+                fall_after_exit,
+                institution_level: None,
+            } => [InstitutionLevel::FourYear, InstitutionLevel::TwoYear]
+                .map(|level| Outcome::EnrolledOnFallCensus {
+                    fall_after_exit,
+                    institution_level: Some(level),
+                })
+                .to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The fall after exit whose census decides the outcome.
     pub fn fall(self) -> Option<u8> {
         match self {

@@ -49,7 +49,7 @@ fn the_shipped_specifications_load() {
     // Cohorts whose first fall the postsecondary file does not reach are left out.
     assert_eq!(
         (t.population.as_str(), t.universe.as_str()),
-        ("ps_observable_fall1", "concentrators")
+        ("ps_observable_fall1", "concentrators_ps_observable_fall1")
     );
     // Every dimension alone, the total and race × sex.
     assert_eq!(t.grouping_sets.len(), dimension_columns().len() + 2);
@@ -359,7 +359,10 @@ fn persistence_counts_the_seamless_enrollers_and_relates_to_them() {
         t.population,
         "ps_enrolled_fall1 AND ps_observable_fall1 AND ps_observable_fall2"
     );
-    assert_eq!(t.universe, "concentrators_ps_enrolled_fall1");
+    assert_eq!(
+        t.universe,
+        "concentrators_ps_enrolled_fall1_ps_observable_fall1_ps_observable_fall2"
+    );
     assert_eq!(t.population_terms, ["ps_enrolled_fall1"]);
     assert!(t.held_out_terms.is_empty());
     // The term implies itself only: the two-year window is not in this plan.
@@ -373,6 +376,19 @@ fn persistence_counts_the_seamless_enrollers_and_relates_to_them() {
             "ps_enrolled_fall1".to_string(),
             "ps_enrolled_fall1_four_year".to_string()
         ]]
+    );
+    // The first fall is the 4-year plus the 2-year enrollers only where the plan counts both.
+    assert!(tables[0].counts[1].parts.is_empty());
+    let both = c
+        .select(&[
+            "postsecondary_enrollment".into(),
+            "postsecondary_enrollment_four_year".into(),
+            "postsecondary_enrollment_two_year".into(),
+        ])
+        .unwrap();
+    assert_eq!(
+        both.cell_tables()[0].counts[1].parts,
+        ["ps_enrolled_fall1_four_year", "ps_enrolled_fall1_two_year"]
     );
     let dictionary = plan.measures[2].dictionary_markdown(&plan.definitions);
     assert!(

@@ -343,7 +343,7 @@ fn write_encoded(
                 let flushed = writer.flushed_row_groups().len();
                 writer.write(&batch).map_err(parquet)?;
                 if writer.flushed_row_groups().len() > flushed {
-                    // A failed early flush shows again in the final sync, which reports it.
+                    // A closed channel means the flusher failed; its error is reported.
                     let _ = flush_tx.send(());
                 }
             }
@@ -377,9 +377,9 @@ fn write_encoded(
         let encoded = encoding();
         drop(encoded_tx);
         let batched = joined(batching);
-        let written = joined(writing);
-        // Only an optimisation: the final sync below flushes whatever this did not.
-        let _ = joined(flushing);
+        // The flusher shares the writer's open file: a write-back error it saw is reported to
+        // it alone, not again to the final sync, so it fails the encode.
+        let written = joined(writing).and_then(|w| joined(flushing).map(|()| w).map_err(io));
         (joined(reader), batched.and(encoded), written)
     });
     // The first failing stage downstream is the cause: a stage before it only saw its channel

@@ -814,13 +814,14 @@ impl Mapper {
         row.insert("school_year", record.school_year.clone());
         row.insert("course_id", course.to_string());
         row.insert("cip_code", cip.to_string());
-        // Credits earned, not only attempted; dual credit first, as 5S2 reads it.
+        // Credits earned, not only attempted; dual credit first, as 5S2 reads it. A credit type
+        // the crosswalk does not map is left out rather than quarantining the completed course.
         let earned: Vec<&str> = t
             .earned_additional_credits
             .iter()
             .filter(|c| c.credits.is_some_and(|n| n > 0.0))
-            .map(|c| {
-                self.descriptors.field_text(
+            .filter_map(|c| {
+                self.descriptors.code(
                     "additional_credit_type",
                     &c.additional_credit_type_descriptor,
                 )
