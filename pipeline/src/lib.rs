@@ -90,6 +90,16 @@ pub enum RunError {
     /// A `p20w query` that would change something: a usage error, not a failed run.
     #[error("query refused: {0}")]
     QueryRefused(String),
+    #[error(
+        "measure {measure} needs {entity}.{field}, and no record of the job's {entity} sources \
+         holds one (a CSV without the column?): its figures would read as measured zeros. \
+         Add the field to the source, or leave the measure out of the job"
+    )]
+    MissingField {
+        measure: String,
+        entity: String,
+        field: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
     #[error(

@@ -318,7 +318,7 @@ fn main() -> ExitCode {
             let data = err.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<RunError>(),
-                    Some(RunError::SourceLoss { .. })
+                    Some(RunError::SourceLoss { .. } | RunError::MissingField { .. })
                 )
             });
             ExitCode::from(match (usage, data) {

@@ -153,6 +153,7 @@ async fn run_stages(
 
     // 4–6. Measure, disaggregate, protect: every table and report figure together.
     let stage = stages.start("measure and protect");
+    require_fields(&ctx, &job.measures).await?;
     person_outcomes(&ctx, work_dir, &job.cohorts, &job.measures).await?;
     crate::report::linkage_persons(&ctx).await?;
     let mut specs: Vec<CellTable> = job.measures.cell_tables();
@@ -360,4 +361,35 @@ fn derive_release_id(job: &JobConfig, key_id: &str, sources: &[SourceReport]) ->
     }
     let last = job.cohorts.iter().max().copied().unwrap_or_default();
     format!("cohort{last}-{}", &hex::encode(sha.finalize())[..12])
+}
+
+/// Refuses a measure whose outcome reads an optional field that no record of the job holds.
+async fn require_fields(
+    ctx: &SessionContext,
+    plan: &crate::measures::MeasurePlan,
+) -> Result<(), RunError> {
+    for m in &plan.measures {
+        for (entity, field) in m.outcomes().filter_map(|o| o.required_field()) {
+            let sql = format!("SELECT count(\"{field}\") FROM {entity}");
+            let batches = crate::sql::collect(ctx, &sql).await?;
+            let held = batches
+                .first()
+                .filter(|b| b.num_rows() > 0)
+                .and_then(|b| {
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                        .map(|a| a.value(0))
+                })
+                .unwrap_or(0);
+            if held == 0 {
+                return Err(RunError::MissingField {
+                    measure: m.spec.id.clone(),
+                    entity: entity.to_string(),
+                    field: field.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
 }

@@ -1025,6 +1025,44 @@ fn persistence_matches_ground_truth_and_its_denominator_is_the_first_fall() {
     assert!(shown > 20, "only {shown} first-fall counts shown in both");
 }
 
+/// 5S2 over a CTE course file without `additional_credit_type` is refused, naming the measure
+/// and the field, rather than published as zeros; with the column, the same job runs.
+#[test]
+fn postsecondary_credit_without_its_field_is_refused_not_published_as_zeros() {
+    let s = state();
+    let dir = scratch("no-credit-type");
+    let mut w = csv::Writer::from_path(dir.join("cte_courses.csv")).unwrap();
+    let mut r = csv::Reader::from_path(s.dir.join("k12/cte_courses.csv")).unwrap();
+    let keep: Vec<usize> = (0..r.headers().unwrap().len())
+        .filter(|&i| &r.headers().unwrap()[i] != "additional_credit_type")
+        .collect();
+    let header = r.headers().unwrap().clone();
+    w.write_record(keep.iter().map(|&i| &header[i])).unwrap();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        w.write_record(keep.iter().map(|&i| &rec[i])).unwrap();
+    }
+    w.flush().unwrap();
+    let text = std::fs::read_to_string(s.dir.join("job-csv-deterministic.toml")).unwrap();
+    let stripped = dir.join("cte_courses.csv");
+    let job = s.dir.join("job-csv-no-credit-type.toml");
+    std::fs::write(
+        &job,
+        text.replace(
+            "path = \"k12/cte_courses.csv\"",
+            &format!("path = {:?}", stripped.display().to_string()),
+        ),
+    )
+    .unwrap();
+    let (code, out) = crate::common::status(&["run", job.to_str().unwrap()]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("perkins_v_5s2_postsecondary_credit")
+            && out.contains("cte_course_completion.additional_credit_type"),
+        "{out}"
+    );
+}
+
 /// Seamless enrollment at a 4-year and at a 2-year institution (the 4-year winning when the
 /// census finds both) against the truth.
 #[test]

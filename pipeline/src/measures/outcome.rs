@@ -109,6 +109,17 @@ impl Outcome {
         }
     }
 
+    /// An optional field the outcome cannot be told without: a source that never fills it
+    /// (a CSV without the column) would make every person read as without the outcome.
+    pub fn required_field(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Outcome::PostsecondaryCreditByExit => {
+                Some(("cte_course_completion", "additional_credit_type"))
+            }
+            _ => None,
+        }
+    }
+
     /// The fall after exit whose census decides the outcome.
     pub fn fall(self) -> Option<u8> {
         match self {
