@@ -371,6 +371,63 @@ fn unmapped_descriptors_unknown_students_and_bad_lines_are_quarantined() {
 }
 
 #[test]
+fn dual_credit_is_read_when_earned_and_an_unknown_credit_type_drops_no_course() {
+    let transcript = |course: &str, credits: &str| {
+        format!(
+            r#"{{"courseReference":{{"courseCode":"{course}","educationOrganizationId":101}},"studentAcademicRecordReference":{{"studentUniqueId":"S1","educationOrganizationId":101,"schoolYear":2024}},"courseAttemptResultDescriptor":"uri://ed-fi.org/CourseAttemptResultDescriptor#Pass","earnedAdditionalCredits":[{credits}]}}"#
+        )
+    };
+    let credit = |kind: &str, n: &str| {
+        format!(r#"{{"additionalCreditTypeDescriptor":"{kind}","credits":{n}}}"#)
+    };
+    let dual = "uri://ed-fi.org/AdditionalCreditTypeDescriptor#Dual credit";
+    let state = "uri://state.example/AdditionalCreditTypeDescriptor#Articulated";
+    let ap = "uri://ed-fi.org/AdditionalCreditTypeDescriptor#Advanced Placement";
+    let lines = [
+        // Earned dual credit, after an advanced-placement credit: dual credit is recorded.
+        transcript("WELD-1", &[credit(ap, "1"), credit(dual, "3")].join(",")),
+        // Attempted, not earned.
+        transcript("WELD-2", &credit(dual, "0")),
+        // A state's own type the crosswalk does not map: the course stays, without a type.
+        transcript("WELD-3", &credit(state, "2")),
+        transcript("WELD-4", ""),
+    ];
+    let dir = write_dump(&[
+        ORGS[0],
+        ORGS[1],
+        ("students.json", r#"[{"studentUniqueId":"S1"}]"#),
+        ("courseTranscripts.ndjson", &lines.join("\n")),
+        (
+            "course_cip.csv",
+            "course_code,cip_code\nWELD-1,48.0508\nWELD-2,48.0508\nWELD-3,48.0508\nWELD-4,48.0508\n",
+        ),
+    ]);
+    let r = read_all(
+        open_json(&spec(
+            dir.path(),
+            Entity::CteCourseCompletion,
+            "edfi_json",
+            "course_cip = \"course_cip.csv\"",
+        ))
+        .unwrap(),
+    );
+    assert!(r.quarantined.is_empty(), "{:?}", r.quarantined.first());
+    let types: Vec<(String, String)> = rows(&r.batches)
+        .into_iter()
+        .map(|row| (row[3].clone(), row[5].clone()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("WELD-1".to_string(), "DualCredit".to_string()),
+            ("WELD-2".to_string(), "∅".to_string()),
+            ("WELD-3".to_string(), "∅".to_string()),
+            ("WELD-4".to_string(), "∅".to_string()),
+        ]
+    );
+}
+
+#[test]
 fn an_array_cut_short_or_not_utf8_fails_naming_file_and_line() {
     let whole = format!(
         "[\n{},\n{}\n]",
