@@ -371,18 +371,7 @@ async fn require_fields(
     for m in &plan.measures {
         for (entity, field) in m.outcomes().filter_map(|o| o.required_field()) {
             let sql = format!("SELECT count(\"{field}\") FROM {entity}");
-            let batches = crate::sql::collect(ctx, &sql).await?;
-            let held = batches
-                .first()
-                .filter(|b| b.num_rows() > 0)
-                .and_then(|b| {
-                    b.column(0)
-                        .as_any()
-                        .downcast_ref::<datafusion::arrow::array::Int64Array>()
-                        .map(|a| a.value(0))
-                })
-                .unwrap_or(0);
-            if held == 0 {
+            if crate::sql::count(ctx, &sql).await? == 0 {
                 return Err(RunError::MissingField {
                     measure: m.spec.id.clone(),
                     entity: entity.to_string(),
