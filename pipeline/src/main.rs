@@ -202,6 +202,11 @@ enum Command {
         /// Evaluation mode: two clear CSV person files, a throw-away key, pairs as CSV.
         #[arg(long)]
         evaluate: bool,
+        /// Which files may hold one person more than once (records rather than persons): the
+        /// first, the others or all. A second record of a person there joins their link as a
+        /// duplicate; elsewhere linkage is strictly one to one.
+        #[arg(long, value_enum)]
+        repeated: Option<Repeated>,
     },
     /// Run SQL over a release's datasets (each dataset folder is a table).
     Query {
@@ -216,6 +221,13 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Repeated {
+    First,
+    Others,
+    All,
 }
 
 #[derive(Subcommand)]
@@ -491,9 +503,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             previous_ids,
             threshold,
             evaluate,
+            repeated,
         } => {
             let config = LinkConfig {
                 threshold,
+                repeated_left: matches!(repeated, Some(Repeated::First | Repeated::All)),
+                repeated_right: matches!(repeated, Some(Repeated::Others | Repeated::All)),
                 ..LinkConfig::default()
             };
             if evaluate {
@@ -508,11 +523,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                 };
                 let s = pprl::evaluate(left, right, &out, &config)?;
                 say!(
-                    "{} pairs written to {} ({} by SSN, {} fuzzy; threshold {:.3} by {})",
+                    "{} pairs written to {} ({} by SSN, {} fuzzy, {} second records of a person; threshold {:.3} by {})",
                     s.pairs,
                     out.display(),
                     s.ssn_links,
                     s.fuzzy_links,
+                    s.duplicate_links,
                     s.threshold.threshold,
                     s.threshold.method
                 );
@@ -524,11 +540,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                 let s = pprl::link_files(&files, &out, previous_ids.as_deref(), &config)?;
                 for p in &s.pairs {
                     say!(
-                        "{} ↔ {}: {} by SSN, {} fuzzy, {:.1}% of {} linked (threshold {:.3} by {})",
+                        "{} ↔ {}: {} by SSN, {} fuzzy, {} second records of a person, {:.1}% of {} linked (threshold {:.3} by {})",
                         p.left,
                         p.right,
                         p.ssn_links,
                         p.fuzzy_links,
+                        p.duplicate_links,
                         100.0 * p.right_link_rate,
                         p.right,
                         p.threshold.threshold,

@@ -95,12 +95,11 @@ fn person_files(
     let mut right = Vec::new();
     let ps = read_csv(&state.join("postsecondary/enrollments.csv"));
     let who = read_csv(&state.join("truth/ps_enrollment.csv"));
-    // A person file: one row per person, from their first institution's records (a student who
-    // also took a course at a second college is not two people to link one to one).
-    let mut persons_seen = HashSet::new();
+    // One row per institution record: a student who also took a course at a second college is
+    // in this file twice, and both records are theirs.
     for (e, t) in ps.iter().zip(&who) {
         let id = format!("R{}", e["institution_student_id"]);
-        if !truth.contains_key(&id) && persons_seen.insert(t["person_id"].clone()) {
+        if !truth.contains_key(&id) {
             truth.insert(id.clone(), t["person_id"].clone());
             // Institutions report no sex here; the encoding simply carries none.
             right.push((
@@ -136,6 +135,8 @@ fn evaluation_mode_links_k12_to_postsecondary_with_high_precision_and_recall_in_
         right.to_str().unwrap(),
         "--out",
         pairs.to_str().unwrap(),
+        "--repeated",
+        "others",
     ]);
     let found = read_csv(&pairs);
     assert!(
@@ -502,4 +503,76 @@ fn files_encoded_under_another_key_are_refused_and_bad_rows_quarantined() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.csv"));
     assert!(!dir.join("x.parquet").exists() && !dir.join("x.parquet.partial").exists());
+}
+
+/// A K-12 file with one student twice (two districts keyed them under different record ids):
+/// linked strictly one to one the second record stays apart; said to hold records
+/// (`--repeated first`), both records and the college's record of the student share one id.
+#[test]
+fn a_person_twice_in_a_file_said_to_hold_records_keeps_one_link_id() {
+    let dir = scratch("pprl-repeated");
+    let key = dir.join("k.key");
+    p20w(&["keygen", key.to_str().unwrap()]);
+    let head = "record_id,given_name,family_name,birth_date,sex\n";
+    let others = [
+        "Orlaith,Brennick,2004-02-11",
+        "Sivan,Tallowmere,2003-09-30",
+        "Kestrel,Ambervale,2004-06-02",
+    ];
+    let mut k12 = String::from(head);
+    let mut college = String::from(head);
+    for (i, o) in others.iter().enumerate() {
+        k12.push_str(&format!("K{i},{o},F\n"));
+        college.push_str(&format!("C{i},{o},\n"));
+    }
+    k12.push_str("K7,Quillon,Vasterby,2004-03-17,M\nK8,Quillon,Vasterby,2004-03-17,M\n");
+    college.push_str("C7,Quillon,Vasterby,2004-03-17,\n");
+    let encoded = |name: &str, text: &str| {
+        let csv = dir.join(format!("{name}.csv"));
+        std::fs::write(&csv, text).unwrap();
+        let out = dir.join(format!("{name}.parquet"));
+        p20w(&[
+            "encode",
+            csv.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--agreement",
+            "m",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        out
+    };
+    let (k12, college) = (encoded("k12", &k12), encoded("college", &college));
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        let mut args = vec![
+            "link",
+            k12.to_str().unwrap(),
+            college.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra.iter().copied());
+        p20w(&args);
+        let keys = p20w_pipeline::pprl::read_encoded(&k12).unwrap().record_keys;
+        let ids = p20w_pipeline::pprl::read_link_ids(&out.join("link_ids.parquet")).unwrap();
+        // Record keys are in file order: K0, K1, K2, K7, K8.
+        let id = |file: &str, key: &str| ids[&(file.to_string(), key.to_string())].clone();
+        let college_keys = p20w_pipeline::pprl::read_encoded(&college)
+            .unwrap()
+            .record_keys;
+        (
+            id("k12", &keys[3]),
+            id("k12", &keys[4]),
+            id("college", &college_keys[3]),
+            read_links(&out.join("links.parquet")).len(),
+        )
+    };
+    let (first, second, theirs, links) = run("strict", &[]);
+    assert_eq!((links, &first), (4, &theirs));
+    assert_ne!(first, second, "one to one: the second record is no one's");
+    let (first, second, theirs, links) = run("records", &["--repeated", "first"]);
+    assert_eq!(links, 5);
+    assert_eq!((&first, &second), (&theirs, &theirs));
 }

@@ -1,10 +1,12 @@
 //! Linking encoded files and keeping person link ids stable across runs.
 //!
 //! The first file is the spine (in `p20w run`, K-12); every other file is linked to it one to
-//! one. A person's link id is the id any of their records already had in the previous run's
-//! `link_ids.parquet` (the spine's first), else a hash of the spine record's key, else of the
-//! record's own key: so the same inputs give the same ids, and a new quarter's records join the
-//! ids that exist without relinking or renumbering anyone.
+//! one, except that in files said to hold records rather than persons ([`LinkConfig`]'s
+//! `repeated_*`) a person's second record joins their link as a duplicate, and spine records
+//! linked to the same record share one id. A person's link id is the id any of their records
+//! already had in the previous run's `link_ids.parquet` (the spine's first), else a hash of the
+//! spine record's key, else of the record's own key: so the same inputs give the same ids, and
+//! a new quarter's records join the ids that exist without relinking or renumbering anyone.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use datafusion::arrow::array::{ArrayRef, AsArray, Float64Array, RecordBatch, Str
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use p20w_privacy::linkage::{LinkConfig, ThresholdFit, link_one_to_one};
+use p20w_privacy::linkage::{LinkConfig, LinkMethod, Side, ThresholdFit, link_one_to_one};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -29,6 +31,7 @@ pub struct PairSummary {
     pub right_records: u64,
     pub ssn_links: u64,
     pub fuzzy_links: u64,
+    pub duplicate_links: u64,
     /// Share of the right file's records linked to the spine.
     pub right_link_rate: f64,
     pub pairs_scored: u64,
@@ -112,16 +115,28 @@ pub fn link_files(
     let spine = &encoded[0];
     // Per file, per record: the spine record it links to.
     let mut partner: Vec<Vec<Option<u32>>> = vec![Vec::new(); encoded.len()];
+    // Per spine record: the spine record whose id it takes (a second record of one person).
+    let mut same_as: Vec<u32> = (0..spine.encodings.len() as u32).collect();
     let mut link_rows: Vec<(usize, u32, u32, f64, &'static str)> = Vec::new();
     let mut pairs = Vec::new();
     for (k, other) in encoded.iter().enumerate().skip(1) {
         let linkage = link_one_to_one(&spine.encodings, &other.encodings, config);
         partner[k] = vec![None; other.encodings.len()];
         for l in &linkage.links {
-            partner[k][l.right as usize] = Some(l.left);
             link_rows.push((k, l.left, l.right, l.score, l.method.as_str()));
+            if l.method != LinkMethod::Duplicate(Side::Left) {
+                partner[k][l.right as usize] = Some(l.left);
+            }
         }
-        tracing::info!(left = %labels[0], right = %labels[k], ssn_links = linkage.ssn_links, fuzzy_links = linkage.fuzzy_links, threshold = linkage.threshold.threshold, "linked");
+        for l in &linkage.links {
+            if let (LinkMethod::Duplicate(Side::Left), Some(first)) =
+                (l.method, partner[k][l.right as usize])
+            {
+                let (a, b) = (root(&mut same_as, l.left), root(&mut same_as, first));
+                same_as[a.max(b) as usize] = a.min(b);
+            }
+        }
+        tracing::info!(left = %labels[0], right = %labels[k], ssn_links = linkage.ssn_links, fuzzy_links = linkage.fuzzy_links, duplicate_links = linkage.duplicate_links, threshold = linkage.threshold.threshold, "linked");
         pairs.push(PairSummary {
             left: labels[0].clone(),
             right: labels[k].clone(),
@@ -129,7 +144,9 @@ pub fn link_files(
             right_records: other.encodings.len() as u64,
             ssn_links: linkage.ssn_links,
             fuzzy_links: linkage.fuzzy_links,
-            right_link_rate: linkage.links.len() as f64 / other.encodings.len().max(1) as f64,
+            duplicate_links: linkage.duplicate_links,
+            right_link_rate: partner[k].iter().filter(|p| p.is_some()).count() as f64
+                / other.encodings.len().max(1) as f64,
             pairs_scored: linkage.pairs_scored,
             skipped_blocks: linkage.skipped_blocks,
             threshold: linkage.threshold,
@@ -149,10 +166,22 @@ pub fn link_files(
             }
         }
     }
-    let spine_ids: Vec<String> = spine_ids
-        .into_iter()
-        .enumerate()
-        .map(|(i, id)| id.unwrap_or_else(|| new_link_id(&labels[0], &spine.record_keys[i])))
+    // One person's spine records: the first (lowest) record's previous id, else any other's.
+    for i in 0..spine_ids.len() {
+        let first = root(&mut same_as, i as u32) as usize;
+        if first != i
+            && let Some(id) = spine_ids[i].clone()
+        {
+            spine_ids[first].get_or_insert(id);
+        }
+    }
+    let spine_ids: Vec<String> = (0..spine_ids.len())
+        .map(|i| {
+            let first = root(&mut same_as, i as u32) as usize;
+            spine_ids[first]
+                .clone()
+                .unwrap_or_else(|| new_link_id(&labels[0], &spine.record_keys[first]))
+        })
         .collect();
     let (mut ids_kept, mut id_conflicts) = (0u64, 0u64);
     let mut id_rows: Vec<(usize, usize, String)> = Vec::new();
@@ -253,6 +282,15 @@ pub fn link_files(
         source,
     })?;
     Ok(summary)
+}
+
+/// The first record of `i`'s person (union-find with path halving).
+fn root(same_as: &mut [u32], mut i: u32) -> u32 {
+    while same_as[i as usize] != i {
+        same_as[i as usize] = same_as[same_as[i as usize] as usize];
+        i = same_as[i as usize];
+    }
+    i
 }
 
 /// Writes all columns as one Parquet file, beside and then renamed into place.

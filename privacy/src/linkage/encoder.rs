@@ -124,6 +124,15 @@ impl Encoding {
     pub fn score(&self, other: &Encoding) -> f64 {
         score(&self.bits, self.present, &other.bits, other.present)
     }
+
+    /// The score the pair would reach were the fields both hold identical.
+    pub fn identical_score(&self, other: &Encoding) -> f64 {
+        let both = self.present & other.present;
+        (0..SEGMENTS.len())
+            .filter(|&f| both & (1 << f) != 0)
+            .map(|f| SEGMENTS[f].agreement)
+            .sum()
+    }
 }
 
 /// Encodings of many records as columns ([`Encoder::encode_columns`]).

@@ -8,6 +8,11 @@
 //!    segment by segment ([`Encoding::score`]). Pairs at or above the threshold (fitted, see
 //!    [`super::threshold`]) are taken best first; a record already linked takes no second
 //!    partner. Ties break on the record order, so the result is the same on every run.
+//! 3. **Duplicates**, only for a file the caller says may hold a person twice
+//!    ([`LinkConfig::repeated_left`]): a record whose partner is already taken by a record of
+//!    its own file that it nearly equals ([`second_record`]) is that person's second record, and
+//!    joins the link ([`LinkMethod::Duplicate`]) instead of falling to a stranger; see
+//!    [`super::duplicates`].
 //!
 //! [`link_one_per_group`] relaxes "one partner" on the right side to one per group of left
 //! records: a student has one record at each institution attended, not one in all.
@@ -16,6 +21,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::duplicates::{second_record, twins_of_linked};
 use super::encoder::{BLOCK_RULES, Encoding};
 use super::threshold::{ThresholdFit, estimate, fit_threshold};
 
@@ -24,6 +30,16 @@ use super::threshold::{ThresholdFit, estimate, fit_threshold};
 pub enum LinkMethod {
     Ssn,
     Fuzzy,
+    /// A second record of a person on the given side, joining its first record's link.
+    Duplicate(Side),
+}
+
+/// Which input a record is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Left,
+    Right,
 }
 
 impl LinkMethod {
@@ -31,6 +47,7 @@ impl LinkMethod {
         match self {
             LinkMethod::Ssn => "ssn",
             LinkMethod::Fuzzy => "fuzzy",
+            LinkMethod::Duplicate(_) => "duplicate",
         }
     }
 }
@@ -54,6 +71,13 @@ pub struct LinkConfig {
     /// A block with more left × right pairs than this is skipped (and counted): one shared key
     /// that huge says nothing, and other rules still group its true pairs.
     pub max_block_pairs: u64,
+    /// The left (right) file may hold one person more than once: records, not persons (an
+    /// institution's enrolment records, a file keyed twice). A record whose partner is taken by
+    /// a [`second_record`] look-alike of its own file then joins that link as a duplicate
+    /// instead of taking a stranger. Off, one to one holds strictly: in a crowded file distinct
+    /// people can look as alike as one person's two records do.
+    pub repeated_left: bool,
+    pub repeated_right: bool,
 }
 
 impl Default for LinkConfig {
@@ -62,6 +86,8 @@ impl Default for LinkConfig {
             floor: 0.0,
             threshold: None,
             max_block_pairs: 25_000_000,
+            repeated_left: false,
+            repeated_right: false,
         }
     }
 }
@@ -73,6 +99,8 @@ pub struct Linkage {
     pub threshold: ThresholdFit,
     pub ssn_links: u64,
     pub fuzzy_links: u64,
+    /// Links of second records of a person ([`LinkMethod::Duplicate`]).
+    pub duplicate_links: u64,
     pub pairs_scored: u64,
     pub candidates: u64,
     pub skipped_blocks: u64,
@@ -93,18 +121,19 @@ pub fn link_one_per_group(
 ) -> Linkage {
     assert_eq!(left.len(), groups.len(), "a group for every left record");
     let one_group = groups.windows(2).all(|w| w[0] == w[1]);
-    let mut left_taken = vec![false; left.len()];
-    // A right record taken in one group is still free in the others; with one group, taken
-    // records are also left out of the candidates.
+    // Each left record's partner, and each (group, right record)'s left holder: a right record
+    // held in one group is still free in the others; with one group, records linked by SSN
+    // are also left out of the fuzzy candidates.
+    let mut partner: Vec<Option<u32>> = vec![None; left.len()];
+    let mut holder: HashMap<(u32, u32), u32> = HashMap::new();
     let mut right_taken = vec![false; right.len()];
-    let mut taken: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
     let mut links = Vec::new();
     for (l, r) in unique_ssn_pairs(left, right) {
         let score = left[l as usize].score(&right[r as usize]);
         if score >= config.floor {
-            left_taken[l as usize] = true;
+            partner[l as usize] = Some(r);
             right_taken[r as usize] = one_group;
-            taken.insert((groups[l as usize], r));
+            holder.insert((groups[l as usize], r), l);
             links.push(Link {
                 left: l,
                 right: r,
@@ -114,6 +143,7 @@ pub fn link_one_per_group(
         }
     }
     let ssn_links = links.len() as u64;
+    let left_taken: Vec<bool> = partner.iter().map(Option::is_some).collect();
 
     let (mut candidates, pairs_scored, skipped_blocks) =
         candidates(left, right, config, &left_taken, &right_taken);
@@ -139,28 +169,98 @@ pub fn link_one_per_group(
         }
         None => fit_threshold(&best, &second),
     };
-    candidates.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
-    for &(l, r, score) in &candidates {
-        if score < threshold.threshold {
-            break;
+    let t = threshold.threshold;
+
+    // Second records of people linked by SSN, which have no candidates among them.
+    // (With several groups a right record may rightly hold one partner in each, so a second
+    // record there is told apart only by its group's fuzzy candidates.)
+    if let (true, true, Some(&g)) = (config.repeated_right, one_group, groups.first()) {
+        let twins = twins_of_linked(right, &right_taken, t, |_, _| true);
+        let left_of: HashMap<u32, u32> = holder.iter().map(|(&(_, r), &l)| (r, l)).collect();
+        for (r2, twin) in twins.iter().enumerate() {
+            if let Some(r1) = twin {
+                let l = left_of[r1];
+                holder.insert((g, r2 as u32), l);
+                links.push(Link {
+                    left: l,
+                    right: r2 as u32,
+                    score: left[l as usize].score(&right[r2]),
+                    method: LinkMethod::Duplicate(Side::Right),
+                });
+            }
         }
-        if !left_taken[l as usize] && taken.insert((groups[l as usize], r)) {
-            left_taken[l as usize] = true;
+    }
+    let twins = if !config.repeated_left {
+        vec![None; left.len()]
+    } else {
+        twins_of_linked(left, &left_taken, t, |a, b| {
+            groups[a as usize] == groups[b as usize]
+        })
+    };
+    for (l2, twin) in twins.iter().enumerate() {
+        if let Some(l1) = twin {
+            let r = partner[*l1 as usize].expect("a twin is linked");
+            partner[l2] = Some(r);
             links.push(Link {
-                left: l,
+                left: l2 as u32,
                 right: r,
-                score,
-                method: LinkMethod::Fuzzy,
+                score: left[l2].score(&right[r as usize]),
+                method: LinkMethod::Duplicate(Side::Left),
             });
         }
     }
-    let fuzzy_links = links.len() as u64 - ssn_links;
+
+    candidates.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    let mut fuzzy_links = 0u64;
+    for &(l, r, score) in &candidates {
+        if score < t {
+            break;
+        }
+        let g = groups[l as usize];
+        let method = match (partner[l as usize], holder.get(&(g, r))) {
+            (None, None) => LinkMethod::Fuzzy,
+            // `l` took another partner, of which `r` is a second record.
+            (Some(r1), None)
+                if config.repeated_right
+                    && second_record(&right[r as usize], &right[r1 as usize], t) =>
+            {
+                LinkMethod::Duplicate(Side::Right)
+            }
+            // `r` is taken in this group by a record of which `l` is a second record.
+            (None, Some(&l1))
+                if config.repeated_left
+                    && second_record(&left[l as usize], &left[l1 as usize], t) =>
+            {
+                LinkMethod::Duplicate(Side::Left)
+            }
+            _ => continue,
+        };
+        match method {
+            LinkMethod::Duplicate(Side::Right) => {
+                holder.insert((g, r), l);
+            }
+            LinkMethod::Duplicate(Side::Left) => partner[l as usize] = Some(r),
+            _ => {
+                partner[l as usize] = Some(r);
+                holder.insert((g, r), l);
+                fuzzy_links += 1;
+            }
+        }
+        links.push(Link {
+            left: l,
+            right: r,
+            score,
+            method,
+        });
+    }
+    let duplicate_links = links.len() as u64 - ssn_links - fuzzy_links;
     links.sort_by_key(|k| (k.left, k.right));
     Linkage {
         links,
         threshold,
         ssn_links,
         fuzzy_links,
+        duplicate_links,
         pairs_scored,
         candidates: candidates.len() as u64,
         skipped_blocks,

@@ -7,6 +7,7 @@
 //! by how close each record's nearest stranger comes ([`fit_threshold`]). Parameters and the
 //! threat model are in the README ("Linking without identifiers").
 
+mod duplicates;
 mod encoder;
 mod layout;
 mod matcher;
@@ -15,7 +16,9 @@ mod threshold;
 
 pub use encoder::{BLOCK_RULES, ENCODING_BYTES, EncodedColumns, Encoder, Encoding, Identity};
 pub use layout::{ENCODING_WORDS, MAX_SCORE, SEGMENTS, STRANGER_SIMILARITY, SegmentSpec};
-pub use matcher::{Link, LinkConfig, LinkMethod, Linkage, link_one_per_group, link_one_to_one};
+pub use matcher::{
+    Link, LinkConfig, LinkMethod, Linkage, Side, link_one_per_group, link_one_to_one,
+};
 pub use normalize::{BirthDate, fold_name, fold_sex, soundex, standard_given};
 pub use threshold::{FALLBACK_THRESHOLD, FALSE_MATCH_COST, ThresholdFit, estimate, fit_threshold};
 

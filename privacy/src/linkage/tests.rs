@@ -498,13 +498,152 @@ fn a_student_links_once_at_each_institution_and_once_only_within_one() {
         threshold: Some(20.0),
         ..LinkConfig::default()
     };
-    let linkage = link_one_per_group(&left, &groups, &students, &config);
-    let pairs: Vec<(u32, u32)> = linkage.links.iter().map(|l| (l.left, l.right)).collect();
+    let pairs = |linkage: Linkage| -> Vec<(u32, u32, &'static str)> {
+        linkage
+            .links
+            .iter()
+            .map(|l| (l.left, l.right, l.method.as_str()))
+            .collect()
+    };
     // Both colleges' records link to person 7; the second record at college 0 finds its
     // person taken there and links to no one.
-    assert_eq!(pairs, [(0, 7), (1, 7), (2, 8)]);
+    let linkage = link_one_per_group(&left, &groups, &students, &config);
+    assert_eq!(
+        pairs(linkage),
+        [(0, 7, "fuzzy"), (1, 7, "fuzzy"), (2, 8, "fuzzy")]
+    );
     // One to one, as before, with every record in one group.
     let one = link_one_to_one(&left, &students, &config);
-    let pairs: Vec<(u32, u32)> = one.links.iter().map(|l| (l.left, l.right)).collect();
-    assert_eq!(pairs, [(0, 7), (2, 8)]);
+    assert_eq!(pairs(one), [(0, 7, "fuzzy"), (2, 8, "fuzzy")]);
+    // Where the left file holds records, not persons, the second record at college 0 joins
+    // the first as a duplicate; one to one, so does college 1's.
+    let records = LinkConfig {
+        repeated_left: true,
+        ..config
+    };
+    let linkage = link_one_per_group(&left, &groups, &students, &records);
+    assert_eq!(
+        pairs(linkage),
+        [
+            (0, 7, "fuzzy"),
+            (1, 7, "fuzzy"),
+            (2, 8, "fuzzy"),
+            (3, 7, "duplicate")
+        ]
+    );
+    let one = link_one_to_one(&left, &students, &records);
+    assert_eq!(
+        pairs(one),
+        [
+            (0, 7, "fuzzy"),
+            (1, 7, "duplicate"),
+            (2, 8, "fuzzy"),
+            (3, 7, "duplicate")
+        ]
+    );
+}
+
+/// Maria, her twin Tamsin (same family name and birth date) and a stranger; and Maria's two
+/// records in the other file, the second keyed with a typo and, where `ssn`, without the SSN
+/// the first carries. Returns the encodings of (Maria, Tamsin, stranger) and (first, second).
+fn twins_case(e: &Encoder, ssn: bool) -> (Vec<Encoding>, Vec<Encoding>) {
+    let with = |g, f, b, s: Option<&'static str>| {
+        e.encode(&Identity {
+            ssn: s,
+            ..id(g, f, b, "F")
+        })
+    };
+    let pid = ssn.then_some("219-45-6711");
+    let people = vec![
+        with("Maria", "Okafor", "2004-03-09", pid),
+        with("Tamsin", "Okafor", "2004-03-09", None),
+        with("Tove", "Lindqvist", "2001-11-30", None),
+    ];
+    let records = vec![
+        with("Maria", "Okafor", "2004-03-09", pid),
+        with("Mraia", "Okafor", "2004-03-09", None),
+    ];
+    (people, records)
+}
+
+#[test]
+fn a_second_record_of_a_person_joins_their_link_instead_of_a_look_alike() {
+    let e = Encoder::new(&key(10), "mou");
+    for ssn in [false, true] {
+        let (people, records) = twins_case(&e, ssn);
+        // A threshold the twin clears against Maria's second record: one to one alone would
+        // give that record to the twin once Maria is taken.
+        let t = people[1].score(&records[1]);
+        assert!(people[0].score(&records[1]) > t && records[0].score(&records[1]) >= t);
+        let strict = LinkConfig {
+            threshold: Some(t),
+            ..LinkConfig::default()
+        };
+        let config = LinkConfig {
+            repeated_left: true,
+            repeated_right: true,
+            ..strict
+        };
+        let pairs = |l: &Linkage| -> Vec<(u32, u32, LinkMethod)> {
+            l.links
+                .iter()
+                .map(|k| (k.left, k.right, k.method))
+                .collect()
+        };
+        let first = if ssn {
+            LinkMethod::Ssn
+        } else {
+            LinkMethod::Fuzzy
+        };
+        // One to one, the second record goes to the twin.
+        let linkage = link_one_to_one(&people, &records, &strict);
+        assert_eq!(
+            pairs(&linkage),
+            [(0, 0, first), (1, 1, LinkMethod::Fuzzy)],
+            "ssn {ssn}"
+        );
+        // Said to hold records, not persons: the second record on the right.
+        let linkage = link_one_to_one(&people, &records, &config);
+        assert_eq!(
+            pairs(&linkage),
+            [(0, 0, first), (0, 1, LinkMethod::Duplicate(Side::Right))],
+            "ssn {ssn}"
+        );
+        assert_eq!(linkage.duplicate_links, 1);
+        // And on the left: the files swapped.
+        let linkage = link_one_to_one(&records, &people, &config);
+        assert_eq!(
+            pairs(&linkage),
+            [(0, 0, first), (1, 0, LinkMethod::Duplicate(Side::Left))],
+            "ssn {ssn}"
+        );
+    }
+}
+
+#[test]
+fn records_of_two_people_are_not_taken_for_one_persons_duplicates() {
+    let e = Encoder::new(&key(11), "mou");
+    let (people, _) = twins_case(&e, false);
+    // Both twins in each file, said to hold records: each links to their own, none as the
+    // other's duplicate.
+    let config = LinkConfig {
+        threshold: Some(people[0].score(&people[1]) - 0.5),
+        repeated_left: true,
+        repeated_right: true,
+        ..LinkConfig::default()
+    };
+    let linkage = link_one_to_one(&people, &people, &config);
+    let pairs: Vec<(u32, u32, LinkMethod)> = linkage
+        .links
+        .iter()
+        .map(|k| (k.left, k.right, k.method))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            (0, 0, LinkMethod::Fuzzy),
+            (1, 1, LinkMethod::Fuzzy),
+            (2, 2, LinkMethod::Fuzzy)
+        ]
+    );
 }
