@@ -225,8 +225,11 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Repeated {
+    /// The first file (the spine; with --evaluate, the left file).
     First,
+    /// Every file but the first (with --evaluate, the right file).
     Others,
+    /// Every file.
     All,
 }
 

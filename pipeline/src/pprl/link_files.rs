@@ -3,7 +3,7 @@
 //! The first file is the spine (in `p20w run`, K-12); every other file is linked to it one to
 //! one, except that in files said to hold records rather than persons ([`LinkConfig`]'s
 //! `repeated_*`) a person's second record joins their link as a duplicate, and spine records
-//! linked to the same record share one id. A person's link id is the id any of their records
+//! linked to the same record share one id (unless one already had another: ids never move). A person's link id is the id any of their records
 //! already had in the previous run's `link_ids.parquet` (the spine's first), else a hash of the
 //! spine record's key, else of the record's own key: so the same inputs give the same ids, and
 //! a new quarter's records join the ids that exist without relinking or renumbering anyone.
@@ -166,21 +166,30 @@ pub fn link_files(
             }
         }
     }
-    // One person's spine records: the first (lowest) record's previous id, else any other's.
-    for i in 0..spine_ids.len() {
-        let first = root(&mut same_as, i as u32) as usize;
-        if first != i
-            && let Some(id) = spine_ids[i].clone()
-        {
-            spine_ids[first].get_or_insert(id);
+    // One person's spine records (second records joined by `--repeated`): each keeps an id it
+    // already has, so no id moves; the others take the id of the member with the smallest
+    // record key that has one, else a hash of that smallest key, so row order changes nothing.
+    let mut group_id: HashMap<u32, (&str, Option<&String>)> = HashMap::new();
+    for (i, own) in spine_ids.iter().enumerate() {
+        let key = spine.record_keys[i].as_str();
+        let g = group_id
+            .entry(root(&mut same_as, i as u32))
+            .or_insert((key, own.as_ref()));
+        let better = match (own, g.1) {
+            (Some(_), None) => true,
+            (Some(_), Some(_)) | (None, None) => key < g.0,
+            (None, Some(_)) => false,
+        };
+        if better {
+            *g = (key, own.as_ref());
         }
     }
     let spine_ids: Vec<String> = (0..spine_ids.len())
         .map(|i| {
-            let first = root(&mut same_as, i as u32) as usize;
-            spine_ids[first]
-                .clone()
-                .unwrap_or_else(|| new_link_id(&labels[0], &spine.record_keys[first]))
+            spine_ids[i].clone().unwrap_or_else(|| {
+                let (key, id) = group_id[&root(&mut same_as, i as u32)];
+                id.cloned().unwrap_or_else(|| new_link_id(&labels[0], key))
+            })
         })
         .collect();
     let (mut ids_kept, mut id_conflicts) = (0u64, 0u64);

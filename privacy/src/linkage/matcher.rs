@@ -7,7 +7,7 @@
 //! 2. **Fuzzy**: candidate pairs are the records sharing any blocking key; each is scored
 //!    segment by segment ([`Encoding::score`]). Pairs at or above the threshold (fitted, see
 //!    [`super::threshold`]) are taken best first; a record already linked takes no second
-//!    partner. Ties break on the record order, so the result is the same on every run.
+//!    partner (but see 3). Ties break on the record order, so the result is the same on every run.
 //! 3. **Duplicates**, only for a file the caller says may hold a person twice
 //!    ([`LinkConfig::repeated_left`]): a record whose partner is already taken by a record of
 //!    its own file that it nearly equals ([`second_record`]) is that person's second record, and

@@ -621,29 +621,33 @@ fn a_second_record_of_a_person_joins_their_link_instead_of_a_look_alike() {
 }
 
 #[test]
-fn records_of_two_people_are_not_taken_for_one_persons_duplicates() {
+fn a_look_alike_of_a_linked_record_is_not_taken_for_their_second_record() {
     let e = Encoder::new(&key(11), "mou");
-    let (people, _) = twins_case(&e, false);
-    // Both twins in each file, said to hold records: each links to their own, none as the
-    // other's duplicate.
-    let config = LinkConfig {
-        threshold: Some(people[0].score(&people[1]) - 0.5),
-        repeated_left: true,
-        repeated_right: true,
-        ..LinkConfig::default()
-    };
-    let linkage = link_one_to_one(&people, &people, &config);
-    let pairs: Vec<(u32, u32, LinkMethod)> = linkage
-        .links
-        .iter()
-        .map(|k| (k.left, k.right, k.method))
-        .collect();
-    assert_eq!(
-        pairs,
-        [
-            (0, 0, LinkMethod::Fuzzy),
-            (1, 1, LinkMethod::Fuzzy),
-            (2, 2, LinkMethod::Fuzzy)
-        ]
-    );
+    for ssn in [false, true] {
+        let (people, _) = twins_case(&e, ssn);
+        // Maria and her twin on the right, only Maria on the left, the threshold below the
+        // twins' likeness: once Maria is linked, the twin's one candidate is taken, and she
+        // is no second record of Maria's however the files are said to hold records.
+        let config = LinkConfig {
+            threshold: Some(people[0].score(&people[1]) - 0.5),
+            repeated_left: true,
+            repeated_right: true,
+            ..LinkConfig::default()
+        };
+        let first = if ssn {
+            LinkMethod::Ssn
+        } else {
+            LinkMethod::Fuzzy
+        };
+        let pairs = |l: Linkage| -> Vec<(u32, u32, LinkMethod)> {
+            l.links
+                .iter()
+                .map(|k| (k.left, k.right, k.method))
+                .collect()
+        };
+        let linkage = link_one_to_one(&people[..1], &people[..2], &config);
+        assert_eq!(pairs(linkage), [(0, 0, first)], "ssn {ssn}");
+        let linkage = link_one_to_one(&people[..2], &people[..1], &config);
+        assert_eq!(pairs(linkage), [(0, 0, first)], "ssn {ssn}");
+    }
 }
