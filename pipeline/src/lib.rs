@@ -100,6 +100,15 @@ pub enum RunError {
         entity: String,
         field: String,
     },
+    #[error(
+        "the CPI-U table (definitions `cpi_u`) has no annual average for {years:?}: earnings in \
+         those years cannot be stated in {constant_dollar_year} dollars. Add them in the job's \
+         [definitions.cpi_u] (BLS series CUUR0000SA0, annual average)"
+    )]
+    MissingCpi {
+        years: Vec<i32>,
+        constant_dollar_year: i32,
+    },
     #[error("internal error: {0}")]
     Internal(String),
     #[error(

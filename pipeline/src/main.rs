@@ -333,7 +333,11 @@ fn main() -> ExitCode {
             let data = err.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<RunError>(),
-                    Some(RunError::SourceLoss { .. } | RunError::MissingField { .. })
+                    Some(
+                        RunError::SourceLoss { .. }
+                            | RunError::MissingField { .. }
+                            | RunError::MissingCpi { .. }
+                    )
                 )
             });
             ExitCode::from(match (usage, data) {

@@ -34,7 +34,8 @@ pub struct AggregateRow {
     pub dims: Vec<String>,
     pub counts: Vec<u64>,
     pub fingerprints: Vec<u64>,
-    pub median: Option<f64>,
+    /// The table's earnings statistics, in its order.
+    pub earnings: Vec<Option<f64>>,
 }
 
 /// A table's aggregate rows, sorted by cohort and group.
@@ -82,11 +83,15 @@ impl TableRows {
                 .iter()
                 .map(|a| a.as_primitive::<Int64Type>())
                 .collect();
-            let median = match &table.median {
-                Some(m) => Some(cast(column(b, &m.column)?, &DataType::Float64)?),
-                None => None,
-            };
-            let median = median.as_ref().map(|m| m.as_primitive::<Float64Type>());
+            let earnings = table
+                .earnings
+                .iter()
+                .map(|e| cast(column(b, &e.column)?, &DataType::Float64).map_err(RunError::from))
+                .collect::<Result<Vec<_>, _>>()?;
+            let earnings: Vec<_> = earnings
+                .iter()
+                .map(|e| e.as_primitive::<Float64Type>())
+                .collect();
             let value = |a: &datafusion::arrow::array::Int64Array, i: usize| {
                 if a.is_null(i) { 0 } else { a.value(i) as u64 }
             };
@@ -96,7 +101,10 @@ impl TableRows {
                     dims: dims.iter().map(|c| c.value(i).to_string()).collect(),
                     counts: counts.iter().map(|a| value(a, i)).collect(),
                     fingerprints: fingerprints.iter().map(|a| value(a, i)).collect(),
-                    median: median.and_then(|m| m.is_valid(i).then(|| m.value(i))),
+                    earnings: earnings
+                        .iter()
+                        .map(|e| e.is_valid(i).then(|| e.value(i)))
+                        .collect(),
                 });
             }
         }
@@ -541,15 +549,15 @@ pub fn published_schema(table: &CellTable) -> SchemaRef {
     }
     fields.push(Field::new("rate", DataType::Float64, true));
     fields.push(Field::new("gap_to_all", DataType::Float64, true));
-    if let Some(m) = &table.median {
-        fields.push(Field::new(&m.column, DataType::Float64, true));
+    for e in &table.earnings {
+        fields.push(Field::new(&e.column, DataType::Float64, true));
     }
     fields.push(Field::new("status", DataType::Utf8, false));
     Arc::new(Schema::new(fields))
 }
 
 impl ProtectedTable {
-    /// The published form of an outcome table: hidden counts (and the rate and median of a
+    /// The published form of an outcome table: hidden counts (and the rate and earnings of a
     /// hidden numerator) are null, fingerprints are dropped.
     pub fn record_batch(&self) -> Result<RecordBatch, RunError> {
         let t = &self.table;
@@ -561,7 +569,9 @@ impl ProtectedTable {
             t.dimensions.iter().map(|_| StringBuilder::new()).collect();
         let mut measure = StringBuilder::new();
         let mut counts: Vec<Int64Builder> = t.counts.iter().map(|_| Int64Builder::new()).collect();
-        let (mut rate, mut median) = (Float64Builder::new(), Float64Builder::new());
+        let mut rate = Float64Builder::new();
+        let mut earnings: Vec<Float64Builder> =
+            t.earnings.iter().map(|_| Float64Builder::new()).collect();
         let mut gap = Float64Builder::new();
         let mut status = StringBuilder::new();
         let rate_of = |i: usize| {
@@ -588,7 +598,9 @@ impl ProtectedTable {
             rate.append_option(own);
             let total = totals.get(&r.cohort).copied().flatten();
             gap.append_option(own.zip(total).map(|(g, a)| g - a));
-            median.append_option(r.median.filter(|_| shown));
+            for (b, v) in earnings.iter_mut().zip(&r.earnings) {
+                b.append_option(v.filter(|_| shown));
+            }
             status.append_value(match shown {
                 true => CellStatus::Published.as_str(),
                 false => CellStatus::Suppressed.as_str(),
@@ -600,9 +612,11 @@ impl ProtectedTable {
         arrays.extend(counts.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         arrays.push(Arc::new(rate.finish()));
         arrays.push(Arc::new(gap.finish()));
-        if t.median.is_some() {
-            arrays.push(Arc::new(median.finish()));
-        }
+        arrays.extend(
+            earnings
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
         arrays.push(Arc::new(status.finish()));
         Ok(RecordBatch::try_new(published_schema(t), arrays)?)
     }

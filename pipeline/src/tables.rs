@@ -73,14 +73,30 @@ impl Count {
     }
 }
 
-/// A median over the people of the numerator, published with it and hidden with it.
+/// A statistic of earnings over the people of the numerator, published with it and hidden
+/// with it: the median, or another percentile.
 #[derive(Debug, Clone)]
-pub struct Median {
+pub struct EarningsColumn {
     /// The published column.
     pub column: String,
     /// The source column of amounts in cents (null for people outside the statistic).
     pub cents: String,
+    /// The percentile (1–99) by linear interpolation between the nearest values; `None`, the
+    /// median (the same for 50).
+    pub percentile: Option<u8>,
     pub doc: String,
+}
+
+impl EarningsColumn {
+    /// The aggregate, in dollars.
+    fn sql(&self) -> String {
+        let cents = format!("CAST({} AS DOUBLE)", self.cents);
+        let statistic = match self.percentile {
+            None => format!("median({cents})"),
+            Some(p) => format!("percentile_cont({cents}, {})", f64::from(p) / 100.0),
+        };
+        format!("{statistic} / 100.0 AS {}", self.column)
+    }
 }
 
 /// One published table of counts of people.
@@ -110,7 +126,7 @@ pub struct CellTable {
     pub grouping_sets: Vec<Vec<&'static str>>,
     /// `counts[0]` is the number of people in the row.
     pub counts: Vec<Count>,
-    pub median: Option<Median>,
+    pub earnings: Vec<EarningsColumn>,
     /// The `measure` value on the rows of an outcome table.
     pub measure: Option<String>,
     /// Figures of the run report: the first to give up when a partner must be hidden, since
@@ -167,7 +183,7 @@ impl CellTable {
                     "of those, with a link only the fuzzy match found",
                 ),
             ],
-            median: None,
+            earnings: Vec::new(),
             measure: None,
             secondary: true,
         }
@@ -192,7 +208,7 @@ impl CellTable {
                 None,
                 "concentrators in the cohort",
             )],
-            median: None,
+            earnings: Vec::new(),
             measure: None,
             secondary: true,
         }
@@ -224,12 +240,7 @@ impl CellTable {
             select.push(format!("{count} AS {}", c.name));
             select.push(format!("{fp} AS {}", fingerprint_column(&c.name)));
         }
-        if let Some(m) = &self.median {
-            select.push(format!(
-                "median(CAST({} AS DOUBLE)) / 100.0 AS {}",
-                m.cents, m.column
-            ));
-        }
+        select.extend(self.earnings.iter().map(EarningsColumn::sql));
         // Every dimension appears in some grouping set so `grouping()` binds; a set is written
         // with the cohort, and a pooled total groups by a constant.
         let sets: Vec<String> = self
@@ -315,10 +326,10 @@ pub fn dictionary_markdown(plan: &MeasurePlan, linkage: &LinkageReport) -> Strin
                 num.name, den.name
             ));
         }
-        if let Some(median) = &t.median {
+        for e in &t.earnings {
             s.push_str(&format!(
                 "| {} | {}; null when suppressed |\n",
-                median.column, median.doc
+                e.column, e.doc
             ));
         }
         s.push_str(

@@ -716,7 +716,11 @@ fn work(s: &mut Student, r: &mut Rng, cfg: &SynthConfig, risk: f64) {
         })
     };
     let attachment = 0.78 - risk * 0.6 + if s.cte_courses.len() >= 2 { 0.06 } else { 0.0 };
-    let base = (7.6 - risk * 0.8 + r.normal() * 0.35).exp(); // quarterly dollars at exit
+    // Quarterly dollars at exit, about $4,900 for a student at no risk (full-time work at $9.50
+    // an hour; the federal minimum wage is $3,770 a quarter), so a year out many workers not
+    // in college clear PSEO's attachment bar ($15,080 in three or more quarters) and some
+    // fall just short.
+    let base = (8.5 - risk * 0.8 + r.normal() * 0.35).exp();
     let mut employer = r.below(cfg.employers() as u64) as u32;
     for q in first..=last {
         let p = if q <= exit_q {

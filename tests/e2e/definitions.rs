@@ -1056,3 +1056,103 @@ async fn postsecondary_credit_counts_a_course_of_the_own_program_by_the_exit_yea
     // CARP-2 again, with dual credit: still two distinct courses, and credit in the program.
     assert_eq!(credit("dual_retaken"), ("46.0201", "true"));
 }
+
+/// PSEO's labour-force attachment in the first calendar year after the exit year, and that
+/// year's earnings in 2024 dollars (CPI-U annual averages: 2022 292.655, 2024 313.689).
+#[tokio::test]
+async fn annual_earnings_follow_pseo_attachment_in_constant_dollars() {
+    let students = [
+        "short_by_80",
+        "enough_in_three",
+        "adjusted",
+        "amended",
+        "no_ssn",
+        "next_cohort",
+    ];
+    let persons = "state_student_id_pid,ssn_pid,sex
+        short_by_80,ssn-a,Female
+        enough_in_three,ssn-b,Female
+        adjusted,ssn-c,Male
+        amended,ssn-d,Male
+        no_ssn,,Female
+        next_cohort,ssn-e,Male";
+    // Exits on the last day of a quarter (2021-12-31, cohort 2022) and the first of the next
+    // school year (2021-07-01, cohort 2022) still have 2022 as their first year after exit.
+    let enrollments = "state_student_id_pid,lea_id,entry_date,exit_date,exit_type
+        short_by_80,LEA1,2017-08-20,2021-05-28,01921
+        enough_in_three,LEA1,2017-08-20,2021-12-31,01927
+        adjusted,LEA1,2017-08-20,2021-07-01,01921
+        amended,LEA1,2017-08-20,2021-06-15,01921
+        no_ssn,LEA1,2017-08-20,2021-05-28,01921
+        next_cohort,LEA1,2017-08-20,2022-05-30,01921";
+    let mut wages = String::from(
+        "ssn_pid,employer_fein,employer_ui_account,year,quarter,wages,report_type,received_year,received_quarter\n",
+    );
+    // Four other workers in every quarter of 2022, one record of 2023Q1 (still arriving): 2022
+    // is covered in full, 2023 is not.
+    for q in 1..=4 {
+        for w in 1..=4 {
+            wages.push_str(&format!("worker-{w},900000001,W{w},2022,{q},500000,,,\n"));
+        }
+    }
+    wages.push_str("worker-1,900000001,W1,2023,1,500000,,,\n");
+    wages.push_str(
+        "ssn-a,100000001,A,2022,1,500000,,,
+ssn-a,100000001,A,2022,2,500000,,,
+ssn-a,100000001,A,2022,3,500000,,,
+ssn-b,100000001,A,2022,1,400000,,,
+ssn-b,100000001,A,2022,3,600000,,,
+ssn-b,100000001,A,2022,4,510000,,,
+ssn-c,100000001,A,2022,1,800000,,,
+ssn-c,100000002,B,2022,1,-100000,,,
+ssn-c,100000001,A,2022,2,700000,,,
+ssn-c,100000001,A,2022,3,300000,,,
+ssn-c,100000002,B,2022,3,-300000,,,
+ssn-c,100000001,A,2022,4,300000,,,
+ssn-d,100000001,A,2022,1,500000,,,
+ssn-d,100000001,A,2022,2,100000,Original,2022,3
+ssn-d,100000001,A,2022,2,500000,Amendment,2022,4
+ssn-d,100000001,A,2022,3,500000,,,
+ssn-e,100000001,A,2023,1,900000,,,
+",
+    );
+    let got = outcomes(
+        &[
+            (Entity::Person, persons),
+            (Entity::K12Enrollment, enrollments),
+            (Entity::CteCourseCompletion, &two_courses(&students)),
+            (Entity::WageRecord, &wages),
+        ],
+        &[2021, 2022],
+    )
+    .await;
+    let year1 = |s: &str| {
+        let o = &got[s];
+        (
+            o["wage_observable_y1"].as_str(),
+            o["attached_y1"].as_str(),
+            o["earnings_y1_cents"].parse::<f64>().ok(),
+        )
+    };
+    let in_2024_cents = |cents: f64| cents * 313.689 / 292.655;
+    let close = |got: Option<f64>, want: f64| got.is_some_and(|g| (g - want).abs() < 1e-6);
+    // $5,000 in each of three quarters: $15,000, $80 short of $7.25 × 2,080 = $15,080.
+    assert_eq!(year1("short_by_80"), ("true", "false", None));
+    // $4,000 + $0 + $6,000 + $5,100 = $15,100 in three quarters: attached.
+    let (observable, attached, cents) = year1("enough_in_three");
+    assert_eq!((observable, attached), ("true", "true"));
+    assert!(close(cents, in_2024_cents(1_510_000.0)), "{cents:?}");
+    // Two employers add up, a negative adjustment too: Q1 $8,000 − $1,000 = $7,000, Q2
+    // $7,000, Q3 $3,000 − $3,000 = $0 (no earnings that quarter), Q4 $3,000: three quarters,
+    // $17,000.
+    let (observable, attached, cents) = year1("adjusted");
+    assert_eq!((observable, attached), ("true", "true"));
+    assert!(close(cents, in_2024_cents(1_700_000.0)), "{cents:?}");
+    // The amendment holds for 2022Q2 ($5,000, not $1,000 + $5,000): $15,000 in three
+    // quarters, not attached; summed twice it would read $16,000 and attached.
+    assert_eq!(year1("amended"), ("true", "false", None));
+    // No SSN, no wage match: in the denominator, not attached.
+    assert_eq!(year1("no_ssn"), ("true", "false", None));
+    // Exit 2022-05-30: 2023 holds only its first, thin quarter: held out.
+    assert_eq!(year1("next_cohort").0, "false");
+}

@@ -92,13 +92,28 @@ struct Concentrator {
     /// By quarter after exit ([`WAGE_QUARTERS`]): whether the wage file covers it, and the
     /// earnings in it.
     wages: HashMap<i32, (bool, i64)>,
+    /// The first calendar year after the exit year: whether the wage file covers all four of
+    /// its quarters, whether the student was attached (earnings in three quarters and at least
+    /// $15,080), and the year's earnings in 2024 cents.
+    year1: (bool, bool, f64),
 }
+
+/// CPI-U annual averages (BLS CUUR0000SA0) of the years the synthetic state's first years after
+/// exit fall in, and of 2024, the constant-dollar year.
+const CPI_U: [(i32, f64); 6] = [
+    (2019, 255.657),
+    (2020, 258.811),
+    (2021, 270.970),
+    (2022, 292.655),
+    (2023, 304.702),
+    (2024, 313.689),
+];
 
 /// The quarters after exit the shipped employment measures read.
 const WAGE_QUARTERS: [i32; 2] = [2, 4];
 
 /// Every measure the demo jobs publish.
-pub(crate) const FAMILIES: [&str; 7] = [
+pub(crate) const FAMILIES: [&str; 8] = [
     "postsecondary_enrollment",
     "employment_earnings",
     "employment_q4",
@@ -106,36 +121,49 @@ pub(crate) const FAMILIES: [&str; 7] = [
     "perkins_5s1_credential",
     "perkins_5s2_postsecondary_credit",
     "perkins_5s3_work_based_learning",
+    "earnings_year1",
 ];
 
 /// Whether a concentrator is in a published family's denominator (`Some`), in its numerator,
-/// and the cents its median is over, as the README defines each measure.
-fn counted(family: &str, c: &Concentrator) -> Option<(bool, i64)> {
+/// and the cents its earnings statistics are over, as the README defines each measure.
+fn counted(family: &str, c: &Concentrator) -> Option<(bool, f64)> {
     let employed = |n: i32| {
         let (observable, cents) = c.wages[&n];
-        observable.then_some((cents > 0, cents))
+        observable.then_some((cents > 0, cents as f64))
     };
     match family {
-        "postsecondary_enrollment" => Some((c.ps_enrolled, 0)),
-        "college_enrollment_two_years" => Some((c.ps_within_two_years, 0)),
-        "postsecondary_enrollment_four_year" => Some((c.ps_four_year == Some(true), 0)),
-        "postsecondary_enrollment_two_year" => Some((c.ps_four_year == Some(false), 0)),
+        "postsecondary_enrollment" => Some((c.ps_enrolled, 0.0)),
+        "college_enrollment_two_years" => Some((c.ps_within_two_years, 0.0)),
+        "postsecondary_enrollment_four_year" => Some((c.ps_four_year == Some(true), 0.0)),
+        "postsecondary_enrollment_two_year" => Some((c.ps_four_year == Some(false), 0.0)),
         // Of the seamless enrollers, those enrolled on the next fall's census too.
-        "college_persistence" => c.ps_enrolled.then_some((c.ps_enrolled_fall2, 0)),
+        "college_persistence" => c.ps_enrolled.then_some((c.ps_enrolled_fall2, 0.0)),
         "employment_earnings" => employed(2),
         "employment_q4" => employed(4),
         // Held out while the quarter's wages are not in; placed by enrollment or employment.
-        "perkins_3s1_placement" => employed(2).map(|(hired, _)| (hired || c.ps_enrolled_q2, 0)),
-        "perkins_5s1_credential" => c.graduated.then_some((c.credential, 0)),
-        "perkins_5s2_postsecondary_credit" => c.graduated.then_some((c.dual_credit, 0)),
-        "perkins_5s3_work_based_learning" => c.graduated.then_some((c.wbl, 0)),
+        "perkins_3s1_placement" => employed(2).map(|(hired, _)| (hired || c.ps_enrolled_q2, 0.0)),
+        "perkins_5s1_credential" => c.graduated.then_some((c.credential, 0.0)),
+        "perkins_5s2_postsecondary_credit" => c.graduated.then_some((c.dual_credit, 0.0)),
+        "perkins_5s3_work_based_learning" => c.graduated.then_some((c.wbl, 0.0)),
+        "earnings_year1" => {
+            let (observable, attached, cents) = c.year1;
+            observable.then_some((attached, cents))
+        }
         other => panic!("no independent rule for {other}"),
     }
 }
 
-/// The families publishing a median of earnings.
-fn has_median(family: &str) -> bool {
-    family == "employment_earnings"
+/// The earnings statistics a family publishes: column and percentile (50: the median).
+fn earnings_columns(family: &str) -> &'static [(&'static str, f64)] {
+    match family {
+        "employment_earnings" => &[("median_earnings", 50.0)],
+        "earnings_year1" => &[
+            ("earnings_p25", 25.0),
+            ("earnings_p50", 50.0),
+            ("earnings_p75", 75.0),
+        ],
+        _ => &[],
+    }
 }
 
 fn race_ethnicity(r: &HashMap<String, String>) -> String {
@@ -614,9 +642,35 @@ fn concentrators(
             dual_credit: dual_credit.get(&p).is_some_and(|d| d.contains(program)),
             wbl: by_exit(&wbl_dates),
             wages,
+            year1: first_year_after(exit_date.0, |q| {
+                (
+                    observable.contains(&q),
+                    earnings.get(&(p.clone(), q)).copied().unwrap_or(0),
+                )
+            }),
         });
     }
     out
+}
+
+/// PSEO's rule for the calendar year after `exit_year`, from each quarter's (index `year * 4 +
+/// quarter - 1`) coverage and earnings: observable when all four quarters are; attached with
+/// earnings above zero in three or more and $15,080 or more in all; the year's earnings in
+/// 2024 dollars.
+fn first_year_after(exit_year: i32, quarter: impl Fn(i32) -> (bool, i64)) -> (bool, bool, f64) {
+    let year = exit_year + 1;
+    let quarters: Vec<(bool, i64)> = (0..4).map(|k| quarter(year * 4 + k)).collect();
+    let observable = quarters.iter().all(|q| q.0);
+    let total: i64 = quarters.iter().map(|q| q.1).sum();
+    let earning = quarters.iter().filter(|q| q.1 > 0).count();
+    let attached = earning >= 3 && total >= 15_080_00;
+    let cpi = |y: i32| CPI_U.iter().find(|c| c.0 == y).map(|c| c.1);
+    let real = match (observable && attached, cpi(year)) {
+        (true, Some(index)) => total as f64 * cpi(2024).unwrap() / index,
+        (true, None) => panic!("no CPI-U for {year} in the test's table"),
+        (false, _) => 0.0,
+    };
+    (observable, attached, real)
 }
 
 fn cents(dollars: &str) -> i64 {
@@ -723,19 +777,19 @@ fn resolve_wages(
 struct Cell {
     denominator: u64,
     numerator: u64,
-    earnings: Vec<i64>,
+    earnings: Vec<f64>,
 }
 
 /// Group key: cohort plus each dimension's code or "All".
 type Key = (i32, Vec<String>);
 
-/// A published row: denominator, numerator, rate, median earnings, status, gap to the cohort
-/// total's rate.
+/// A published row: denominator, numerator, rate, earnings statistics (the family's
+/// [`earnings_columns`]), status, gap to the cohort total's rate.
 type Row = (
     Option<i64>,
     Option<i64>,
     Option<f64>,
-    Option<f64>,
+    Vec<Option<f64>>,
     String,
     Option<f64>,
 );
@@ -771,15 +825,14 @@ fn expected(family: &str, people: &[Concentrator]) -> BTreeMap<Key, Cell> {
     cells
 }
 
-fn median_dollars(v: &mut [i64]) -> f64 {
-    v.sort();
-    let n = v.len();
-    let cents = if n % 2 == 1 {
-        v[n / 2] as f64
-    } else {
-        (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
-    };
-    cents / 100.0
+/// The `p`-th percentile of cents, in dollars: linear between the values at ranks
+/// `floor(p (n - 1) / 100)` and the next (the 50th of an even count is the mean of the middle
+/// two).
+fn percentile_dollars(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let rank = p / 100.0 * (v.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    (v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)) / 100.0
 }
 
 fn published(release: &Path, family: &str) -> BTreeMap<Key, Row> {
@@ -811,7 +864,10 @@ fn published(release: &Path, family: &str) -> BTreeMap<Key, Row> {
                 int("denominator", i),
                 int("numerator", i),
                 float(b, "rate", i),
-                float(b, "median_earnings", i),
+                earnings_columns(family)
+                    .iter()
+                    .map(|(c, _)| float(b, c, i))
+                    .collect(),
                 s("status", i),
                 float(b, "gap_to_all", i),
             );
@@ -867,7 +923,7 @@ fn check_family_under(
         })
         .collect();
     for (key, cell) in want.iter_mut() {
-        let (den, num, rate, median, status, gap) = &got[key];
+        let (den, num, rate, earnings, status, gap) = &got[key];
         // The gap is the group's true rate less its cohort total's, where both are published.
         let (total_rate, total_shown) = totals[&key.0];
         let own = cell.numerator as f64 / cell.denominator as f64;
@@ -896,7 +952,7 @@ fn check_family_under(
         if status == "suppressed" {
             hidden += 1;
             assert!(
-                num.is_none() && rate.is_none() && median.is_none(),
+                num.is_none() && rate.is_none() && earnings.iter().all(Option::is_none),
                 "{family} {key:?}: suppressed values must be null"
             );
             continue;
@@ -917,11 +973,12 @@ fn check_family_under(
             Some(cell.numerator as f64 / cell.denominator as f64),
             "{family} {key:?}: rate"
         );
-        if has_median(family) {
-            assert_eq!(
-                *median,
-                Some(median_dollars(&mut cell.earnings)),
-                "{family} {key:?}: median"
+        for ((column, p), got) in earnings_columns(family).iter().zip(earnings) {
+            let want = percentile_dollars(&mut cell.earnings, *p);
+            // Constant dollars are a ratio of CPI indexes: equal to a thousandth of a cent.
+            assert!(
+                got.is_some_and(|g| (g - want).abs() < 1e-5),
+                "{family} {key:?}: {column} {got:?}, truth {want}"
             );
         }
     }
@@ -929,7 +986,9 @@ fn check_family_under(
     // and every concentrator's are few in many groups, and protected.
     // The college-going splits count a part of the enrollers (a level, the persisters), whose
     // complements are small in many groups of a 4,000-student state.
-    let enough = if family.starts_with("perkins_5s") {
+    // A fifth of the exiters are attached to the labour force a year out, so the attached and
+    // their percentiles publish in fewer groups.
+    let enough = if family.starts_with("perkins_5s") || family == "earnings_year1" {
         30
     } else if family.starts_with("postsecondary_enrollment_") || family == "college_persistence" {
         20
@@ -1091,10 +1150,18 @@ fn employment_in_the_fourth_quarter_matches_ground_truth() {
     check_family(&s.dir, &s.release, &STATE_EXTRACTS, "employment_q4");
 }
 
+/// PSEO-style earnings: attachment in the first calendar year after exit and the 25th, 50th
+/// and 75th percentiles of that year's earnings in 2024 dollars.
+#[test]
+fn annual_earnings_percentiles_match_ground_truth() {
+    let s = state();
+    check_family(&s.dir, &s.release, &STATE_EXTRACTS, "earnings_year1");
+}
+
 #[test]
 fn perkins_indicators_match_ground_truth() {
     let s = state();
-    for family in &FAMILIES[3..] {
+    for family in FAMILIES.iter().filter(|f| f.starts_with("perkins_")) {
         check_family(&s.dir, &s.release, &STATE_EXTRACTS, family);
     }
 }

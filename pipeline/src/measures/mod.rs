@@ -20,7 +20,7 @@ pub use outcome::{InstitutionLevel, Outcome};
 pub use plan::person_outcomes;
 pub use spec::{Definitions, Earnings, MeasureSpec, MonthDay, Population, SpecError, Statistic};
 
-use crate::tables::{CellTable, Count, dimension_columns};
+use crate::tables::{CellTable, Count, EarningsColumn, dimension_columns};
 
 const SHIPPED_DEFINITIONS: (&str, &str) = (
     "pipeline/measures/definitions.toml",
@@ -57,6 +57,10 @@ const SHIPPED_MEASURES: &[(&str, &str)] = &[
         include_str!("../../measures/college_persistence.toml"),
     ),
     (
+        "pipeline/measures/earnings_year1.toml",
+        include_str!("../../measures/earnings_year1.toml"),
+    ),
+    (
         "pipeline/measures/perkins_3s1_placement.toml",
         include_str!("../../measures/perkins_3s1_placement.toml"),
     ),
@@ -85,6 +89,80 @@ const RESERVED_COLUMNS: &[&str] = &[
     "denominator",
     "numerator",
 ];
+
+/// Why an earnings statistic cannot be used: its key and the reason.
+fn earnings_check(e: &Earnings, numerator: &[Outcome]) -> Result<(), (&'static str, &'static str)> {
+    let column_ok = |c: &str| {
+        spec::simple_name(c)
+            && !RESERVED_COLUMNS.contains(&c)
+            && !c.ends_with("_fingerprint")
+            && !dimension_columns().contains(&c)
+    };
+    // The statistic is published with the numerator and hidden with it, so it must be over
+    // exactly the numerator's people.
+    match (e.statistic, e.quarter_after_exit, e.year_after_exit) {
+        (Statistic::Median, Some(q), None) => {
+            if numerator
+                != [Outcome::Employed {
+                    quarter_after_exit: q,
+                }]
+            {
+                return Err((
+                    "earnings.quarter_after_exit",
+                    "a median of earnings needs a numerator of exactly one `employed` outcome in \
+                     the same quarter (it is computed over the numerator's people)",
+                ));
+            }
+            if !e.percentiles.is_empty() {
+                return Err(("earnings.percentiles", "a median has one `column`"));
+            }
+            match &e.column {
+                Some(c) if column_ok(c) => Ok(()),
+                _ => Err((
+                    "earnings.column",
+                    "must be a simple name that no other column of the table has",
+                )),
+            }
+        }
+        (Statistic::Percentiles, None, Some(y)) => {
+            if numerator != [Outcome::AttachedInYear { year_after_exit: y }] {
+                return Err((
+                    "earnings.year_after_exit",
+                    "percentiles of annual earnings need a numerator of exactly one \
+                     `attached_in_year` outcome in the same year (they are computed over the \
+                     numerator's people)",
+                ));
+            }
+            if e.column.is_some() {
+                return Err((
+                    "earnings.column",
+                    "percentiles name their columns in `percentiles`",
+                ));
+            }
+            if e.percentiles.is_empty()
+                || e.percentiles
+                    .iter()
+                    .any(|(c, p)| !column_ok(c) || !(1..=99).contains(p))
+            {
+                return Err((
+                    "earnings.percentiles",
+                    "must map one or more simple column names that no other column of the \
+                     table has to percentiles 1 to 99 (p25_earnings = 25)",
+                ));
+            }
+            Ok(())
+        }
+        (Statistic::Median, _, _) => Err((
+            "earnings.quarter_after_exit",
+            "a median is of one quarter's earnings: set quarter_after_exit, not year_after_exit",
+        )),
+        (Statistic::Percentiles, _, _) => Err((
+            "earnings.year_after_exit",
+            "percentiles are of a calendar year's earnings: set year_after_exit, not \
+             quarter_after_exit",
+        )),
+    }
+}
 
 /// A measure ready to run: its specification and the file it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,7 +335,15 @@ fn definitions(overrides: &toml::Table, job_file: &str) -> Result<Definitions, S
                 ),
             });
         }
-        table.insert(key.clone(), value.clone());
+        // A table (`cpi_u`) gains the job's entries; any other value is replaced.
+        match (table.get_mut(key), value) {
+            (Some(toml::Value::Table(shipped)), toml::Value::Table(job)) => {
+                shipped.extend(job.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            _ => {
+                table.insert(key.clone(), value.clone());
+            }
+        }
     }
     // Written out and read again so a wrong value's error has a position, hence a key.
     let merged = toml::to_string(&table).expect("a TOML table serializes");
@@ -326,29 +412,7 @@ impl Measure {
                 .map_err(|(key, m)| err(&format!("numerator.any[{i}].{key}"), m))?;
         }
         if let Some(e) = &spec.earnings {
-            let employed = Outcome::Employed {
-                quarter_after_exit: e.quarter_after_exit,
-            };
-            // The statistic is published with the numerator and hidden with it, so it must be
-            // over exactly the numerator's people.
-            if spec.numerator.any != [employed] {
-                return Err(err(
-                    "earnings.quarter_after_exit",
-                    "an earnings statistic needs a numerator of exactly one `employed` outcome \
-                     in the same quarter (it is computed over the numerator's people)"
-                        .into(),
-                ));
-            }
-            if !spec::simple_name(&e.column)
-                || RESERVED_COLUMNS.contains(&e.column.as_str())
-                || e.column.ends_with("_fingerprint")
-                || dimension_columns().contains(&e.column.as_str())
-            {
-                return Err(err(
-                    "earnings.column",
-                    "must be a simple name that no other column of the table has".into(),
-                ));
-            }
+            earnings_check(e, &spec.numerator.any).map_err(|(key, m)| err(key, m.into()))?;
         }
         let dims = dimension_columns();
         for (i, set) in spec.intersections.iter().enumerate() {
@@ -385,9 +449,13 @@ impl Measure {
         s.denominator.all.iter().chain(&s.numerator.any).copied()
     }
 
-    /// The wage quarters the measure's people must be observable in to be counted.
-    fn held_out_quarters(&self) -> Vec<u8> {
-        let mut q: Vec<u8> = self.outcomes().filter_map(|o| o.wage_quarter()).collect();
+    /// The wage quarters and years the measure's people must be observable in to be counted,
+    /// as the `outcomes` columns saying so.
+    fn held_out_columns(&self) -> Vec<String> {
+        let mut q: Vec<String> = self
+            .outcomes()
+            .filter_map(Outcome::wage_observable_column)
+            .collect();
         q.sort();
         q.dedup();
         q
@@ -416,7 +484,7 @@ impl Measure {
                     .collect(),
             );
         }
-        let held_out = self.held_out_quarters();
+        let held_out_terms = self.held_out_columns();
         let mut required: Vec<String> = s.denominator.all.iter().map(|o| o.column()).collect();
         required.sort();
         let population_terms: Vec<String> = s
@@ -425,10 +493,6 @@ impl Measure {
             .map(String::from)
             .into_iter()
             .chain(required.iter().cloned())
-            .collect();
-        let held_out_terms: Vec<String> = held_out
-            .iter()
-            .map(|q| format!("wage_observable_q{q}"))
             .collect();
         // Cohorts the postsecondary file does not yet reach are left out whole: the same for
         // every person of a cohort, so no relation between tables changes on the rows kept.
@@ -448,7 +512,11 @@ impl Measure {
         // cohorts agree.
         let universe = std::iter::once(s.population.universe().to_string())
             .chain(required)
-            .chain(held_out.iter().map(|q| format!("observable_q{q}")))
+            .chain(
+                held_out_terms
+                    .iter()
+                    .map(|c| c.trim_start_matches("wage_").to_string()),
+            )
             .chain(coverage.iter().cloned())
             .collect::<Vec<_>>()
             .join("_");
@@ -473,11 +541,7 @@ impl Measure {
                 Count::new("denominator", &[], None, &s.denominator.doc),
                 Count::new("numerator", &numerator, Some(0), &s.numerator.doc),
             ],
-            median: s.earnings.as_ref().map(|e| crate::tables::Median {
-                column: e.column.clone(),
-                cents: format!("earnings_q{}_cents", e.quarter_after_exit),
-                doc: e.doc.clone(),
-            }),
+            earnings: s.earnings.as_ref().map_or_else(Vec::new, earnings_columns),
             measure: Some(s.id.clone()),
             secondary: false,
         }
@@ -516,6 +580,36 @@ impl Measure {
                 .collect::<Vec<_>>()
                 .join(", ")
         )
+    }
+}
+
+/// The published columns of an earnings statistic (checked with the specification).
+fn earnings_columns(e: &Earnings) -> Vec<EarningsColumn> {
+    match (e.quarter_after_exit, e.year_after_exit, &e.column) {
+        (Some(q), _, Some(column)) => vec![EarningsColumn {
+            column: column.clone(),
+            cents: format!("earnings_q{q}_cents"),
+            percentile: None,
+            doc: e.doc.clone(),
+        }],
+        (_, Some(y), _) => {
+            let mut by_percentile: Vec<(&String, u8)> =
+                e.percentiles.iter().map(|(c, p)| (c, *p)).collect();
+            by_percentile.sort_by_key(|(c, p)| (*p, c.as_str()));
+            by_percentile
+                .into_iter()
+                .map(|(column, p)| EarningsColumn {
+                    column: column.clone(),
+                    cents: format!("earnings_y{y}_cents"),
+                    percentile: Some(p),
+                    doc: format!(
+                        "percentile {p} (linear between the nearest values) of {}",
+                        e.doc
+                    ),
+                })
+                .collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -560,13 +654,19 @@ pub fn definitions_markdown(defs: &Definitions) -> String {
          - Wage coverage: the wage file's last full quarter is the latest holding at least {} \
          of the resolved records of its median quarter; a quarter is observable when the file \
          holds records for it and it is no later than that. Wage rows dated after the current \
-         calendar quarter are quarantined (rule `quarter_window`).\n",
+         calendar quarter are quarantined (rule `quarter_window`). A calendar year is observable \
+         when its four quarters are.\n\
+         - Earnings over a calendar year are stated in {} dollars: each year's are multiplied by \
+         the CPI-U annual average of {} over that year's (definitions `cpi_u`, BLS series \
+         CUUR0000SA0); a year the table lacks stops the run.\n",
         SHIPPED_DEFINITIONS.0,
         defs.exit_types.join(", "),
         outcome::month_day_words(start),
         defs.concentrator_min_courses,
         crate::wages::RULE_MARKDOWN,
         defs.wage_coverage_share,
+        defs.constant_dollar_year,
+        defs.constant_dollar_year,
     )
 }
 

@@ -12,6 +12,9 @@ use super::spec::{Definitions, MonthDay};
 /// Quarters after exit an outcome may look at: WIOA's second and fourth, PSEO's first and
 /// fifth years.
 pub const MAX_QUARTER_AFTER_EXIT: u8 = 24;
+/// Calendar years after the exit year earnings may be counted in (PSEO publishes the first,
+/// fifth and tenth).
+pub const MAX_YEAR_AFTER_EXIT: u8 = 10;
 /// Falls after exit an enrollment may be counted in (enrollment within four years).
 pub const MAX_FALL_AFTER_EXIT: u8 = 4;
 /// Days after exit an enrollment may begin by (four years).
@@ -24,6 +27,11 @@ pub enum Outcome {
     /// calendar quarter of the exit. A person whose `E + n` the wage file does not yet cover is
     /// held out of the denominator (wages not yet available are not zero).
     Employed { quarter_after_exit: u8 },
+    /// Attached to the labour force in calendar year `X + n`, `X` the exit date's year (PSEO):
+    /// resolved UI wages, summed over employers, above zero in at least
+    /// `attachment_min_quarters` of its quarters and at least `attachment_min_annual_earnings`
+    /// over the year. A person whose year the wage file does not yet cover in full is held out.
+    AttachedInYear { year_after_exit: u8 },
     /// A linked postsecondary enrollment spell covering the census day of the `n`-th fall on or
     /// after the exit date (1: the first fall); with `institution_level`, at a 4-year or a
     /// 2-year institution only, a 4-year winning when the census finds both (OpenSDP).
@@ -74,6 +82,7 @@ impl Outcome {
     pub fn column(self) -> String {
         match self {
             Outcome::Employed { quarter_after_exit } => format!("employed_q{quarter_after_exit}"),
+            Outcome::AttachedInYear { year_after_exit } => format!("attached_y{year_after_exit}"),
             Outcome::EnrolledOnFallCensus {
                 fall_after_exit,
                 institution_level,
@@ -144,10 +153,28 @@ impl Outcome {
         }
     }
 
+    /// The calendar year after the exit year whose wages decide the outcome.
+    pub fn wage_year(self) -> Option<u8> {
+        match self {
+            Outcome::AttachedInYear { year_after_exit } => Some(year_after_exit),
+            _ => None,
+        }
+    }
+
+    /// The column saying whether the wage file covers the outcome's quarter or year for the
+    /// person; those it does not are held out of the measure.
+    pub fn wage_observable_column(self) -> Option<String> {
+        match (self.wage_quarter(), self.wage_year()) {
+            (Some(q), _) => Some(format!("wage_observable_q{q}")),
+            (_, Some(y)) => Some(format!("wage_observable_y{y}")),
+            _ => None,
+        }
+    }
+
     /// The entity whose records decide the outcome, beyond the population's own.
     pub fn entity(self) -> Option<&'static str> {
         match self {
-            Outcome::Employed { .. } => Some("wage_record"),
+            Outcome::Employed { .. } | Outcome::AttachedInYear { .. } => Some("wage_record"),
             Outcome::EnrolledOnFallCensus { .. }
             | Outcome::EnrolledInQuarter { .. }
             | Outcome::EnrolledWithinDays { .. } => Some("ps_enrollment"),
@@ -207,6 +234,14 @@ impl Outcome {
                     "must be 1 to {MAX_QUARTER_AFTER_EXIT} (the exit quarter itself is never counted)"
                 ),
             )),
+            Outcome::AttachedInYear { year_after_exit: y }
+                if !(1..=MAX_YEAR_AFTER_EXIT).contains(&y) =>
+            {
+                Err((
+                    "year_after_exit",
+                    format!("must be 1 to {MAX_YEAR_AFTER_EXIT} (the exit year is never counted)"),
+                ))
+            }
             Outcome::EnrolledWithinDays { days } if !(1..=MAX_DAYS_AFTER_EXIT).contains(&days) => {
                 Err(("days", format!("must be 1 to {MAX_DAYS_AFTER_EXIT}")))
             }
@@ -228,6 +263,15 @@ impl Outcome {
                  {quarter_after_exit} where E is the quarter of the exit date (the exit quarter \
                  is never counted); exiters whose quarter E + {quarter_after_exit} the wage file \
                  does not yet cover are held out of the denominator"
+            ),
+            Outcome::AttachedInYear { year_after_exit: n } => format!(
+                "UI wages, summed over employers, above zero in at least {} of the four quarters \
+                 of calendar year X + {n}, where X is the year of the exit date, and at least \
+                 ${} over that year in its own dollars (PSEO's labour-force attachment: the \
+                 annual equivalent of full-time work at the federal minimum wage); exiters whose \
+                 year X + {n} the wage file does not yet cover in full are held out of the \
+                 denominator",
+                defs.attachment_min_quarters, defs.attachment_min_annual_earnings
             ),
             Outcome::EnrolledOnFallCensus {
                 fall_after_exit,
@@ -301,7 +345,7 @@ impl Outcome {
         // Kept per student when the records found hold this (a 4-year level winning).
         let mut having = None;
         let (records, condition) = match self {
-            Outcome::Employed { .. } => return None,
+            Outcome::Employed { .. } | Outcome::AttachedInYear { .. } => return None,
             Outcome::EnrolledOnFallCensus {
                 fall_after_exit,
                 institution_level,
@@ -399,6 +443,54 @@ pub(super) fn wage_quarter_sql(n: u8) -> OutcomeSql {
                 "CASE WHEN {name}.earnings_cents > 0 THEN {name}.earnings_cents END \
                  AS earnings_q{n}_cents"
             ),
+        ],
+        name,
+    }
+}
+
+/// The SQL of calendar year `X + n`: earnings summed over employers and quarters, the quarters
+/// with earnings, attachment, and whether the wage file covers all four quarters of the year.
+/// Attached people's earnings are stated in constant dollars (`cpi_u` holds each year's index
+/// scaled so the constant-dollar year's is 1; a year without one leaves them null, which the
+/// plan refuses).
+pub(super) fn wage_year_sql(n: u8, defs: &Definitions) -> OutcomeSql {
+    let name = format!("earnings_y{n}");
+    let exit_year = "CAST(date_part('year', c.exit_date) AS INT)";
+    let min_cents = (defs.attachment_min_annual_earnings * 100.0).round();
+    // Per quarter first, so a quarter counts as earning on its total over employers.
+    OutcomeSql {
+        query: format!(
+            "SELECT student_pid, sum(cents) AS earnings_cents,
+                    sum(CASE WHEN cents > 0 THEN 1 ELSE 0 END) AS quarters
+               FROM (SELECT t.student_pid, w.\"quarter\", sum(w.wages) AS cents
+                       FROM wage_resolved w
+                       JOIN (SELECT c.student_pid, l.ssn_pid, {exit_year} + {n} AS y
+                               FROM cohort c JOIN ssn_link l ON l.student_pid = c.student_pid) t
+                         ON w.ssn_pid = t.ssn_pid AND w.\"year\" = t.y
+                      GROUP BY t.student_pid, w.\"quarter\")
+              GROUP BY student_pid"
+        ),
+        materialized: true,
+        join: format!(
+            "LEFT JOIN {name} ON {name}.student_pid = c.student_pid
+             LEFT JOIN wage_covered_year covered_y{n} ON covered_y{n}.y = {exit_year} + {n}
+             LEFT JOIN cpi_u cpi_y{n} ON cpi_y{n}.y = {exit_year} + {n}"
+        ),
+        columns: vec![
+            format!("(covered_y{n}.y IS NOT NULL) AS wage_observable_y{n}"),
+            format!(
+                "(COALESCE({name}.quarters, 0) >= {q} AND COALESCE({name}.earnings_cents, 0) >= \
+                 {min_cents}) AS attached_y{n}",
+                q = defs.attachment_min_quarters
+            ),
+            format!(
+                "CASE WHEN COALESCE({name}.quarters, 0) >= {q} AND \
+                 COALESCE({name}.earnings_cents, 0) >= {min_cents} \
+                 THEN CAST({name}.earnings_cents AS DOUBLE) / cpi_y{n}.scale END \
+                 AS earnings_y{n}_cents",
+                q = defs.attachment_min_quarters
+            ),
+            format!("CAST({exit_year} + {n} AS INT) AS earnings_year_y{n}"),
         ],
         name,
     }

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeSet;
 
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int32Type;
 use datafusion::prelude::SessionContext;
 use p20w_schemas::DIMENSIONS;
 
 use super::MeasurePlan;
-use super::outcome::{Outcome, OutcomeSql, fall_coverage_sql, wage_quarter_sql};
+use super::outcome::{Outcome, OutcomeSql, fall_coverage_sql, wage_quarter_sql, wage_year_sql};
 use crate::RunError;
 use crate::sql::{exec, materialize};
 
@@ -114,10 +116,15 @@ pub async fn person_outcomes(
     let outcomes: BTreeSet<Outcome> = plan.measures.iter().flat_map(|m| m.outcomes()).collect();
     let mut parts: Vec<OutcomeSql> = Vec::new();
     let wage_quarters: BTreeSet<u8> = outcomes.iter().filter_map(|o| o.wage_quarter()).collect();
-    if !wage_quarters.is_empty() {
+    let wage_years: BTreeSet<u8> = outcomes.iter().filter_map(|o| o.wage_year()).collect();
+    if !(wage_quarters.is_empty() && wage_years.is_empty()) {
         wage_coverage(ctx, work, plan.definitions.wage_coverage_share).await?;
     }
+    if !wage_years.is_empty() {
+        constant_dollars(ctx, defs).await?;
+    }
     parts.extend(wage_quarters.iter().map(|q| wage_quarter_sql(*q)));
+    parts.extend(wage_years.iter().map(|y| wage_year_sql(*y, defs)));
     let falls: BTreeSet<u8> = outcomes.iter().filter_map(|o| o.fall()).collect();
     parts.extend(falls.iter().map(|n| fall_coverage_sql(*n, defs)));
     parts.extend(outcomes.iter().filter_map(|o| o.flag_sql(defs)));
@@ -142,6 +149,59 @@ pub async fn person_outcomes(
             select.join(", "),
             joins.join("\n")
         ),
+    )
+    .await?;
+    // Earnings of a year the CPI table lacks cannot be put in constant dollars; a figure in
+    // mixed dollars would be wrong without saying so.
+    for y in &wage_years {
+        let missing: Vec<i32> = crate::sql::collect(
+            ctx,
+            &format!(
+                "SELECT DISTINCT earnings_year_y{y} FROM outcomes
+                  WHERE attached_y{y} AND earnings_y{y}_cents IS NULL
+                  ORDER BY earnings_year_y{y}"
+            ),
+        )
+        .await?
+        .iter()
+        .flat_map(|b| {
+            let years = b.column(0).as_primitive::<Int32Type>();
+            years.iter().flatten().collect::<Vec<_>>()
+        })
+        .collect();
+        if !missing.is_empty() {
+            return Err(RunError::MissingCpi {
+                years: missing,
+                constant_dollar_year: defs.constant_dollar_year,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `cpi_u` (`y`, `scale`: the year's index over the constant-dollar year's) and
+/// `wage_covered_year` (the years whose four quarters the wage file covers).
+async fn constant_dollars(ctx: &SessionContext, defs: &super::Definitions) -> Result<(), RunError> {
+    let base = defs.cpi_u[&defs.constant_dollar_year.to_string()];
+    // Checked with the definitions: every key is a year, every index above zero.
+    let rows: Vec<String> = defs
+        .cpi_u
+        .iter()
+        .map(|(year, index)| format!("({year}, CAST({} AS DOUBLE))", index / base))
+        .collect();
+    exec(
+        ctx,
+        &format!(
+            "CREATE VIEW cpi_u AS SELECT column1 AS y, column2 AS scale FROM (VALUES {})",
+            rows.join(", ")
+        ),
+    )
+    .await?;
+    exec(
+        ctx,
+        "CREATE VIEW wage_covered_year AS
+         SELECT CAST(q / 4 AS INT) AS y FROM wage_covered
+          GROUP BY CAST(q / 4 AS INT) HAVING count(*) = 4",
     )
     .await
 }

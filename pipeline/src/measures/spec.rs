@@ -79,6 +79,15 @@ pub struct Definitions {
     /// The wage file's last full quarter holds at least this share of its median quarter's
     /// records.
     pub wage_coverage_share: f64,
+    /// Labour-force attachment in a calendar year (PSEO): earnings in at least this many of
+    /// its quarters,
+    pub attachment_min_quarters: u8,
+    /// and at least this many dollars over the year (nominal).
+    pub attachment_min_annual_earnings: f64,
+    /// CPI-U annual averages by year (`"2024" = 313.689`), to state earnings in the dollars
+    /// of `constant_dollar_year`.
+    pub cpi_u: std::collections::BTreeMap<String, f64>,
+    pub constant_dollar_year: i32,
 }
 
 impl Definitions {
@@ -115,6 +124,37 @@ impl Definitions {
         }
         if !(self.wage_coverage_share > 0.0 && self.wage_coverage_share <= 1.0) {
             return Err(err("wage_coverage_share", "must be above 0 and at most 1"));
+        }
+        if !(1..=4).contains(&self.attachment_min_quarters) {
+            return Err(err("attachment_min_quarters", "must be 1 to 4"));
+        }
+        if !(self.attachment_min_annual_earnings >= 0.0
+            && self.attachment_min_annual_earnings.is_finite())
+        {
+            return Err(err(
+                "attachment_min_annual_earnings",
+                "must be a number of dollars, 0 or more",
+            ));
+        }
+        for (year, index) in &self.cpi_u {
+            if !(year.len() == 4 && year.parse::<i32>().is_ok_and(|y| y >= 1913)) {
+                return Err(err(
+                    &format!("cpi_u.{year}"),
+                    "keys are years from 1913 (\"2024\" = 313.689)",
+                ));
+            }
+            if !(index.is_finite() && *index > 0.0) {
+                return Err(err(&format!("cpi_u.{year}"), "must be an index above 0"));
+            }
+        }
+        if !self
+            .cpi_u
+            .contains_key(&self.constant_dollar_year.to_string())
+        {
+            return Err(err(
+                "constant_dollar_year",
+                "must be a year of cpi_u (earnings are stated in its dollars)",
+            ));
         }
         Ok(())
     }
@@ -188,14 +228,23 @@ pub struct Numerator {
     pub any: Vec<Outcome>,
 }
 
-/// A statistic of earnings over the people of the numerator.
+/// Statistics of earnings over the people of the numerator: the median of a quarter's earnings
+/// (`quarter_after_exit`, `column`), or percentiles of a calendar year's (`year_after_exit`,
+/// `percentiles`: published column = percentile) in constant dollars.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Earnings {
     pub statistic: Statistic,
-    pub quarter_after_exit: u8,
-    /// The published column.
-    pub column: String,
+    #[serde(default)]
+    pub quarter_after_exit: Option<u8>,
+    #[serde(default)]
+    pub year_after_exit: Option<u8>,
+    /// The published column of a median.
+    #[serde(default)]
+    pub column: Option<String>,
+    /// The published columns of percentiles, each with its percentile (1 to 99).
+    #[serde(default)]
+    pub percentiles: std::collections::BTreeMap<String, u8>,
     pub doc: String,
 }
 
@@ -204,6 +253,8 @@ pub struct Earnings {
 pub enum Statistic {
     /// The middle value; the mean of the two middle values for an even count.
     Median,
+    /// Percentiles by linear interpolation between the nearest values (the 50th is the median).
+    Percentiles,
 }
 
 /// A name that is a plain SQL identifier and folder name.

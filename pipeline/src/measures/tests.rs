@@ -26,6 +26,7 @@ fn the_shipped_specifications_load() {
             "postsecondary_enrollment_four_year",
             "postsecondary_enrollment_two_year",
             "college_persistence",
+            "earnings_year1",
             "perkins_3s1_placement",
             "perkins_5s1_credential",
             "perkins_5s2_postsecondary_credit",
@@ -39,11 +40,35 @@ fn the_shipped_specifications_load() {
     assert_eq!(t.population, "wage_observable_q2");
     assert_eq!(t.universe, "concentrators_observable_q2");
     assert_eq!(t.counts[1].predicate, "(employed_q2)");
-    let m = t.median.expect("median");
+    let m: Vec<_> = t
+        .earnings
+        .iter()
+        .map(|e| (e.column.as_str(), e.cents.as_str(), e.percentile))
+        .collect();
+    assert_eq!(m, [("median_earnings", "earnings_q2_cents", None)]);
+    // PSEO-style: held out until the whole year is in, percentiles in ascending order.
+    let year = c.select(&["earnings_year1".into()]).unwrap();
+    let t = year.measures[0].cell_table();
     assert_eq!(
-        (m.column.as_str(), m.cents.as_str()),
-        ("median_earnings", "earnings_q2_cents")
+        (t.population.as_str(), t.universe.as_str()),
+        ("wage_observable_y1", "concentrators_observable_y1")
     );
+    assert_eq!(t.counts[1].predicate, "(attached_y1)");
+    let m: Vec<_> = t
+        .earnings
+        .iter()
+        .map(|e| (e.column.as_str(), e.cents.as_str(), e.percentile))
+        .collect();
+    assert_eq!(
+        m,
+        [
+            ("earnings_p25", "earnings_y1_cents", Some(25)),
+            ("earnings_p50", "earnings_y1_cents", Some(50)),
+            ("earnings_p75", "earnings_y1_cents", Some(75))
+        ]
+    );
+    assert_eq!(c.definitions.constant_dollar_year, 2024);
+    assert_eq!(c.definitions.cpi_u["2024"], 313.689);
     let ps = c.select(&["postsecondary_enrollment".into()]).unwrap();
     let t = ps.measures[0].cell_table();
     // Cohorts whose first fall the postsecondary file does not reach are left out.
@@ -101,6 +126,14 @@ fn an_invalid_specification_is_refused_naming_file_and_key() {
         ),
         (base.replace("[[\"race_ethnicity\", \"sex\"]]", "[[\"sex\"]]"), "intersections[0]"),
         (base.replace("title = ", "titel = "), "titel"),
+        (
+            base.replace("statistic = \"median\"", "statistic = \"percentiles\""),
+            "earnings.year_after_exit",
+        ),
+        (
+            base.replace("quarter_after_exit = 2\ncolumn", "year_after_exit = 2\ncolumn"),
+            "earnings.quarter_after_exit",
+        ),
     ];
     for (text, key) in cases {
         assert_ne!(text, base, "the case for {key} changed nothing");
@@ -182,10 +215,35 @@ fn definitions_are_overridden_key_by_key_and_checked() {
             "wage_coverage_share = 1.5",
             "definitions.wage_coverage_share",
         ),
+        (
+            "attachment_min_quarters = 5",
+            "definitions.attachment_min_quarters",
+        ),
+        (
+            "attachment_min_annual_earnings = -1",
+            "definitions.attachment_min_annual_earnings",
+        ),
+        ("cpi_u = { \"24\" = 313.7 }", "definitions.cpi_u.24"),
+        ("cpi_u = { \"2025\" = 0 }", "definitions.cpi_u.2025"),
+        (
+            "constant_dollar_year = 2031",
+            "definitions.constant_dollar_year",
+        ),
     ] {
         let e = MeasureCatalog::load(&[], &table(text), "job.toml").expect_err(text);
         assert_eq!((e.file.as_str(), e.key.as_str()), ("job.toml", key), "{e}");
     }
+    // A table of years gains the job's years and keeps the shipped ones.
+    let c = MeasureCatalog::load(
+        &[],
+        &table("constant_dollar_year = 2030\ncpi_u = { \"2030\" = 400.5 }"),
+        "job.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        (c.definitions.cpi_u["2030"], c.definitions.cpi_u["2015"]),
+        (400.5, 237.017)
+    );
 }
 
 #[test]
