@@ -1,7 +1,8 @@
 //! Linking two files of encodings one-to-one.
 //!
 //! The rule, in order:
-//! 1. **Exact pseudonym**: records whose SSN pseudonym occurs once on each side pair up, unless
+//! 1. **Exact pseudonym**: records whose SSN pseudonym occurs once on each side (or, where a
+//!    file may hold a person twice, several times there: duplicates) pair up, unless
 //!    their encodings disagree so much (below [`LinkConfig::floor`]) that the shared SSN is more
 //!    likely a keying error than the same person; such pairs go on to the fuzzy step.
 //! 2. **Fuzzy**: candidate pairs are the records sharing any blocking key; each is scored
@@ -128,21 +129,18 @@ pub fn link_one_per_group(
     let mut holder: HashMap<(u32, u32), u32> = HashMap::new();
     let mut right_taken = vec![false; right.len()];
     let mut links = Vec::new();
-    for (l, r) in unique_ssn_pairs(left, right) {
-        let score = left[l as usize].score(&right[r as usize]);
-        if score >= config.floor {
-            partner[l as usize] = Some(r);
-            right_taken[r as usize] = one_group;
-            holder.insert((groups[l as usize], r), l);
-            links.push(Link {
-                left: l,
-                right: r,
-                score,
-                method: LinkMethod::Ssn,
-            });
-        }
+    for (l, r, score, method) in ssn_pairs(left, right, config) {
+        partner[l as usize].get_or_insert(r);
+        right_taken[r as usize] = one_group;
+        holder.entry((groups[l as usize], r)).or_insert(l);
+        links.push(Link {
+            left: l,
+            right: r,
+            score,
+            method,
+        });
     }
-    let ssn_links = links.len() as u64;
+    let ssn_links = links.iter().filter(|k| k.method == LinkMethod::Ssn).count() as u64;
     let left_taken: Vec<bool> = partner.iter().map(Option::is_some).collect();
 
     let (mut candidates, pairs_scored, skipped_blocks) =
@@ -267,24 +265,51 @@ pub fn link_one_per_group(
     }
 }
 
-fn unique_ssn_pairs(left: &[Encoding], right: &[Encoding]) -> Vec<(u32, u32)> {
-    fn index(side: &[Encoding]) -> HashMap<&str, Option<u32>> {
-        let mut map: HashMap<&str, Option<u32>> = HashMap::new();
+/// Pairs sharing an SSN pseudonym and scoring at least the floor: one record of it on each
+/// side, or, on a side said to hold records rather than persons, several (one person's), which
+/// join the first pair as duplicates. A pseudonym on two records of a file of persons is
+/// ambiguous and pairs nothing; nor does one whose first pair scores below the floor.
+fn ssn_pairs(
+    left: &[Encoding],
+    right: &[Encoding],
+    config: &LinkConfig,
+) -> Vec<(u32, u32, f64, LinkMethod)> {
+    fn index(side: &[Encoding]) -> HashMap<&str, Vec<u32>> {
+        let mut map: HashMap<&str, Vec<u32>> = HashMap::new();
         for (i, e) in side.iter().enumerate() {
             if let Some(pid) = e.ssn_pid.as_deref() {
-                map.entry(pid)
-                    .and_modify(|seen| *seen = None) // shared by two records: ambiguous
-                    .or_insert(Some(i as u32));
+                map.entry(pid).or_default().push(i as u32);
             }
         }
         map
     }
     let (l, r) = (index(left), index(right));
-    let mut pairs: Vec<(u32, u32)> = l
-        .iter()
-        .filter_map(|(pid, li)| Some(((*li)?, r.get(pid).copied().flatten()?)))
-        .collect();
-    pairs.sort_unstable();
+    let mut pairs = Vec::new();
+    for (pid, ls) in &l {
+        let Some(rs) = r.get(pid) else { continue };
+        if (ls.len() > 1 && !config.repeated_left) || (rs.len() > 1 && !config.repeated_right) {
+            continue;
+        }
+        let scored = |a: u32, b: u32, method| {
+            let score = left[a as usize].score(&right[b as usize]);
+            (score >= config.floor).then_some((a, b, score, method))
+        };
+        let Some(first) = scored(ls[0], rs[0], LinkMethod::Ssn) else {
+            continue;
+        };
+        pairs.push(first);
+        pairs.extend(
+            rs[1..]
+                .iter()
+                .filter_map(|&r| scored(ls[0], r, LinkMethod::Duplicate(Side::Right))),
+        );
+        pairs.extend(
+            ls[1..]
+                .iter()
+                .filter_map(|&l| scored(l, rs[0], LinkMethod::Duplicate(Side::Left))),
+        );
+    }
+    pairs.sort_unstable_by_key(|p| (p.0, p.1));
     pairs
 }
 

@@ -651,3 +651,41 @@ fn a_look_alike_of_a_linked_record_is_not_taken_for_their_second_record() {
         assert_eq!(pairs(linkage), [(0, 0, first)], "ssn {ssn}");
     }
 }
+
+#[test]
+fn one_ssn_on_two_records_of_a_file_of_records_links_both() {
+    let e = Encoder::new(&key(12), "mou");
+    let with = |g, f, ssn| {
+        e.encode(&Identity {
+            ssn: Some(ssn),
+            ..id(g, f, "2003-04-15", "F")
+        })
+    };
+    let left = vec![with("Sofia", "Faircott", "274-96-5560")];
+    // Her two colleges' records carry her SSN; at the second she is keyed under her new family
+    // name, which no name comparison matches.
+    let right = vec![
+        with("Sofia", "Faircott", "274-96-5560"),
+        with("Sofia", "Garcroft", "274-96-5560"),
+    ];
+    let pairs = |config: &LinkConfig| -> Vec<(u32, u32, LinkMethod)> {
+        link_one_to_one(&left, &right, config)
+            .links
+            .iter()
+            .map(|k| (k.left, k.right, k.method))
+            .collect()
+    };
+    // A file of persons: one SSN on two records is ambiguous, so only names link.
+    assert_eq!(pairs(&LinkConfig::default()), [(0, 0, LinkMethod::Fuzzy)]);
+    let records = LinkConfig {
+        repeated_right: true,
+        ..LinkConfig::default()
+    };
+    assert_eq!(
+        pairs(&records),
+        [
+            (0, 0, LinkMethod::Ssn),
+            (0, 1, LinkMethod::Duplicate(Side::Right))
+        ]
+    );
+}
