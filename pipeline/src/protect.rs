@@ -598,8 +598,8 @@ impl ProtectedTable {
             rate.append_option(own);
             let total = totals.get(&r.cohort).copied().flatten();
             gap.append_option(own.zip(total).map(|(g, a)| g - a));
-            for (b, v) in earnings.iter_mut().zip(&r.earnings) {
-                b.append_option(v.filter(|_| shown));
+            for ((b, v), e) in earnings.iter_mut().zip(&r.earnings).zip(&t.earnings) {
+                b.append_option(v.filter(|_| shown && r.counts[headline] >= e.min_people));
             }
             status.append_value(match shown {
                 true => CellStatus::Published.as_str(),

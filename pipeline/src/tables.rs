@@ -84,6 +84,9 @@ pub struct EarningsColumn {
     /// The percentile (1–99) by linear interpolation between the nearest values; `None`, the
     /// median (the same for 50).
     pub percentile: Option<u8>,
+    /// Published only over at least this many people: a statistic of a few people's wages is
+    /// close to one person's wage, even where their count may be shown.
+    pub min_people: u64,
     pub doc: String,
 }
 
@@ -328,8 +331,8 @@ pub fn dictionary_markdown(plan: &MeasurePlan, linkage: &LinkageReport) -> Strin
         }
         for e in &t.earnings {
             s.push_str(&format!(
-                "| {} | {}; null when suppressed |\n",
-                e.column, e.doc
+                "| {} | {}; null when suppressed or over fewer than {} people |\n",
+                e.column, e.doc, e.min_people
             ));
         }
         s.push_str(

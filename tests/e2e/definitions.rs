@@ -39,6 +39,15 @@ async fn outcomes_and_wages(
     cohorts: &[i32],
     plan: &MeasurePlan,
 ) -> (BTreeMap<String, Outcome>, WageResolution) {
+    measured(fixture, cohorts, plan).await.unwrap()
+}
+
+/// [`outcomes_and_wages`], or the error the measure stage stopped with.
+async fn measured(
+    fixture: &[(Entity, &str)],
+    cohorts: &[i32],
+    plan: &MeasurePlan,
+) -> Result<(BTreeMap<String, Outcome>, WageResolution), p20w_pipeline::RunError> {
     let dir = tempfile::tempdir().unwrap();
     let ctx = session::new_session(1 << 30, &dir.path().join("spill")).unwrap();
     for entity in Entity::ALL {
@@ -129,10 +138,8 @@ async fn outcomes_and_wages(
         threshold: None,
     };
     link::link(&ctx, &work, &deterministic).await.unwrap();
-    measures::person_outcomes(&ctx, &work, cohorts, &plan)
-        .await
-        .unwrap();
-    (read_outcomes(&ctx).await, resolution)
+    measures::person_outcomes(&ctx, &work, cohorts, plan).await?;
+    Ok((read_outcomes(&ctx).await, resolution))
 }
 
 async fn read_outcomes(ctx: &SessionContext) -> BTreeMap<String, Outcome> {
@@ -1155,4 +1162,62 @@ ssn-e,100000001,A,2023,1,900000,,,
     assert_eq!(year1("no_ssn"), ("true", "false", None));
     // Exit 2022-05-30: 2023 holds only its first, thin quarter: held out.
     assert_eq!(year1("next_cohort").0, "false");
+}
+
+/// A year the wage file covers in full and the CPI-U table lacks stops the run; one it does
+/// not cover yet needs no index.
+#[tokio::test]
+async fn a_covered_year_without_a_cpi_index_stops_the_run() {
+    let students = ["worker", "late"];
+    let persons = "state_student_id_pid,ssn_pid,sex
+        worker,ssn-a,Female
+        late,ssn-b,Male";
+    // Exits in 2024: the first year after is 2025, which the shipped table (to 2024) lacks.
+    let enrollments = "state_student_id_pid,lea_id,entry_date,exit_date,exit_type
+        worker,LEA1,2020-08-20,2024-05-30,01921
+        late,LEA1,2020-08-20,2024-05-30,01921";
+    let mut wages = String::from("ssn_pid,year,quarter,wages\n");
+    for q in 1..=4 {
+        wages.push_str(&format!("ssn-a,2025,{q},600000\n"));
+        for w in 1..=4 {
+            wages.push_str(&format!("other-{w},2025,{q},500000\n"));
+        }
+    }
+    let courses = two_courses(&students);
+    let fixture = [
+        (Entity::Person, persons),
+        (Entity::K12Enrollment, enrollments),
+        (Entity::CteCourseCompletion, courses.as_str()),
+        (Entity::WageRecord, wages.as_str()),
+    ];
+    let e = measured(&fixture, &[2024], &shipped_plan())
+        .await
+        .expect_err("2025 has no CPI-U");
+    assert!(
+        matches!(&e, p20w_pipeline::RunError::MissingCpi { years, constant_dollar_year: 2024 } if years == &[2025]),
+        "{e}"
+    );
+    // With the year's index in the job's definitions, the worker is attached and counted in
+    // 2024 dollars: $24,000 × 313.689 / 322.0.
+    let plan = plan_with("[cpi_u]\n\"2025\" = 322.0\n", &[]);
+    let (got, _) = measured(&fixture, &[2024], &plan).await.unwrap();
+    let cents: f64 = got["worker"]["earnings_y1_cents"].parse().unwrap();
+    assert!(
+        (cents - 2_400_000.0 * 313.689 / 322.0).abs() < 1e-6,
+        "{cents}"
+    );
+    // A 2025 not yet covered (its last quarter still arriving) is held out and needs no index.
+    let thin: String = wages
+        .lines()
+        .filter(|l| !(l.contains(",2025,4,") && l.starts_with("other")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let fixture = [
+        fixture[0],
+        fixture[1],
+        fixture[2],
+        (Entity::WageRecord, thin.as_str()),
+    ];
+    let (got, _) = measured(&fixture, &[2024], &shipped_plan()).await.unwrap();
+    assert_eq!(got["worker"]["wage_observable_y1"], "false");
 }

@@ -98,6 +98,12 @@ fn earnings_check(e: &Earnings, numerator: &[Outcome]) -> Result<(), (&'static s
             && !c.ends_with("_fingerprint")
             && !dimension_columns().contains(&c)
     };
+    if e.min_people < 2 {
+        return Err((
+            "earnings.min_people",
+            "must be at least 2: a statistic of one person is their wage",
+        ));
+    }
     // The statistic is published with the numerator and hidden with it, so it must be over
     // exactly the numerator's people.
     match (e.statistic, e.quarter_after_exit, e.year_after_exit) {
@@ -142,24 +148,45 @@ fn earnings_check(e: &Earnings, numerator: &[Outcome]) -> Result<(), (&'static s
             if e.percentiles.is_empty()
                 || e.percentiles
                     .iter()
-                    .any(|(c, p)| !column_ok(c) || !(1..=99).contains(p))
+                    .any(|(c, p)| !column_ok(c) || !(10..=90).contains(p))
             {
                 return Err((
                     "earnings.percentiles",
                     "must map one or more simple column names that no other column of the \
-                     table has to percentiles 1 to 99 (p25_earnings = 25)",
+                     table has to percentiles 10 to 90 (p25_earnings = 25): the outer ones \
+                     are close to one person's wage",
+                ));
+            }
+            // Two percentiles between the same two ranked wages would let anyone solve both
+            // wages; over `min_people` or more people they are a rank apart.
+            let mut p: Vec<f64> = e.percentiles.values().map(|&p| f64::from(p)).collect();
+            p.sort_by(f64::total_cmp);
+            let rank_gap = 100.0 / (e.min_people - 1) as f64;
+            if p.windows(2).any(|w| w[1] - w[0] < rank_gap) {
+                return Err((
+                    "earnings.percentiles",
+                    "percentiles closer than 100 / (min_people - 1) points can fall between \
+                     the same two wages, which they would then reveal",
                 ));
             }
             Ok(())
         }
-        (Statistic::Median, _, _) => Err((
-            "earnings.quarter_after_exit",
+        (Statistic::Median, _, Some(_)) => Err((
+            "earnings.year_after_exit",
             "a median is of one quarter's earnings: set quarter_after_exit, not year_after_exit",
         )),
-        (Statistic::Percentiles, _, _) => Err((
-            "earnings.year_after_exit",
+        (Statistic::Median, _, None) => Err((
+            "earnings.quarter_after_exit",
+            "a median is of one quarter's earnings: set quarter_after_exit",
+        )),
+        (Statistic::Percentiles, Some(_), _) => Err((
+            "earnings.quarter_after_exit",
             "percentiles are of a calendar year's earnings: set year_after_exit, not \
              quarter_after_exit",
+        )),
+        (Statistic::Percentiles, None, None) => Err((
+            "earnings.year_after_exit",
+            "percentiles are of a calendar year's earnings: set year_after_exit",
         )),
     }
 }
@@ -590,6 +617,7 @@ fn earnings_columns(e: &Earnings) -> Vec<EarningsColumn> {
             column: column.clone(),
             cents: format!("earnings_q{q}_cents"),
             percentile: None,
+            min_people: e.min_people,
             doc: e.doc.clone(),
         }],
         (_, Some(y), _) => {
@@ -602,6 +630,7 @@ fn earnings_columns(e: &Earnings) -> Vec<EarningsColumn> {
                     column: column.clone(),
                     cents: format!("earnings_y{y}_cents"),
                     percentile: Some(p),
+                    min_people: e.min_people,
                     doc: format!(
                         "percentile {p} (linear between the nearest values) of {}",
                         e.doc

@@ -152,13 +152,14 @@ pub async fn person_outcomes(
     )
     .await?;
     // Earnings of a year the CPI table lacks cannot be put in constant dollars; a figure in
-    // mixed dollars would be wrong without saying so.
+    // mixed dollars would be wrong without saying so. A year not yet covered is held out and
+    // needs no index (the latest annual average is published a month after the year ends).
     for y in &wage_years {
         let missing: Vec<i32> = crate::sql::collect(
             ctx,
             &format!(
                 "SELECT DISTINCT earnings_year_y{y} FROM outcomes
-                  WHERE attached_y{y} AND earnings_y{y}_cents IS NULL
+                  WHERE wage_observable_y{y} AND attached_y{y} AND earnings_y{y}_cents IS NULL
                   ORDER BY earnings_year_y{y}"
             ),
         )

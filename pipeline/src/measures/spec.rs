@@ -245,7 +245,18 @@ pub struct Earnings {
     /// The published columns of percentiles, each with its percentile (1 to 99).
     #[serde(default)]
     pub percentiles: std::collections::BTreeMap<String, u8>,
+    /// The fewest people (the numerator) a statistic is published over.
+    #[serde(default = "default_min_people")]
+    pub min_people: u64,
     pub doc: String,
+}
+
+/// Fewest people an earnings statistic is published over unless a specification says
+/// otherwise (issue 17's default for earnings cells).
+pub const DEFAULT_MIN_PEOPLE: u64 = 30;
+
+fn default_min_people() -> u64 {
+    DEFAULT_MIN_PEOPLE
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

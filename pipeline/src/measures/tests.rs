@@ -43,9 +43,16 @@ fn the_shipped_specifications_load() {
     let m: Vec<_> = t
         .earnings
         .iter()
-        .map(|e| (e.column.as_str(), e.cents.as_str(), e.percentile))
+        .map(|e| {
+            (
+                e.column.as_str(),
+                e.cents.as_str(),
+                e.percentile,
+                e.min_people,
+            )
+        })
         .collect();
-    assert_eq!(m, [("median_earnings", "earnings_q2_cents", None)]);
+    assert_eq!(m, [("median_earnings", "earnings_q2_cents", None, 30)]);
     // PSEO-style: held out until the whole year is in, percentiles in ascending order.
     let year = c.select(&["earnings_year1".into()]).unwrap();
     let t = year.measures[0].cell_table();
@@ -128,11 +135,15 @@ fn an_invalid_specification_is_refused_naming_file_and_key() {
         (base.replace("title = ", "titel = "), "titel"),
         (
             base.replace("statistic = \"median\"", "statistic = \"percentiles\""),
-            "earnings.year_after_exit",
+            "earnings.quarter_after_exit",
         ),
         (
             base.replace("quarter_after_exit = 2\ncolumn", "year_after_exit = 2\ncolumn"),
-            "earnings.quarter_after_exit",
+            "earnings.year_after_exit",
+        ),
+        (
+            base.replace("[earnings]\n", "[earnings]\nmin_people = 1\n"),
+            "earnings.min_people",
         ),
     ];
     for (text, key) in cases {
@@ -149,6 +160,40 @@ fn an_invalid_specification_is_refused_naming_file_and_key() {
             "{shown}"
         );
     }
+    let year = shipped("earnings_year1");
+    for (text, key) in [
+        (
+            year.replace("earnings_p75 = 75", "earnings_p75 = 95"),
+            "earnings.percentiles",
+        ),
+        (
+            year.replace("earnings_p50 = 50", "earnings_p50 = 27"),
+            "earnings.percentiles",
+        ),
+        (
+            year.replace("[earnings]\n", "[earnings]\nmin_people = 3\n"),
+            "earnings.percentiles",
+        ),
+        (
+            year.replace("[earnings]\n", "[earnings]\ncolumn = \"e\"\n"),
+            "earnings.column",
+        ),
+        (
+            year.replace("year_after_exit = 1 }]", "year_after_exit = 2 }]"),
+            "earnings.year_after_exit",
+        ),
+        (
+            year.replace("year_after_exit = 1\npercentiles", "percentiles"),
+            "earnings.year_after_exit",
+        ),
+    ] {
+        assert_ne!(text, year, "the case for {key} changed nothing");
+        let e = refused(&text);
+        assert_eq!(e.key, key, "{e}");
+    }
+    // Over ten people or more, percentiles 25 apart are more than a rank apart.
+    let spread = year.replace("[earnings]\n", "[earnings]\nmin_people = 10\n");
+    assert!(Measure::parse(&spread, "state/m.toml").is_ok());
     let persistence = shipped("college_persistence");
     let cases = [
         (
