@@ -113,13 +113,18 @@ impl TableRows {
     }
 }
 
-/// How many rows of a table had their rate (or, without a rate, their count) suppressed.
+/// How many rows of a table had their rate (or, without a rate, their count) suppressed, and
+/// the information lost.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct SuppressionCounts {
     /// Below the minimum cell size themselves.
     pub primary: u64,
     /// Hidden so that no other cell can be recovered by subtraction.
     pub complementary: u64,
+    /// The people of the suppressed rows (their denominators) as a share of the people of all
+    /// rows: how much of what the table would say about people it does not say. Every row
+    /// counts, totals and groups alike; 0 for a table of no people.
+    pub hidden_people_share: f64,
 }
 
 /// A table after disclosure control: `hidden[row][count]`.
@@ -494,13 +499,22 @@ pub fn protect(
                 .iter()
                 .map(|row| row.iter().map(|&c| pattern.is_hidden(c)).collect())
                 .collect();
-            for row in &index {
+            let den = t.table.counts[headline].rate_of.unwrap_or(headline);
+            let (mut people, mut hidden_people) = (0u64, 0u64);
+            for (row, r) in index.iter().zip(&t.rows) {
                 let c = row[headline];
                 if cells.model.cells()[c].primary {
                     suppressed.primary += 1;
                 } else if pattern.is_hidden(c) {
                     suppressed.complementary += 1;
                 }
+                people += r.counts[den];
+                if pattern.is_hidden(c) {
+                    hidden_people += r.counts[den];
+                }
+            }
+            if people > 0 {
+                suppressed.hidden_people_share = hidden_people as f64 / people as f64;
             }
             ProtectedTable {
                 table: t.table,

@@ -912,6 +912,8 @@ fn check_family_under(
     let mut compared = 0;
     let mut primary = 0;
     let mut hidden = 0;
+    // People in suppressed rows over people in all rows, from the truth's denominators.
+    let (mut people, mut hidden_people) = (0u64, 0u64);
     let all = vec!["All".to_string(); DIMS.len()];
     // The truth's rate of each cohort total, and whether the release shows it.
     let totals: HashMap<i32, (f64, bool)> = want
@@ -949,7 +951,9 @@ fn check_family_under(
         if let Some(d) = den {
             assert_eq!(*d, cell.denominator as i64, "{family} {key:?}: denominator");
         }
+        people += cell.denominator;
         if status == "suppressed" {
+            hidden_people += cell.denominator;
             hidden += 1;
             assert!(
                 num.is_none() && rate.is_none() && earnings.iter().all(Option::is_none),
@@ -1007,6 +1011,18 @@ fn check_family_under(
     assert!(
         primary > 10,
         "{family}: the fixture must exercise suppression ({primary})"
+    );
+    // The run report's information loss is the truth's.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(release.join("run_report.json")).unwrap())
+            .unwrap();
+    let share = report["suppressed_cells"][family]["hidden_people_share"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{family}: no hidden_people_share in the run report"));
+    let want = hidden_people as f64 / people as f64;
+    assert!(
+        (share - want).abs() < 1e-12 && share > 0.0 && share < 1.0,
+        "{family}: hidden people share {share}, truth {want}"
     );
     assert!(
         hidden > primary,
