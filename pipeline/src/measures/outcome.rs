@@ -457,6 +457,10 @@ pub(super) fn wage_year_sql(n: u8, defs: &Definitions) -> OutcomeSql {
     let name = format!("earnings_y{n}");
     let exit_year = "CAST(date_part('year', c.exit_date) AS INT)";
     let min_cents = (defs.attachment_min_annual_earnings * 100.0).round();
+    let attached = format!(
+        "COALESCE({name}.quarters, 0) >= {} AND COALESCE({name}.earnings_cents, 0) >= {min_cents}",
+        defs.attachment_min_quarters
+    );
     // Per quarter first, so a quarter counts as earning on its total over employers.
     OutcomeSql {
         query: format!(
@@ -478,17 +482,10 @@ pub(super) fn wage_year_sql(n: u8, defs: &Definitions) -> OutcomeSql {
         ),
         columns: vec![
             format!("(covered_y{n}.y IS NOT NULL) AS wage_observable_y{n}"),
+            format!("({attached}) AS attached_y{n}"),
             format!(
-                "(COALESCE({name}.quarters, 0) >= {q} AND COALESCE({name}.earnings_cents, 0) >= \
-                 {min_cents}) AS attached_y{n}",
-                q = defs.attachment_min_quarters
-            ),
-            format!(
-                "CASE WHEN COALESCE({name}.quarters, 0) >= {q} AND \
-                 COALESCE({name}.earnings_cents, 0) >= {min_cents} \
-                 THEN CAST({name}.earnings_cents AS DOUBLE) / cpi_y{n}.scale END \
-                 AS earnings_y{n}_cents",
-                q = defs.attachment_min_quarters
+                "CASE WHEN {attached} THEN CAST({name}.earnings_cents AS DOUBLE) / \
+                 cpi_y{n}.scale END AS earnings_y{n}_cents"
             ),
             format!("CAST({exit_year} + {n} AS INT) AS earnings_year_y{n}"),
         ],
